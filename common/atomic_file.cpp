@@ -1,0 +1,81 @@
+#include "common/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "common/error.hpp"
+
+namespace flowpic {
+
+std::string parent_dir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string stem(const std::string& path) {
+  std::string b = base_name(path);
+  size_t dot = b.find_last_of('.');
+  return (dot == std::string::npos || dot == 0) ? b : b.substr(0, dot);
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st{};
+  return stat(path.c_str(), &st) == 0;
+}
+
+uint64_t file_size(const std::string& path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0) fail("cannot read ", path, ": ", std::strerror(errno));
+  return static_cast<uint64_t>(st.st_size);
+}
+
+void make_dirs(const std::string& path) {
+  if (path.empty() || path == "." || path == "/") return;
+  struct stat st{};
+  if (stat(path.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) fail("cannot create folder ", path, ": a file of that name exists");
+    return;
+  }
+  make_dirs(parent_dir(path));
+  if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+    fail("cannot create folder ", path, ": ", std::strerror(errno));
+}
+
+AtomicFile::AtomicFile(std::string final_path) : final_(std::move(final_path)) {
+  static std::atomic<unsigned> counter{0};
+  std::string dir = parent_dir(final_);
+  struct stat st{};
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    fail("cannot write ", final_, ": folder ", dir, " does not exist");
+  temp_ = dir + "/." + base_name(final_) + ".partial-" + std::to_string(getpid()) + "-" +
+          std::to_string(counter++);
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) std::remove(temp_.c_str());
+}
+
+void AtomicFile::commit() {
+  int fd = open(temp_.c_str(), O_RDONLY);
+  if (fd < 0) fail("cannot finish ", final_, ": temporary file ", temp_, " is gone: ", std::strerror(errno));
+  fsync(fd);
+  close(fd);
+  if (std::rename(temp_.c_str(), final_.c_str()) != 0)
+    fail("cannot move ", temp_, " to ", final_, ": ", std::strerror(errno));
+  committed_ = true;
+}
+
+}  // namespace flowpic

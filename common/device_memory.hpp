@@ -1,0 +1,59 @@
+#pragma once
+// Move-only owner of a device allocation (tiny-cuda-nn's GPUMemory): no manual frees anywhere.
+#include <cstddef>
+#include <utility>
+
+#include "common/cuda_check.hpp"
+
+namespace flowpic {
+
+template <typename T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t count) { resize(count); }
+  ~DeviceBuffer() { release(); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+      release();
+      ptr_ = std::exchange(o.ptr_, nullptr);
+      count_ = std::exchange(o.count_, 0);
+    }
+    return *this;
+  }
+
+  // Discards the contents; a no-op when the size is unchanged.
+  void resize(size_t count) {
+    if (count == count_) return;
+    release();
+    if (count > 0) CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ptr_), count * sizeof(T)));
+    count_ = count;
+  }
+  void upload(const T* host, size_t count, cudaStream_t stream = nullptr) {
+    resize(count);
+    if (count) CUDA_CHECK(cudaMemcpyAsync(ptr_, host, count * sizeof(T), cudaMemcpyHostToDevice, stream));
+  }
+  void download(T* host, size_t count, cudaStream_t stream = nullptr) const {
+    FLOWPIC_ASSERT(count <= count_);
+    if (count) CUDA_CHECK(cudaMemcpyAsync(host, ptr_, count * sizeof(T), cudaMemcpyDeviceToHost, stream));
+  }
+
+  T* data() { return ptr_; }
+  const T* data() const { return ptr_; }
+  size_t size() const { return count_; }
+  size_t bytes() const { return count_ * sizeof(T); }
+
+ private:
+  void release() noexcept {
+    if (ptr_) CUDA_CHECK_WARN(cudaFree(ptr_));
+    ptr_ = nullptr;
+    count_ = 0;
+  }
+  T* ptr_ = nullptr;
+  size_t count_ = 0;
+};
+
+}  // namespace flowpic

@@ -1,0 +1,52 @@
+#pragma once
+// Capture and CSV ingestion into a packet store (see packet_store.hpp).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace flowpic {
+
+struct FlowOptions {
+  // A session with no packet for this long ends; the next packet starts a new one.
+  double idle_timeout_s = 120.0;
+  // After a TCP RST, or FINs from both sides, packets still join the session for this long
+  // (the last ACKs); a SYN without ACK starts a new session at once.
+  double tcp_close_linger_s = 1.0;
+};
+
+struct IngestOptions {
+  FlowOptions flow;
+  std::string label_map_path;  // JSON label map; "" = no labels
+  std::string command;         // recorded in the store
+  bool progress = true;        // progress line on stderr
+};
+
+// What an ingestion did, also printed as the closing summary.
+struct IngestReport {
+  uint64_t files = 0, files_damaged = 0;
+  uint64_t bytes = 0, packets_read = 0, packets_kept = 0, flows = 0;
+  std::map<std::string, uint64_t> skipped;                 // reason -> packets
+  std::map<std::string, uint64_t> flows_per_label;         // "category=VoIP" -> flows
+  std::vector<std::string> warnings;                       // one line each (damaged files, unmatched names, overlaps)
+  double seconds = 0;
+  std::string summary() const;  // multi-line human summary
+};
+
+// Reads pcap/pcapng captures (through libpcap) into a new store at `out_path`. A damaged or
+// truncated file keeps its complete packets and is reported; a file that is not a capture, or
+// has an unknown link type, is reported and skipped. Throws only when nothing usable was given
+// or the store cannot be written.
+IngestReport ingest_captures(const std::vector<std::string>& captures, const std::string& out_path,
+                             const IngestOptions& options);
+
+// Imports the authors' per-session CSV files (reference flowpic.md) into a new store.
+// A malformed line is reported with its file and line number and skipped.
+IngestReport import_authors_csv(const std::vector<std::string>& csv_files, const std::string& out_path,
+                                const IngestOptions& options);
+
+// Combines stores into one (label tables merged by name).
+IngestReport merge_stores(const std::vector<std::string>& stores, const std::string& out_path,
+                          const std::string& command);
+
+}  // namespace flowpic

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build and test flowpic, idempotently, and says
+# what it does. Run as root or with sudo available. Nothing is downloaded outside Debian's archive.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git       # toolchain
+  libpcap-dev                                # capture reading (pcap, pcapng)
+  libhdf5-dev hdf5-tools                     # packet store, images, results, weights
+  nlohmann-json3-dev                         # configs, label maps, models
+  libgtest-dev googletest                    # tests
+  libpng-dev zlib1g-dev                      # flowpic_data render
+  libopenblas-dev libomp-dev                 # CPU backend of the CNN engine
+  tcpdump                                    # capture tools used by tests and benchmarks
+)
+# Optional extras for benchmarks and plots (never needed by tests or CI): bash scripts/setup.sh --bench
+BENCH_PACKAGES=(python3-numpy python3-h5py python3-dpkt python3-matplotlib python3-torch)
+
+want=("${PACKAGES[@]}")
+if [[ "${1:-}" == "--bench" ]]; then want+=("${BENCH_PACKAGES[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all ${#want[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

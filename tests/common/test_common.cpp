@@ -1,0 +1,148 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "common/atomic_file.hpp"
+#include "common/h5.hpp"
+#include "common/json_util.hpp"
+#include "common/progress.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace flowpic;
+using flowpic::testing::TempDir;
+
+TEST(H5, WholeDatasetsAttributesAndStringsRoundTrip) {
+  TempDir dir;
+  std::string path = dir.file("a.h5");
+  std::vector<double> d(100000);
+  for (size_t i = 0; i < d.size(); ++i) d[i] = i * 0.5;
+  {
+    h5::Id f = h5::create_file(path);
+    h5::write(f, "/g/sub/values", d);
+    h5::write<int32_t>(f, "/m", {1, 2, 3, 4, 5, 6}, {2, 3});
+    h5::write_strings(f, "/names", {"VoIP", "", "File Transfer"});
+    h5::set_attr(f, "text", std::string("hello"));
+    h5::set_attr(f, "count", int64_t{42});
+    h5::set_attr(f, "ratio", 1.25);
+  }
+  h5::Id f = h5::open_file(path);
+  EXPECT_EQ(h5::read<double>(f, "/g/sub/values"), d);
+  std::vector<hsize_t> shape;
+  EXPECT_EQ(h5::read<int32_t>(f, "/m", &shape), (std::vector<int32_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(shape, (std::vector<hsize_t>{2, 3}));
+  EXPECT_EQ(h5::read_strings(f, "/names"), (std::vector<std::string>{"VoIP", "", "File Transfer"}));
+  EXPECT_EQ(h5::get_attr_string(f, "text"), "hello");
+  EXPECT_EQ(h5::get_attr_int(f, "count"), 42);
+  EXPECT_DOUBLE_EQ(h5::get_attr_double(f, "ratio"), 1.25);
+  EXPECT_EQ(h5::read_rows<double>(f, "/g/sub/values", 10, 3), (std::vector<double>{5.0, 5.5, 6.0}));
+  EXPECT_TRUE(h5::exists(f, "/g/sub/values"));
+  EXPECT_FALSE(h5::exists(f, "/g/missing/values"));
+}
+
+TEST(H5, AppenderWritesRowsAcrossChunks) {
+  TempDir dir;
+  std::string path = dir.file("b.h5");
+  {
+    h5::Id f = h5::create_file(path);
+    auto a = h5::Appender::of<uint32_t>(f, "/p/x", {}, 7);
+    auto b = h5::Appender::of<uint8_t>(f, "/p/addr", {4}, 3);
+    for (uint32_t i = 0; i < 50; ++i) a.push(i);
+    uint8_t row[4] = {1, 2, 3, 4};
+    for (int i = 0; i < 5; ++i) b.append(row, 1);
+    EXPECT_EQ(a.rows(), 50u);
+    a.finish();
+    b.finish();
+  }
+  h5::Id f = h5::open_file(path);
+  auto x = h5::read<uint32_t>(f, "/p/x");
+  ASSERT_EQ(x.size(), 50u);
+  for (uint32_t i = 0; i < 50; ++i) EXPECT_EQ(x[i], i);
+  EXPECT_EQ(h5::dataset_shape(f, "/p/addr"), (std::vector<hsize_t>{5, 4}));
+}
+
+TEST(H5, ErrorsNameThePath) {
+  TempDir dir;
+  std::string bogus = dir.file("not.h5");
+  std::ofstream(bogus) << "this is not HDF5";
+  try {
+    h5::open_file(bogus);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(bogus), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not an HDF5 file"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(h5::open_file(dir.file("missing.h5")), Error);
+  h5::Id f = h5::create_file(dir.file("c.h5"));
+  try {
+    h5::read<double>(f, "/nope");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nope"), std::string::npos) << e.what();
+  }
+}
+
+TEST(AtomicFile, NothingAppearsUntilCommit) {
+  TempDir dir;
+  std::string final_path = dir.file("out.bin");
+  {
+    AtomicFile af(final_path);
+    std::ofstream(af.temp_path()) << "partial";
+    EXPECT_FALSE(file_exists(final_path));
+  }  // destroyed without commit: the temporary is removed too
+  EXPECT_FALSE(file_exists(final_path));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  {
+    AtomicFile af(final_path);
+    std::ofstream(af.temp_path()) << "whole";
+    af.commit();
+  }
+  std::ifstream in(final_path);
+  std::string s;
+  in >> s;
+  EXPECT_EQ(s, "whole");
+  EXPECT_THROW(AtomicFile(dir.file("no/such/dir/x")), Error);
+}
+
+TEST(Paths, StemBaseParent) {
+  EXPECT_EQ(stem("/a/b/vpn_skype_audio1.pcapng"), "vpn_skype_audio1");
+  EXPECT_EQ(base_name("/a/b/c.pcap"), "c.pcap");
+  EXPECT_EQ(parent_dir("c.pcap"), ".");
+  EXPECT_EQ(parent_dir("/a/b/c.pcap"), "/a/b");
+}
+
+TEST(Json, SyntaxErrorsNameFileLineAndColumn) {
+  try {
+    parse_json("{\n  \"a\": 1,\n  \"b\": ]\n}", "cfg.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cfg.json:3:"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_json_file("/nonexistent/x.json"), Error);
+}
+
+TEST(Json, UnknownKeysAndWrongTypesAreNamed) {
+  json j = parse_json(R"({"model": {"lr": "fast", "epochs": 3, "extra": true}})", "c.json");
+  JsonWhere w{"c.json", ""};
+  try {
+    check_keys(j["model"], w.at("model"), {"lr", "epochs"});
+    FAIL();
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("c.json: model.extra: unknown key; allowed here: lr, epochs"), std::string::npos) << m;
+  }
+  try {
+    json_number(j["model"], "lr", w.at("model"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.lr: expected a number"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(json_int(j["model"], "epochs", w.at("model")), 3);
+  EXPECT_THROW(check_keys(j["model"], w.at("model"), {"lr", "epochs", "extra", "seed"}, {"seed"}), Error);
+}
+
+TEST(Progress, HumanUnits) {
+  EXPECT_EQ(Progress::human(999, "B"), "999 B");
+  EXPECT_EQ(Progress::human(1234567, "B"), "1.23 MB");
+}
