@@ -1,0 +1,151 @@
+#include "kernels/image_builder_cpu.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "common/error.hpp"
+#include "dataset/packet_store.hpp"
+
+namespace flowpic {
+
+PacketColumns host_columns(const PacketStore& store) {
+  PacketColumns c;
+  c.count = store.time.size();
+  FLOWPIC_ASSERT(store.ip_length.size() == c.count && store.payload_length.size() == c.count &&
+                 store.direction.size() == c.count);
+  c.time = store.time.data();
+  c.ip_length = store.ip_length.data();
+  c.payload_length = store.payload_length.data();
+  c.direction = store.direction.data();
+  return c;
+}
+
+namespace {
+
+// Images of at most this many pixels are counted in a dense integer histogram (cache resident)
+// and then transformed pixel by pixel; larger ones (R = 1500 is 2.25 M pixels) are zeroed and
+// only the pixels that packets hit are written.
+constexpr size_t kDensePixels = 1 << 16;
+
+inline int64_t pixel_of(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w, uint64_t p) {
+  return flowpic_pixel_index(pk, spec, w, p);
+}
+
+void check_window(const PacketColumns& pk, const ImageWindow& w) {
+  FLOWPIC_ASSERT(w.begin <= w.end && w.end <= pk.count);
+}
+
+void flowpic_dense(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w, uint32_t* hist,
+                   float* out) {
+  const size_t n = spec.image_floats();
+  std::memset(hist, 0, n * sizeof(uint32_t));
+  for (uint64_t p = w.begin; p < w.end; ++p) {
+    int64_t px = pixel_of(pk, spec, w, p);
+    if (px >= 0) ++hist[px];
+  }
+  if (spec.transform == PixelTransform::kRaw) {
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(hist[i]);
+    return;
+  }
+  uint32_t mx = 0;
+  if (spec.transform == PixelTransform::kMax)
+    for (size_t i = 0; i < n; ++i) mx = std::max(mx, hist[i]);
+  for (size_t i = 0; i < n; ++i) out[i] = flowpic_pixel(hist[i], spec.transform, mx);
+}
+
+void flowpic_sparse(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w,
+                    std::vector<uint32_t>& keys, float* out) {
+  std::memset(out, 0, spec.image_floats() * sizeof(float));
+  if (spec.transform == PixelTransform::kRaw) {
+    // Counts are small integers: float increments are exact.
+    for (uint64_t p = w.begin; p < w.end; ++p) {
+      int64_t px = pixel_of(pk, spec, w, p);
+      if (px >= 0) out[px] += 1.0f;
+    }
+    return;
+  }
+  keys.clear();
+  for (uint64_t p = w.begin; p < w.end; ++p) {
+    int64_t px = pixel_of(pk, spec, w, p);
+    if (px >= 0) keys.push_back(static_cast<uint32_t>(px));
+  }
+  std::sort(keys.begin(), keys.end());
+  uint32_t mx = 0;
+  for (size_t i = 0, j; i < keys.size(); i = j) {
+    for (j = i + 1; j < keys.size() && keys[j] == keys[i]; ++j) {}
+    mx = std::max<uint32_t>(mx, static_cast<uint32_t>(j - i));
+  }
+  for (size_t i = 0, j; i < keys.size(); i = j) {
+    for (j = i + 1; j < keys.size() && keys[j] == keys[i]; ++j) {}
+    out[keys[i]] = flowpic_pixel(static_cast<uint32_t>(j - i), spec.transform, mx);
+  }
+}
+
+int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
+
+}  // namespace
+
+void flowpic_counts_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w, uint32_t* counts) {
+  check_window(pk, w);
+  std::memset(counts, 0, spec.image_floats() * sizeof(uint32_t));
+  for (uint64_t p = w.begin; p < w.end; ++p) {
+    int64_t px = pixel_of(pk, spec, w, p);
+    if (px >= 0) ++counts[px];
+  }
+}
+
+void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow* windows, size_t count,
+                       float* out, int threads) {
+  FLOWPIC_ASSERT(spec.resolution >= 1 && spec.max_size >= 1);
+  for (size_t i = 0; i < count; ++i) check_window(pk, windows[i]);
+  const size_t n = spec.image_floats();
+  const bool dense = n <= kDensePixels;
+#pragma omp parallel num_threads(thread_count(threads))
+  {
+    std::vector<uint32_t> scratch(dense ? n : 0);
+    std::vector<uint32_t> keys;
+#pragma omp for schedule(dynamic, 16)
+    for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
+      if (dense)
+        flowpic_dense(pk, spec, windows[i], scratch.data(), out + i * n);
+      else
+        flowpic_sparse(pk, spec, windows[i], keys, out + i * n);
+    }
+  }
+}
+
+void build_payload_image_cpu(const PacketColumns& pk, const PayloadSpec& spec, const ImageWindow* windows,
+                             size_t count, float* out, int threads) {
+  FLOWPIC_ASSERT(spec.side >= 1 && spec.max_size >= 1);
+  for (size_t i = 0; i < count; ++i) check_window(pk, windows[i]);
+  const size_t n = spec.image_floats();
+  const int len = spec.length();
+  const float pad = spec.padding();
+#pragma omp parallel for schedule(dynamic, 64) num_threads(thread_count(threads))
+  for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
+    const ImageWindow& w = windows[i];
+    float* img = out + i * n;
+    int pos = 0;
+    for (uint64_t p = w.begin; p < w.end && pos < len; ++p) {
+      uint32_t s = pk.payload_length[p];
+      const uint8_t d = pk.direction[p] & 1u;
+      if (!payload_counts(s) || !(w.directions & (1u << d))) continue;
+      switch (spec.variant) {
+        case PayloadVariant::kGrey: img[pos] = payload_grey(s, spec.max_size); break;
+        case PayloadVariant::kSigned: img[pos] = payload_grey_signed(s, d, spec.max_size); break;
+        case PayloadVariant::kTwoChannel:
+          img[d * len + pos] = payload_grey(s, spec.max_size);
+          img[(1 - d) * len + pos] = 0.0f;
+          break;
+      }
+      ++pos;
+    }
+    for (int c = 0; c < spec.channels(); ++c)
+      for (int q = pos; q < len; ++q) img[c * len + q] = pad;
+  }
+}
+
+}  // namespace flowpic

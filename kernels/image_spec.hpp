@@ -1,0 +1,85 @@
+#pragma once
+// What the image builders are asked to build: the packet columns they read (host or device
+// pointers), one ImageWindow per image, and the image geometry. The sample index
+// (experiments/sample_index.hpp) decides the windows; the builders never parse configs.
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/bin_math.hpp"
+
+namespace flowpic {
+
+struct PacketStore;
+
+// Per-packet columns of a packet store, as plain pointers (host memory for the CPU builder,
+// device memory for the CUDA one; see DevicePackets).
+struct PacketColumns {
+  const double* time = nullptr;             // seconds since the flow's first packet
+  const uint32_t* ip_length = nullptr;      // FlowPic size
+  const uint32_t* payload_length = nullptr; // payload image size (kUnknownPayload = unknown)
+  const uint8_t* direction = nullptr;       // 0 = initiator, 1 = responder
+  uint64_t count = 0;
+};
+
+// Host view of a store's packet columns (no copy).
+PacketColumns host_columns(const PacketStore& store);
+
+// Direction mask bits of an ImageWindow.
+inline constexpr uint8_t kDirInitiator = 1;  // direction 0
+inline constexpr uint8_t kDirResponder = 2;  // direction 1
+inline constexpr uint8_t kDirBoth = 3;
+
+// One image: packets [begin, end) of the columns whose direction bit is in `directions`.
+// FlowPic: the time axis starts at t0 and spans `duration` seconds (see flowpic_time_bin); every
+// packet in the range should lie inside it (the sample index guarantees that), packets outside
+// are dropped like oversize ones.
+// Payload image: the first N packets of the range carrying a known non-zero payload.
+struct ImageWindow {
+  uint64_t begin = 0, end = 0;
+  double t0 = 0;
+  double duration = 0;
+  uint8_t directions = kDirBoth;
+};
+
+struct FlowPicSpec {
+  int resolution = 1500;         // R: images are R x R, rows = size, columns = time
+  uint32_t max_size = kDefaultMaxPacketSize;  // the size axis spans [0, max_size]
+  PixelTransform transform = PixelTransform::kRaw;
+  bool per_direction = false;    // two channels: initiator's packets, responder's packets
+  FLOWPIC_HD int channels() const { return per_direction ? 2 : 1; }
+  FLOWPIC_HD size_t image_floats() const { return static_cast<size_t>(channels()) * resolution * resolution; }
+};
+
+enum class PayloadVariant : uint8_t {
+  kGrey = 0,        // one channel, min(size, max) / max
+  kSigned = 1,      // one channel, responder sizes negative, mapped to [0, 1] around 0.5
+  kTwoChannel = 2,  // channel 0 initiator, channel 1 responder (0 where the other side sent)
+};
+
+struct PayloadSpec {
+  int side = 28;  // image side; N = side * side sizes, row-major in arrival order
+  uint32_t max_size = kDefaultMaxPacketSize;
+  PayloadVariant variant = PayloadVariant::kGrey;
+  FLOWPIC_HD int length() const { return side * side; }
+  FLOWPIC_HD int channels() const { return variant == PayloadVariant::kTwoChannel ? 2 : 1; }
+  FLOWPIC_HD size_t image_floats() const { return static_cast<size_t>(channels()) * length(); }
+  // The value of a position with no size (zero padding).
+  FLOWPIC_HD float padding() const { return variant == PayloadVariant::kSigned ? 0.5f : 0.0f; }
+};
+
+// The pixel (channel, row, column: (c * R + row) * R + column) that packet p of window w adds
+// one to, or -1 when the packet is not in the image (other direction, over max_size, outside the
+// time axis). The one definition both builders use.
+FLOWPIC_HD inline int64_t flowpic_pixel_index(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w,
+                                              uint64_t p) {
+  const uint8_t d = pk.direction[p];
+  if (!(w.directions & (1u << (d & 1u)))) return -1;
+  const int row = flowpic_size_bin(pk.ip_length[p], spec.max_size, spec.resolution);
+  if (row < 0) return -1;
+  const int col = flowpic_time_bin(pk.time[p], w.t0, w.duration, spec.resolution);
+  if (col < 0) return -1;
+  const int64_t ch = spec.per_direction ? (d & 1) : 0;
+  return (ch * spec.resolution + row) * static_cast<int64_t>(spec.resolution) + col;
+}
+
+}  // namespace flowpic
