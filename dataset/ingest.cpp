@@ -291,6 +291,7 @@ IngestReport ingest_captures(const std::vector<std::string>& captures, const std
     });
     bytes_before += info.size_bytes;
     packets_before += writer.source(index).packets_read;
+    if (progress) progress->update(static_cast<double>(bytes_before));
     report.bytes += info.size_bytes;
   }
   ingester.finish();
