@@ -55,9 +55,9 @@ void finish_trace(Trace& trace, int64_t start_ns, bool nanosecond) {
                    [](const Packet& x, const Packet& y) { return x.t < y.t; });
   for (auto& p : trace.packets) {
     FLOWPIC_ASSERT(p.t >= 0);
-    int64_t ns = static_cast<int64_t>(std::floor(p.t * 1e9));
+    int64_t ns = start_ns + static_cast<int64_t>(std::floor(p.t * 1e9));
     if (!nanosecond) ns -= ns % 1000;
-    p.t_ns = start_ns + ns;
+    p.t_ns = ns;
   }
 }
 
