@@ -12,5 +12,6 @@ int ingest(const Args& args);      // dataset/cli_ingest.cpp
 int import_csv(const Args& args);  // dataset/cli_ingest.cpp
 int info(const Args& args);        // dataset/cli_ingest.cpp
 int merge(const Args& args);       // dataset/cli_ingest.cpp
+int synth(const Args& args);       // dataset/cli_synth.cpp
 
 }  // namespace flowpic::cli

@@ -20,6 +20,7 @@ const Subcommand kSubcommands[] = {
     {"import-csv", "import the FlowPic authors' per-session CSV files into a packet store", flowpic::cli::import_csv},
     {"info", "summarise a packet store", flowpic::cli::info},
     {"merge", "combine packet stores into one", flowpic::cli::merge},
+    {"synth", "generate the built-in synthetic traffic (labelled pcap captures)", flowpic::cli::synth},
 };
 
 void usage(FILE* out) {
