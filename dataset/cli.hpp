@@ -12,5 +12,7 @@ int ingest(const Args& args);      // dataset/cli_ingest.cpp
 int import_csv(const Args& args);  // dataset/cli_ingest.cpp
 int info(const Args& args);        // dataset/cli_ingest.cpp
 int merge(const Args& args);       // dataset/cli_ingest.cpp
+int images(const Args& args);      // kernels/cli_images.cpp
+int render(const Args& args);      // kernels/cli_images.cpp
 
 }  // namespace flowpic::cli

@@ -20,6 +20,8 @@ const Subcommand kSubcommands[] = {
     {"import-csv", "import the FlowPic authors' per-session CSV files into a packet store", flowpic::cli::import_csv},
     {"info", "summarise a packet store", flowpic::cli::info},
     {"merge", "combine packet stores into one", flowpic::cli::merge},
+    {"images", "build the images a representation config yields, into an HDF5 file", flowpic::cli::images},
+    {"render", "draw samples as a PNG (FlowPics on a log colour scale, one per class on request)", flowpic::cli::render},
 };
 
 void usage(FILE* out) {
