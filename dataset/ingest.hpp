@@ -17,21 +17,27 @@ struct FlowOptions {
 
 struct IngestOptions {
   FlowOptions flow;
-  std::string label_map_path;  // JSON label map; "" = no labels
-  std::string command;         // recorded in the store
-  bool progress = true;        // progress line on stderr
+  std::vector<std::string> label_map_paths;  // JSON label maps consulted in order; none = no labels
+  std::string command;                       // recorded in the store
+  bool progress = true;                      // progress line on stderr
 };
 
 // What an ingestion did, also printed as the closing summary.
 struct IngestReport {
   uint64_t files = 0, files_damaged = 0;
   uint64_t bytes = 0, packets_read = 0, packets_kept = 0, flows = 0;
+  uint64_t packets_reordered = 0;  // packets older than one before them in their flow (sorted by time)
+  uint64_t malformed_lines = 0;    // CSV import: lines skipped
   std::map<std::string, uint64_t> skipped;                 // reason -> packets
   std::map<std::string, uint64_t> flows_per_label;         // "category=VoIP" -> flows
   std::vector<std::string> warnings;                       // one line each (damaged files, unmatched names, overlaps)
   double seconds = 0;
   std::string summary() const;  // multi-line human summary
 };
+
+// Files and folders -> capture files: a folder is scanned (not recursively) for *.pcap, *.pcapng
+// and *.cap (any case), sorted by name; a file is taken as given. A missing path is an error.
+std::vector<std::string> list_captures(const std::vector<std::string>& files_or_dirs);
 
 // Reads pcap/pcapng captures (through libpcap) into a new store at `out_path`. A damaged or
 // truncated file keeps its complete packets and is reported; a file that is not a capture, or
@@ -47,6 +53,9 @@ IngestReport import_authors_csv(const std::vector<std::string>& csv_files, const
 
 // Combines stores into one (label tables merged by name).
 IngestReport merge_stores(const std::vector<std::string>& stores, const std::string& out_path,
-                          const std::string& command);
+                          const std::string& command, bool progress = true);
+
+// The closing summary of an existing store (what `flowpic_data info` prints).
+std::string describe_store(const std::string& path);
 
 }  // namespace flowpic

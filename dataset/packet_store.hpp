@@ -55,6 +55,7 @@ struct SourceInfo {
   uint64_t packets_read = 0;  // records read from the file
   uint64_t packets_kept = 0;  // packets stored in flows
   uint64_t flows = 0;
+  uint64_t packets_reordered = 0;  // packets older than one before them (sorted by time in their flow)
   std::string label_rule;    // the label-map rule that matched, "" when none did
   std::string status = "ok";  // "ok", or one line saying what was damaged ("truncated after 1234 packets: ...")
 };
@@ -100,6 +101,30 @@ struct PacketStore {
 // Reads a whole store. Errors name the path and what is wrong ("not a flowpic packet store",
 // "format version 3 is newer than this program's 1", "dataset /packets/time is missing").
 PacketStore read_packet_store(const std::string& path);
+
+// Reads a store in parts, for work whose memory must not grow with the packet count (merge, info):
+// everything but the packet columns is read on opening, packets of a range of flows on demand.
+class PacketStoreReader {
+ public:
+  explicit PacketStoreReader(const std::string& path);
+  ~PacketStoreReader();
+  PacketStoreReader(const PacketStoreReader&) = delete;
+  PacketStoreReader& operator=(const PacketStoreReader&) = delete;
+
+  // Per-flow columns, labels and provenance; packet columns empty, offsets as in the file.
+  const PacketStore& flows() const { return flows_; }
+  uint64_t num_packets() const { return num_packets_; }
+  const std::string& path() const { return path_; }
+  // Packets of flows [first, first + count) into `out`'s packet columns (replaced).
+  void read_packets(size_t first, size_t count, PacketStore& out) const;
+
+ private:
+  struct File;
+  std::string path_;
+  File* file_;
+  PacketStore flows_;
+  uint64_t num_packets_ = 0;
+};
 
 // A completed flow on its way into the store.
 struct FlowRecord {

@@ -1,0 +1,229 @@
+#include "dataset/flow_assembler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "common/error.hpp"
+
+namespace flowpic {
+
+namespace {
+
+constexpr uint8_t kProtoTcp = 6;
+// A slot whose packet buffer grew past this gives the memory back when the session ends, so one
+// huge session does not pin its buffer for the rest of the file.
+constexpr size_t kKeepCapacity = 4096;
+
+inline uint64_t mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+  h *= 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 31);
+}
+
+inline uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+int64_t seconds_to_ns(double s) {
+  if (!(s >= 0)) fail("flow options: a time must be >= 0 seconds (got ", s, ")");
+  if (s > 1e9) return INT64_MAX / 4;  // "never"
+  return static_cast<int64_t>(std::llround(s * 1e9));
+}
+
+}  // namespace
+
+size_t FlowAssembler::EndpointPairHash::operator()(const EndpointPair& k) const {
+  uint64_t h = mix(0, uint64_t{k.ip_version} << 40 | uint64_t{k.protocol} << 32 |
+                          uint64_t{k.port_lo} << 16 | k.port_hi);
+  h = mix(h, load64(k.addr_lo.data()));
+  h = mix(h, load64(k.addr_hi.data()));
+  if (k.ip_version == 6) {
+    h = mix(h, load64(k.addr_lo.data() + 8));
+    h = mix(h, load64(k.addr_hi.data() + 8));
+  }
+  return static_cast<size_t>(h);
+}
+
+FlowAssembler::FlowAssembler(const FlowOptions& options, Sink sink)
+    : options_(options),
+      idle_ns_(seconds_to_ns(options.idle_timeout_s)),
+      linger_ns_(seconds_to_ns(options.tcp_close_linger_s)),
+      sink_(std::move(sink)) {
+  record_.view = FlowView::kSession;
+}
+
+FlowAssembler::EndpointPair FlowAssembler::canonical_of(const DecodedPacket& p) {
+  EndpointPair k;
+  k.ip_version = p.ip_version;
+  k.protocol = p.protocol;
+  int c = std::memcmp(p.src.data(), p.dst.data(), 16);
+  bool src_low = c < 0 || (c == 0 && p.src_port <= p.dst_port);
+  k.addr_lo = src_low ? p.src : p.dst;
+  k.addr_hi = src_low ? p.dst : p.src;
+  k.port_lo = src_low ? p.src_port : p.dst_port;
+  k.port_hi = src_low ? p.dst_port : p.src_port;
+  return k;
+}
+
+void FlowAssembler::unlink(List& list, uint32_t slot) {
+  Session& s = slots_[slot];
+  if (s.prev != kNone) slots_[s.prev].next = s.next; else list.head = s.next;
+  if (s.next != kNone) slots_[s.next].prev = s.prev; else list.tail = s.prev;
+  s.prev = s.next = kNone;
+}
+
+void FlowAssembler::push_back(List& list, uint32_t slot) {
+  Session& s = slots_[slot];
+  s.prev = list.tail;
+  s.next = kNone;
+  if (list.tail != kNone) slots_[list.tail].next = slot; else list.head = slot;
+  list.tail = slot;
+}
+
+uint32_t FlowAssembler::open_session(const EndpointPair& canonical, const DecodedPacket& p, int64_t time_ns) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Session& s = slots_[slot];
+  // A SYN+ACK first means its receiver opened the connection.
+  bool swap = p.protocol == kProtoTcp && (p.tcp_flags & (kSyn | kAck)) == (kSyn | kAck);
+  s.key.ip_version = p.ip_version;
+  s.key.protocol = p.protocol;
+  s.key.addr_a = swap ? p.dst : p.src;
+  s.key.addr_b = swap ? p.src : p.dst;
+  s.key.port_a = swap ? p.dst_port : p.src_port;
+  s.key.port_b = swap ? p.src_port : p.dst_port;
+  s.canonical = canonical;
+  s.packets.clear();
+  s.last_ns = time_ns;
+  s.closed_ns = 0;
+  s.fin_a = s.fin_b = s.closing = false;
+  s.only_syns = true;
+  push_back(active_, slot);
+  index_.emplace(canonical, slot);
+  peak_open_ = std::max(peak_open_, index_.size());
+  return slot;
+}
+
+bool FlowAssembler::must_split(const Session& s, const DecodedPacket& p, int64_t time_ns, uint8_t direction) const {
+  if (time_ns - s.last_ns > idle_ns_) return true;
+  if (s.key.protocol != kProtoTcp) return false;
+  if (s.closing && time_ns - s.closed_ns > linger_ns_) return true;
+  bool fresh_syn = (p.tcp_flags & (kSyn | kAck)) == kSyn;
+  return fresh_syn && !(s.only_syns && direction == 0);
+}
+
+void FlowAssembler::append(uint32_t slot, const DecodedPacket& p, int64_t time_ns) {
+  Session& s = slots_[slot];
+  const FlowKey& k = s.key;
+  uint8_t dir = (p.src_port == k.port_a && p.dst_port == k.port_b && p.src == k.addr_a && p.dst == k.addr_b) ? 0 : 1;
+  s.packets.push_back({time_ns, p.ip_length, p.payload_length, dir, p.tcp_flags});
+  s.last_ns = std::max(s.last_ns, time_ns);
+  if (!s.closing) {
+    unlink(active_, slot);
+    push_back(active_, slot);
+  }
+  if (k.protocol != kProtoTcp) return;
+  if (!((p.tcp_flags & (kSyn | kAck)) == kSyn && dir == 0)) s.only_syns = false;
+  if (p.tcp_flags & kFin) (dir == 0 ? s.fin_a : s.fin_b) = true;
+  if (!s.closing && ((p.tcp_flags & kRst) || (s.fin_a && s.fin_b))) {
+    s.closing = true;
+    s.closed_ns = time_ns;
+    unlink(active_, slot);
+    push_back(closing_, slot);
+  }
+}
+
+void FlowAssembler::add(const DecodedPacket& p, int64_t time_ns) {
+  if (time_ns > clock_ns_) clock_ns_ = time_ns;
+  expire(clock_ns_);
+  EndpointPair canonical = canonical_of(p);
+  auto it = index_.find(canonical);
+  uint32_t slot = kNone;
+  if (it != index_.end()) {
+    slot = it->second;
+    const Session& s = slots_[slot];
+    bool from_a = p.src_port == s.key.port_a && p.src == s.key.addr_a;
+    if (must_split(s, p, time_ns, from_a ? 0 : 1)) {
+      close_session(slot);
+      slot = kNone;
+    }
+  }
+  if (slot == kNone) slot = open_session(canonical, p, time_ns);
+  append(slot, p, time_ns);
+}
+
+void FlowAssembler::expire(int64_t now_ns) {
+  while (active_.head != kNone && now_ns - slots_[active_.head].last_ns > idle_ns_) close_session(active_.head);
+  while (closing_.head != kNone) {
+    const Session& s = slots_[closing_.head];
+    if (now_ns - s.closed_ns <= linger_ns_ && now_ns - s.last_ns <= idle_ns_) break;
+    close_session(closing_.head);
+  }
+}
+
+void FlowAssembler::close_session(uint32_t slot) {
+  Session& s = slots_[slot];
+  unlink(s.closing ? closing_ : active_, slot);
+  index_.erase(s.canonical);
+  emit(s);
+  if (s.packets.capacity() > kKeepCapacity) std::vector<Packet>().swap(s.packets);
+  s.packets.clear();
+  free_slots_.push_back(slot);
+}
+
+void FlowAssembler::finish() {
+  while (active_.head != kNone) close_session(active_.head);
+  while (closing_.head != kNone) close_session(closing_.head);
+  clock_ns_ = INT64_MIN;
+}
+
+void FlowAssembler::emit(Session& s) {
+  const std::vector<Packet>& pk = s.packets;
+  const size_t n = pk.size();
+  if (n == 0) return;
+  // Count packets older than one before them; sort (stably) only when there are any.
+  uint64_t reordered = 0;
+  int64_t newest = pk[0].time_ns;
+  for (size_t i = 1; i < n; ++i) {
+    if (pk[i].time_ns < newest) ++reordered;
+    else newest = pk[i].time_ns;
+  }
+  order_.resize(n);
+  for (size_t i = 0; i < n; ++i) order_[i] = static_cast<uint32_t>(i);
+  if (reordered) {
+    std::stable_sort(order_.begin(), order_.end(),
+                     [&](uint32_t a, uint32_t b) { return pk[a].time_ns < pk[b].time_ns; });
+    reordered_ += reordered;
+  }
+  const int64_t start_ns = pk[order_[0]].time_ns;
+  FlowRecord& r = record_;
+  r.key = s.key;
+  r.view = FlowView::kSession;
+  r.start_time = static_cast<double>(start_ns / 1000000000) + static_cast<double>(start_ns % 1000000000) * 1e-9;
+  r.time.resize(n);
+  r.ip_length.resize(n);
+  r.payload_length.resize(n);
+  r.direction.resize(n);
+  r.tcp_flags.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Packet& p = pk[order_[i]];
+    r.time[i] = static_cast<double>(p.time_ns - start_ns) * 1e-9;
+    r.ip_length[i] = p.ip_length;
+    r.payload_length[i] = p.payload_length;
+    r.direction[i] = p.direction;
+    r.tcp_flags[i] = p.tcp_flags;
+  }
+  ++emitted_;
+  sink_(r);
+}
+
+}  // namespace flowpic

@@ -1,0 +1,105 @@
+#pragma once
+// Flow assembly: decoded packets -> bidirectional sessions (FlowView::kSession).
+//
+// Rules (docs/packet_store.md repeats them for users of the store):
+//  - Key: the canonical 5-tuple (IP version, protocol, the two (address, port) ends in either order).
+//  - Initiator (side a, direction 0) = sender of the session's first packet; for TCP, when that
+//    first packet is a SYN+ACK, its receiver (the SYN was missed).
+//  - A session ends when no packet came for FlowOptions::idle_timeout_s; the next packet of the
+//    key starts a new one.
+//  - TCP: after a RST, or FINs from both sides, packets still join for tcp_close_linger_s (the
+//    last ACKs), then a new session starts. A SYN without ACK starts a new session at once unless
+//    the session so far holds only such SYNs from the same side (retransmissions).
+//  - Out-of-order timestamps: packets are kept in arrival order while the session is open; when it
+//    closes they are sorted by time (stable, so equal times keep arrival order), the session starts
+//    at its earliest packet, and packets that arrived earlier than a packet before them are counted
+//    (reordered_packets). Idle and linger times are measured from the latest time seen so far.
+//  - Memory is bounded by the sessions open at once: sessions are kept in a list ordered by last
+//    activity, and every packet ends (in O(1) amortised) those idle for longer than the timeout
+//    relative to the newest timestamp of the file. finish() ends the rest (sessions never span files).
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "dataset/decode.hpp"
+#include "dataset/ingest.hpp"
+#include "dataset/packet_store.hpp"
+
+namespace flowpic {
+
+class FlowAssembler {
+ public:
+  // Receives each completed session; the record is reused after the call returns.
+  using Sink = std::function<void(FlowRecord&)>;
+
+  FlowAssembler(const FlowOptions& options, Sink sink);
+  void add(const DecodedPacket& packet, int64_t time_ns);
+  // Ends every open session, oldest activity first.
+  void finish();
+
+  size_t open_sessions() const { return index_.size(); }
+  size_t peak_open_sessions() const { return peak_open_; }
+  uint64_t reordered_packets() const { return reordered_; }
+  uint64_t sessions_emitted() const { return emitted_; }
+
+ private:
+  // Canonical key: the (address, port) ends ordered so both directions find the same session.
+  struct EndpointPair {
+    uint8_t ip_version, protocol;
+    uint16_t port_lo, port_hi;
+    std::array<uint8_t, 16> addr_lo, addr_hi;
+    bool operator==(const EndpointPair& o) const {
+      return ip_version == o.ip_version && protocol == o.protocol && port_lo == o.port_lo &&
+             port_hi == o.port_hi && addr_lo == o.addr_lo && addr_hi == o.addr_hi;
+    }
+  };
+  struct EndpointPairHash {
+    size_t operator()(const EndpointPair& k) const;
+  };
+  struct Packet {
+    int64_t time_ns;
+    uint32_t ip_length, payload_length;
+    uint8_t direction, tcp_flags;
+  };
+  static constexpr uint32_t kNone = 0xFFFFFFFFu;
+  struct Session {
+    FlowKey key;
+    EndpointPair canonical;
+    std::vector<Packet> packets;  // capacity kept when the slot is reused
+    int64_t last_ns = 0;          // latest packet time
+    int64_t closed_ns = 0;        // time of the RST or second FIN
+    bool fin_a = false, fin_b = false, closing = false, only_syns = true;
+    uint32_t prev = kNone, next = kNone;  // in the activity list or the closing list
+  };
+  // An intrusive doubly linked list of session slots.
+  struct List {
+    uint32_t head = kNone, tail = kNone;
+  };
+
+  static EndpointPair canonical_of(const DecodedPacket& p);
+  uint32_t open_session(const EndpointPair& canonical, const DecodedPacket& p, int64_t time_ns);
+  void append(uint32_t slot, const DecodedPacket& p, int64_t time_ns);
+  void close_session(uint32_t slot);
+  bool must_split(const Session& s, const DecodedPacket& p, int64_t time_ns, uint8_t direction) const;
+  void expire(int64_t now_ns);
+  void unlink(List& list, uint32_t slot);
+  void push_back(List& list, uint32_t slot);
+  void emit(Session& s);
+
+  FlowOptions options_;
+  int64_t idle_ns_, linger_ns_;
+  Sink sink_;
+  std::unordered_map<EndpointPair, uint32_t, EndpointPairHash> index_;
+  std::vector<Session> slots_;
+  std::vector<uint32_t> free_slots_;
+  List active_;   // ordered by last activity: head = least recent
+  List closing_;  // ordered by close time: head = oldest
+  int64_t clock_ns_ = INT64_MIN;  // newest timestamp seen
+  FlowRecord record_;             // reused for every emitted session
+  std::vector<uint32_t> order_;   // reused sort permutation
+  size_t peak_open_ = 0;
+  uint64_t reordered_ = 0, emitted_ = 0;
+};
+
+}  // namespace flowpic

@@ -1,0 +1,306 @@
+// Capture ingestion: files -> libpcap -> decode_packet -> FlowAssembler -> FlowSink -> PacketStoreWriter.
+#include "dataset/ingest.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <sstream>
+
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+#include "common/json_util.hpp"
+#include "common/progress.hpp"
+#include "dataset/capture_reader.hpp"
+#include "dataset/decode.hpp"
+#include "dataset/flow_assembler.hpp"
+#include "dataset/flow_sink.hpp"
+
+namespace flowpic {
+
+// ---------------------------------------------------------------------------------------------
+// FlowSink
+
+FlowSink::FlowSink(PacketStoreWriter& writer, const LabelMap* labels, IngestReport& report)
+    : writer_(writer), map_(labels), report_(report) {}
+
+const FlowSink::Labels& FlowSink::labels_of(const std::string& match_name) {
+  std::string key = stem(match_name);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  Labels l;
+  if (map_) {
+    LabelMap::Match m = map_->match(match_name);
+    l.matched = m.matched();
+    l.values = m.matched() ? m.values : std::vector<std::string>(map_->columns().size());
+    if (!m.matched()) {
+      report_.warnings.push_back(match_name + ": no label rule matches '" + key +
+                                 "'; its flows are stored without labels");
+      writer_.add_unmatched_source(key);
+    } else {
+      const auto& rules = map_->rules();
+      const auto& win = rules[static_cast<size_t>(m.rule)];
+      l.rule = win.origin + ": " + win.pattern;
+      if (!m.overlapping.empty()) {
+        std::string others;
+        for (int r : m.overlapping) others += (others.empty() ? "" : ", ") + rules[static_cast<size_t>(r)].origin;
+        report_.warnings.push_back(match_name + ": label rules overlap: '" + key + "' matches " + win.origin +
+                                   " (used) and also " + others + "; make the patterns exclusive");
+      }
+    }
+    const auto& cols = map_->columns();
+    for (size_t c = 0; c < cols.size(); ++c)
+      l.report_keys.push_back(cols[c] + "=" + (l.values[c].empty() ? "(none)" : l.values[c]));
+  }
+  return cache_.emplace(key, std::move(l)).first->second;
+}
+
+void FlowSink::begin_source(uint32_t source, const std::string& match_name) {
+  source_ = source;
+  current_ = &labels_of(match_name);
+  writer_.source(source).label_rule = current_->rule;
+  writer_.set_current_labels(current_->values);
+}
+
+void FlowSink::add(FlowRecord& flow) {
+  FLOWPIC_ASSERT(current_ != nullptr);
+  const uint64_t n = flow.size();
+  if (map_) {
+    if (const FlowFilter* f = map_->filter_for(flow.key)) {
+      report_.skipped["filter:" + f->name] += n;
+      return;
+    }
+  }
+  flow.source = source_;
+  writer_.add_flow(flow);
+  SourceInfo& s = writer_.source(source_);
+  s.flows += 1;
+  s.packets_kept += n;
+  report_.flows += 1;
+  report_.packets_kept += n;
+  for (const auto& k : current_->report_keys) report_.flows_per_label[k] += 1;
+}
+
+void FlowSink::finish() {
+  for (const auto& [reason, n] : report_.skipped) writer_.add_skipped(reason, n);
+}
+
+std::string flow_options_json(const FlowOptions& options, const LabelMap* labels, const std::string& kind) {
+  json j;
+  j["kind"] = kind;
+  if (kind == "sessions") {
+    j["idle_timeout_s"] = options.idle_timeout_s;
+    j["tcp_close_linger_s"] = options.tcp_close_linger_s;
+    j["syn_starts_session"] = true;
+    j["out_of_order"] = "sorted by time within each flow at flow close (stable)";
+  }
+  json filters = json::array();
+  if (labels)
+    for (const auto& f : labels->flow_filters()) filters.push_back(f.name);
+  j["flow_filters"] = filters;
+  return j.dump();
+}
+
+// ---------------------------------------------------------------------------------------------
+// IngestReport
+
+std::string IngestReport::summary() const {
+  std::ostringstream os;
+  auto h = [](double v, const char* unit) { return Progress::human(v, unit); };
+  os << "files: " << files;
+  if (files_damaged) os << " (" << files_damaged << " damaged or skipped)";
+  os << ", " << h(static_cast<double>(bytes), "B") << ", packets read " << packets_read << ", kept "
+     << packets_kept << ", flows " << flows;
+  if (packets_reordered) os << ", reordered packets " << packets_reordered;
+  if (malformed_lines) os << ", malformed lines " << malformed_lines;
+  os << "\n";
+  if (seconds > 0) {
+    os << "time: " << std::fixed;
+    os.precision(2);
+    os << seconds << " s, " << h(bytes / seconds, "B") << "/s, " << h(packets_read / seconds, "packets") << "/s\n";
+    os.unsetf(std::ios::fixed);
+  }
+  if (!flows_per_label.empty()) {
+    os << "flows per label:\n";
+    for (const auto& [k, n] : flows_per_label) os << "  " << k << ": " << n << "\n";
+  }
+  if (!skipped.empty()) {
+    os << "skipped packets by reason:\n";
+    for (const auto& [k, n] : skipped) os << "  " << k << ": " << n << "\n";
+  }
+  if (!warnings.empty()) os << "warnings: " << warnings.size() << "\n";
+  return os.str();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture listing
+
+namespace {
+
+bool has_capture_extension(const std::string& name) {
+  size_t dot = name.find_last_of('.');
+  if (dot == std::string::npos) return false;
+  std::string ext = name.substr(dot + 1);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == "pcap" || ext == "pcapng" || ext == "cap";
+}
+
+}  // namespace
+
+std::vector<std::string> list_captures(const std::vector<std::string>& files_or_dirs) {
+  std::vector<std::string> out;
+  for (const std::string& p : files_or_dirs) {
+    struct stat st{};
+    if (stat(p.c_str(), &st) != 0) fail(p, ": no such file or folder");
+    if (!S_ISDIR(st.st_mode)) {
+      out.push_back(p);
+      continue;
+    }
+    DIR* d = opendir(p.c_str());
+    if (!d) fail(p, ": cannot list the folder: ", std::strerror(errno));
+    std::vector<std::string> found;
+    while (dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name.empty() || name[0] == '.' || !has_capture_extension(name)) continue;
+      std::string full = p + (p.back() == '/' ? "" : "/") + name;
+      struct stat fs{};
+      if (stat(full.c_str(), &fs) == 0 && S_ISREG(fs.st_mode)) found.push_back(full);
+    }
+    closedir(d);
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture ingestion
+
+namespace {
+
+// Reads one capture file into the sink; fills the file's SourceInfo and the report.
+class CaptureIngester {
+ public:
+  CaptureIngester(const FlowOptions& flow, FlowSink& sink, IngestReport& report)
+      : sink_(sink), report_(report), assembler_(flow, [this](FlowRecord& r) { sink_.add(r); }) {}
+
+  // `progress(bytes_of_this_file, packets_of_this_file)` is called every few thousand packets.
+  template <typename OnProgress>
+  void read(const std::string& path, SourceInfo& source, OnProgress&& progress) {
+    std::unique_ptr<CaptureReader> reader;
+    try {
+      reader = std::make_unique<CaptureReader>(path);
+    } catch (const Error& e) {
+      skip_file(source, e.what());
+      return;
+    }
+    const int link = reader->link_type();
+    if (!link_type_supported(link)) {
+      skip_file(source, path + ": unknown link type " + reader->link_type_name() +
+                            " (supported: Ethernet, Linux cooked SLL/SLL2, raw IP, BSD loopback)");
+      return;
+    }
+    CaptureRecord rec;
+    DecodedPacket pkt;
+    while (reader->next(rec)) {
+      DecodeStatus st = decode_packet(link, rec.data, rec.caplen, rec.wire_len, pkt);
+      if (st == DecodeStatus::kOk) assembler_.add(pkt, rec.time_ns);
+      else ++skipped_[static_cast<size_t>(st)];
+      if ((reader->records() & 0x3FFF) == 0) progress(reader->position(), reader->records());
+    }
+    const uint64_t reordered_before = assembler_.reordered_packets();
+    assembler_.finish();
+    source.packets_read = reader->records();
+    source.packets_reordered = assembler_.reordered_packets() - reordered_before;
+    report_.packets_read += reader->records();
+    report_.packets_reordered += source.packets_reordered;
+    if (!reader->damage().empty()) {
+      const std::string& d = reader->damage();
+      bool truncated = d.find("truncated") != std::string::npos;
+      source.status = std::string(truncated ? "truncated" : "damaged") + " after " +
+                      std::to_string(reader->records()) + " packets: " + d;
+      report_.warnings.push_back(path + ": " + source.status + " (the complete packets before it are kept)");
+      ++report_.files_damaged;
+    }
+  }
+
+  // Copies the per-reason skip counts into the report.
+  void finish() {
+    for (size_t i = 1; i < skipped_.size(); ++i)
+      if (skipped_[i]) report_.skipped[skip_reason_name(static_cast<DecodeStatus>(i))] += skipped_[i];
+  }
+
+ private:
+  void skip_file(SourceInfo& source, const std::string& why) {
+    source.status = "skipped: " + why;
+    report_.warnings.push_back(why + "; file skipped");
+    ++report_.files_damaged;
+  }
+
+  FlowSink& sink_;
+  IngestReport& report_;
+  FlowAssembler assembler_;
+  std::array<uint64_t, static_cast<size_t>(DecodeStatus::kCount)> skipped_{};
+};
+
+std::unique_ptr<LabelMap> load_labels(const std::vector<std::string>& paths) {
+  if (paths.empty()) return nullptr;
+  return std::make_unique<LabelMap>(LabelMap::load_all(paths));
+}
+
+}  // namespace
+
+IngestReport ingest_captures(const std::vector<std::string>& captures, const std::string& out_path,
+                             const IngestOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> files = list_captures(captures);
+  if (files.empty()) fail("no capture files (*.pcap, *.pcapng, *.cap) among the given paths; nothing to ingest");
+  std::unique_ptr<LabelMap> labels = load_labels(options.label_map_paths);
+
+  IngestReport report;
+  PacketStoreWriter writer(out_path, labels ? labels->columns() : std::vector<std::string>{});
+  if (labels) writer.set_label_map(labels->name(), labels->text());
+  writer.set_flow_options(flow_options_json(options.flow, labels.get(), "sessions"));
+  writer.set_command(options.command);
+  FlowSink sink(writer, labels.get(), report);
+  CaptureIngester ingester(options.flow, sink, report);
+
+  uint64_t total = 0;
+  for (const auto& f : files) total += file_size(f);
+  std::unique_ptr<Progress> progress;
+  if (options.progress) progress = std::make_unique<Progress>("ingest", static_cast<double>(total), "B");
+  uint64_t bytes_before = 0, packets_before = 0;
+
+  for (const std::string& path : files) {
+    SourceInfo info;
+    info.name = base_name(path);
+    info.path = path;
+    info.size_bytes = file_size(path);
+    uint32_t index = writer.add_source(info);
+    sink.begin_source(index, path);
+    ++report.files;
+    ingester.read(path, writer.source(index), [&](uint64_t bytes, uint64_t packets) {
+      if (!progress) return;
+      double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress->update(static_cast<double>(bytes_before + bytes),
+                       Progress::human((packets_before + packets) / std::max(el, 1e-9), "packets") + "/s");
+    });
+    bytes_before += info.size_bytes;
+    packets_before += writer.source(index).packets_read;
+    if (progress) progress->update(static_cast<double>(bytes_before));
+    report.bytes += info.size_bytes;
+  }
+  ingester.finish();
+  sink.finish();
+  writer.commit();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (progress)
+    progress->finish(Progress::human(report.packets_read / std::max(report.seconds, 1e-9), "packets") + "/s");
+  return report;
+}
+
+}  // namespace flowpic

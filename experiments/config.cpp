@@ -1,0 +1,165 @@
+#include "experiments/config.hpp"
+
+#include "common/error.hpp"
+
+namespace flowpic {
+
+void apply_override(json& j, const std::string& assignment, const std::string& origin) {
+  size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    fail(origin, ": --set '", assignment, "' should look like key.path=value (e.g. training.epochs=3)");
+  std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;  // a bare word: a string
+  }
+  json* node = &j;
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty()) fail(origin, ": --set '", assignment, "': empty key in '", path, "'");
+    if (!node->is_object()) fail(origin, ": --set '", assignment, "': '", path.substr(0, start ? start - 1 : 0), "' is not an object");
+    if (dot == std::string::npos) {
+      (*node)[key] = value;
+      return;
+    }
+    node = &(*node)[key];
+    if (node->is_null()) *node = json::object();
+    start = dot + 1;
+  }
+}
+
+namespace {
+
+DatasetConfig parse_dataset(const json& j, const JsonWhere& w) {
+  check_keys(j, w, {"source", "stores", "synthetic"});
+  DatasetConfig d;
+  if (j.contains("source")) d.source = json_string(j, "source", w);
+  if (d.source != "store" && d.source != "synthetic")
+    fail(w.at("source").str(), ": '", d.source, "' is not a data source; allowed: store, synthetic");
+  if (j.contains("stores")) d.stores = json_strings(j, "stores", w);
+  if (d.source == "store" && d.stores.empty())
+    fail(w.at("stores").str(), ": list the packet stores to read, or set dataset.source to synthetic");
+  if (j.contains("synthetic")) {
+    const json& s = j["synthetic"];
+    JsonWhere sw = w.at("synthetic");
+    check_keys(s, sw, {"seed", "preset", "dir"});
+    if (s.contains("seed")) {
+      int64_t seed = json_int(s, "seed", sw);
+      if (seed < 0) fail(sw.at("seed").str(), ": must be >= 0");
+      d.synthetic_seed = static_cast<uint64_t>(seed);
+    }
+    if (s.contains("preset")) d.synthetic_preset = json_string(s, "preset", sw);
+    if (d.synthetic_preset != "small" && d.synthetic_preset != "paper")
+      fail(sw.at("preset").str(), ": '", d.synthetic_preset, "' is not a preset; allowed: small, paper");
+    if (s.contains("dir")) d.synthetic_dir = json_string(s, "dir", sw);
+  }
+  return d;
+}
+
+int positive_int(const json& j, const std::string& key, const JsonWhere& w, int64_t lo, int64_t hi) {
+  int64_t v = json_int(j, key, w);
+  if (v < lo || v > hi) fail(w.at(key).str(), ": ", v, " is outside ", lo, "..", hi);
+  return static_cast<int>(v);
+}
+
+TrainingConfig parse_training(const json& j, const JsonWhere& w) {
+  check_keys(j, w, {"epochs", "batch_size", "batches_per_epoch", "patience", "seed", "repeats", "validation_fraction",
+                    "test_fraction", "split", "selection", "balance"});
+  TrainingConfig t;
+  if (j.contains("epochs")) t.epochs = positive_int(j, "epochs", w, 1, 100000);
+  if (j.contains("batch_size")) t.batch_size = positive_int(j, "batch_size", w, 1, 65536);
+  if (j.contains("batches_per_epoch")) t.batches_per_epoch = positive_int(j, "batches_per_epoch", w, 0, 100000000);
+  if (j.contains("patience")) t.patience = positive_int(j, "patience", w, 0, 100000);
+  if (j.contains("seed")) {
+    int64_t s = json_int(j, "seed", w);
+    if (s < 0) fail(w.at("seed").str(), ": must be >= 0");
+    t.seed = static_cast<uint64_t>(s);
+  }
+  if (j.contains("repeats")) t.repeats = positive_int(j, "repeats", w, 1, 1000);
+  if (j.contains("validation_fraction")) t.fractions.validation = json_number(j, "validation_fraction", w);
+  if (j.contains("test_fraction")) t.fractions.test = json_number(j, "test_fraction", w);
+  if (t.fractions.validation < 0 || t.fractions.test <= 0 || t.fractions.validation + t.fractions.test >= 1)
+    fail(w.str(), ": validation_fraction (", t.fractions.validation, ") must be >= 0, test_fraction (", t.fractions.test,
+         ") > 0, and together below 1");
+  if (j.contains("split")) {
+    std::string s = json_string(j, "split", w);
+    if (s != "flow" && s != "window") fail(w.at("split").str(), ": '", s, "' is not a split; allowed: flow, window");
+    t.split_by_flow = s == "flow";
+  }
+  if (j.contains("selection")) t.selection = json_string(j, "selection", w);
+  if (t.selection != "validation" && t.selection != "test_optimistic")
+    fail(w.at("selection").str(), ": '", t.selection, "' is not a model selection; allowed: validation, test_optimistic");
+  if (t.selection == "validation" && t.fractions.validation <= 0)
+    fail(w.at("validation_fraction").str(), ": model selection on validation needs validation_fraction > 0");
+  if (j.contains("balance")) t.balance = json_bool(j, "balance", w);
+  return t;
+}
+
+json to_json(const DatasetConfig& d) {
+  return {{"source", d.source},
+          {"stores", d.stores},
+          {"synthetic", {{"seed", d.synthetic_seed}, {"preset", d.synthetic_preset}, {"dir", d.synthetic_dir}}}};
+}
+
+json to_json(const TrainingConfig& t) {
+  return {{"epochs", t.epochs},
+          {"batch_size", t.batch_size},
+          {"batches_per_epoch", t.batches_per_epoch},
+          {"patience", t.patience},
+          {"seed", t.seed},
+          {"repeats", t.repeats},
+          {"validation_fraction", t.fractions.validation},
+          {"test_fraction", t.fractions.test},
+          {"split", t.split_by_flow ? "flow" : "window"},
+          {"selection", t.selection},
+          {"balance", t.balance}};
+}
+
+}  // namespace
+
+ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
+  JsonWhere w{origin, ""};
+  check_keys(j, w, {"name", "description", "dataset", "representation", "model", "optimizer", "training", "task", "device",
+                    "output", "sweep"},
+             {"name", "dataset", "representation", "model", "task"});
+  ExperimentConfig c;
+  c.file = origin;
+  c.name = json_string(j, "name", w);
+  if (c.name.empty() || c.name.find_first_of("/\\ ") != std::string::npos)
+    fail(w.at("name").str(), ": '", c.name, "' must be a non-empty name without spaces or slashes (it names the results folder)");
+  if (j.contains("description")) c.description = json_string(j, "description", w);
+  c.dataset = parse_dataset(j["dataset"], w.at("dataset"));
+  c.representation = j["representation"];
+  if (!c.representation.is_object()) fail(w.at("representation").str(), ": expected an object with a \"type\"");
+  c.model = j["model"];
+  if (!c.model.is_object() && !c.model.is_string())
+    fail(w.at("model").str(), ": expected a model object or the path of a model JSON file");
+  c.optimizer = j.contains("optimizer") ? j["optimizer"] : json{{"type", "adam"}};
+  if (j.contains("training")) c.training = parse_training(j["training"], w.at("training"));
+  c.task = TaskConfig::parse(j["task"], w.at("task"));
+  if (j.contains("device")) c.device = json_string(j, "device", w);
+  if (c.device != "auto" && c.device != "cpu" && c.device != "cuda")
+    fail(w.at("device").str(), ": '", c.device, "' is not a device; allowed: auto, cpu, cuda");
+  if (j.contains("output")) c.output = json_string(j, "output", w);
+  // The resolved config: every default written out, so a result says exactly what ran.
+  c.resolved = j;
+  c.resolved["dataset"] = to_json(c.dataset);
+  c.resolved["training"] = to_json(c.training);
+  c.resolved["task"] = c.task.to_json();
+  c.resolved["optimizer"] = c.optimizer;
+  c.resolved["device"] = c.device;
+  c.resolved["output"] = c.output;
+  return c;
+}
+
+ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  json j = load_json_file(path);
+  for (const auto& o : overrides) apply_override(j, o, path);
+  return parse_experiment(j, path);
+}
+
+}  // namespace flowpic

@@ -1,0 +1,58 @@
+#pragma once
+// Experiment configs (configs/*.json): strict JSON, every unknown key or wrong type is an error
+// naming the file and the key and listing what is allowed. `--set key.path=value` overrides are
+// applied to the JSON before validation, so they are checked the same way.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/json_util.hpp"
+#include "experiments/split.hpp"
+#include "experiments/task.hpp"
+
+namespace flowpic {
+
+struct DatasetConfig {
+  std::string source = "store";  // "store": the packet stores below; "synthetic": the built-in traffic
+  std::vector<std::string> stores;  // packet store paths (relative to the working directory)
+  uint64_t synthetic_seed = 1;
+  std::string synthetic_preset = "small";  // small | paper
+  std::string synthetic_dir = "data/synthetic";  // where the built-in traffic and its store are cached
+};
+
+struct TrainingConfig {
+  int epochs = 40;
+  int batch_size = 128;
+  int batches_per_epoch = 0;  // 0 = one pass over the training samples (paper: 10 batches)
+  int patience = 0;           // early stopping after this many epochs without improvement; 0 = off
+  uint64_t seed = 1;
+  int repeats = 1;            // runs with seeds seed, seed+1, ...
+  SplitFractions fractions{0.1, 0.1};
+  bool split_by_flow = true;  // false: the paper's window-level random split (recorded)
+  std::string selection = "validation";  // "validation" or "test_optimistic" (authors' protocol: best epoch on test)
+  bool balance = true;        // balanced undersampling of the training classes (paper)
+};
+
+struct ExperimentConfig {
+  std::string file;  // the config's path, for messages
+  std::string name;
+  std::string description;
+  DatasetConfig dataset;
+  json representation;  // validated by the image builders' RepresentationConfig
+  json model;           // validated by the CNN engine's model registry
+  json optimizer;       // validated by the CNN engine
+  TrainingConfig training;
+  TaskConfig task;
+  std::string device = "auto";  // auto | cpu | cuda
+  std::string output = "results";
+  json resolved;  // the whole config after overrides and defaults, stored with the results
+};
+
+// Applies "a.b.c=value" to `j`: value is parsed as JSON when it parses (3, 0.5, true, [1,2],
+// {"x":1}), else taken as a string. Intermediate objects must exist or are created.
+void apply_override(json& j, const std::string& assignment, const std::string& origin);
+
+ExperimentConfig parse_experiment(const json& j, const std::string& origin);
+ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
+
+}  // namespace flowpic

@@ -1,0 +1,57 @@
+#pragma once
+// Deterministic splitting and balancing of samples. Every random choice draws from a seed, with
+// our own generator (SplitMix64), so the same seed gives the same split on every platform.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flowpic {
+
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t below(uint64_t n) { return n ? next() % n : 0; }  // bias < 2^-40 for our sizes
+  double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
+  template <typename T>
+  void shuffle(std::vector<T>& v) {
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+enum Split : uint8_t { kTrain = 0, kValidation = 1, kTest = 2 };
+const char* split_name(Split s);
+
+struct SplitFractions {
+  double validation = 0.1;  // of all samples, carved from what would be training
+  double test = 0.1;        // paper: 90/10
+};
+
+// Assigns samples to train/validation/test.
+//  - by_unit = true (default protocol): all samples of one unit (flow) go to the same split, so
+//    no window of a flow is on both sides; per class, units are shuffled and given to test, then
+//    validation, until each has its fraction of the class's samples.
+//  - by_unit = false (the paper's protocol): samples are split at random, per class.
+// `sample_class` < 0 marks samples outside the task (they get kTrain and must be ignored).
+std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,
+                                 const SplitFractions& fractions, bool by_unit, uint64_t seed);
+
+// Indices of `candidates` kept so that every class has as many samples as the rarest one
+// (balanced undersampling, as the paper). Deterministic for a seed; output sorted.
+std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates, const std::vector<int32_t>& sample_class,
+                                         uint64_t seed);
+
+// Class-vs-all sampling: keeps every target sample (class 0) and draws round(ratio x targets)
+// samples of class 1, spread over the subclasses in proportion to their counts. Output sorted.
+std::vector<size_t> sample_target_vs_others(const std::vector<size_t>& candidates, const std::vector<int32_t>& sample_class,
+                                            const std::vector<int32_t>& sample_subclass, double ratio, uint64_t seed);
+
+}  // namespace flowpic
