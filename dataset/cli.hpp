@@ -13,5 +13,7 @@ int import_csv(const Args& args);  // dataset/cli_ingest.cpp
 int info(const Args& args);        // dataset/cli_ingest.cpp
 int merge(const Args& args);       // dataset/cli_ingest.cpp
 int synth(const Args& args);       // dataset/cli_synth.cpp
+int images(const Args& args);      // kernels/cli_images.cpp
+int render(const Args& args);      // kernels/cli_images.cpp
 
 }  // namespace flowpic::cli

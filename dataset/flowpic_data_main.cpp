@@ -21,6 +21,8 @@ const Subcommand kSubcommands[] = {
     {"info", "summarise a packet store", flowpic::cli::info},
     {"merge", "combine packet stores into one", flowpic::cli::merge},
     {"synth", "generate the built-in synthetic traffic (labelled pcap captures)", flowpic::cli::synth},
+    {"images", "build the images a representation config yields, into an HDF5 file", flowpic::cli::images},
+    {"render", "draw samples as a PNG (FlowPics on a log colour scale, one per class on request)", flowpic::cli::render},
 };
 
 void usage(FILE* out) {

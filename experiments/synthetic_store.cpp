@@ -1,0 +1,41 @@
+#include "experiments/synthetic_store.hpp"
+
+#include <cstdio>
+
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+#include "dataset/ingest.hpp"
+#include "dataset/synth.hpp"
+
+namespace flowpic {
+
+std::string find_config_file(const std::string& relative) {
+  const std::string here = "configs/" + relative;
+  if (file_exists(here)) return here;
+  const std::string source = std::string(FLOWPIC_SOURCE_DIR) + "/configs/" + relative;
+  if (file_exists(source)) return source;
+  fail("cannot find configs/", relative, " (looked in the working directory and in ", FLOWPIC_SOURCE_DIR, ")");
+}
+
+std::string ensure_synthetic_store(const std::string& dir, uint64_t seed, const std::string& preset) {
+  const std::string base = dir + "/" + preset + "-seed" + std::to_string(seed);
+  const std::string store = base + "/store.h5";
+  if (file_exists(store)) return store;
+  std::fprintf(stderr, "built-in SYNTHETIC traffic (preset %s, seed %llu) is not in %s yet: generating and ingesting it\n",
+               preset.c_str(), static_cast<unsigned long long>(seed), base.c_str());
+  synth::SynthOptions so;
+  so.out_dir = base;
+  so.seed = seed;
+  so.preset = preset;
+  so.command = "run_experiment (built-in synthetic data)";
+  synth::SynthReport sr = synth::generate_synthetic(so);
+  std::fprintf(stderr, "%s", sr.summary(so).c_str());
+  IngestOptions io;
+  io.label_map_paths = {find_config_file("labels/iscx_vpn_nonvpn.json"), find_config_file("labels/iscx_tor.json")};
+  io.command = "run_experiment (built-in synthetic data): ingest " + base + "/captures";
+  IngestReport ir = ingest_captures(list_captures({base + "/captures"}), store, io);
+  std::fprintf(stderr, "%s", ir.summary().c_str());
+  return store;
+}
+
+}  // namespace flowpic

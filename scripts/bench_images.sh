@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Image builder benchmark: our CPU (and GPU, when present) builders and numpy.histogram2d (the
+# authors' computation) on the same synthetic windows, in one invocation.
+#   usage: scripts/bench_images.sh [--quick] [--runs N]     (writes the tables to stdout)
+# Needs python3-numpy (bash scripts/setup.sh --bench). Builds bench_images in build/auto.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=5
+quick=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) quick="--quick"; shift ;;
+    --runs) runs="$2"; shift 2 ;;
+    *) echo "usage: scripts/bench_images.sh [--quick] [--runs N]" >&2; exit 2 ;;
+  esac
+done
+dir=$(bash scripts/build.sh "${FLOWPIC_BENCH_MODE:-auto}" bench_images | tail -1)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+echo "## flowpic (bench_images $quick --runs $runs)"
+echo
+"$dir/bench/bench_images" --out-dir "$tmp" --runs "$runs" $quick
+echo
+echo "## numpy (scripts/bench_images_numpy.py, same windows)"
+echo
+/usr/bin/python3 scripts/bench_images_numpy.py "$tmp" --runs 3

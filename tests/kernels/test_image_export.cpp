@@ -1,0 +1,138 @@
+// `flowpic_data images` and `render` through their library functions, on stores built in memory.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+#include "common/h5.hpp"
+#include "experiments/sample_index.hpp"
+#include "helpers.hpp"
+#include "kernels/image_builder_cpu.hpp"
+#include "kernels/image_export.hpp"
+#include "kernels/png_render.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace flowpic;
+namespace ft = flowpic::testing;
+
+namespace {
+
+PacketStore labelled_store() {
+  std::mt19937_64 rng(5);
+  PacketStore s;
+  for (int f = 0; f < 9; ++f) ft::add_flow(s, ft::random_flow(rng, 300, 0.3), FlowView::kSession, f % 3);
+  s.labels[0].ids[4] = -1;  // an unlabelled flow
+  return s;
+}
+
+ImageExportOptions quiet_cpu() {
+  ImageExportOptions o;
+  o.device = "cpu";
+  o.progress = false;
+  o.batch = 5;
+  o.store_path = "in-memory";
+  o.command = "test";
+  return o;
+}
+
+}  // namespace
+
+TEST(ImageExport, RawCountsAsUint16WithLabelsAndConfig) {
+  ft::TempDir dir;
+  PacketStore s = labelled_store();
+  auto cfg = RepresentationConfig::parse(R"({"type": "flowpic", "resolution": 32})", "repr.json");
+  auto sum = write_images_h5(s, cfg, dir.file("images.h5"), quiet_cpu());
+  ASSERT_GT(sum.images, 10u);
+  EXPECT_EQ(sum.dtype, "uint16");
+  EXPECT_FALSE(file_exists(dir.file("images.h5.partial")));
+
+  h5::Id f = h5::open_file(dir.file("images.h5"));
+  std::vector<hsize_t> shape;
+  auto images = h5::read<uint16_t>(f, "/images", &shape);
+  EXPECT_EQ(shape, (std::vector<hsize_t>{sum.images, 1, 32, 32}));
+  auto index = build_sample_index(s, cfg);
+  auto w = index.windows();
+  std::vector<float> ref(w.size() * 1024);
+  build_flowpic_cpu(host_columns(s), cfg.flowpic.image, w.data(), w.size(), ref.data());
+  ASSERT_EQ(images.size(), ref.size());
+  for (size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(images[i], ref[i]) << i;
+
+  auto flows = h5::read<uint32_t>(f, "/samples/flow");
+  auto dirs = h5::read<uint8_t>(f, "/samples/direction");
+  auto ids = h5::read<int32_t>(f, "/labels/category/ids");
+  ASSERT_EQ(flows.size(), sum.images);
+  for (size_t i = 0; i < flows.size(); ++i) {
+    EXPECT_EQ(flows[i], index.samples[i].flow);
+    EXPECT_EQ(dirs[i], index.samples[i].direction);
+    EXPECT_EQ(ids[i], s.labels[0].ids[flows[i]]);
+  }
+  EXPECT_EQ(h5::read_strings(f, "/labels/category/values"), s.labels[0].values);
+  json repr = json::parse(h5::get_attr_string(f, "representation"));
+  EXPECT_EQ(repr, cfg.to_json());
+  json stats = json::parse(h5::get_attr_string(f, "sample_index"));
+  EXPECT_EQ(stats["samples"], sum.images);
+}
+
+TEST(ImageExport, FloatImagesAndPayloadImages) {
+  ft::TempDir dir;
+  PacketStore s = labelled_store();
+  auto cfg = RepresentationConfig::parse(R"({"type": "flowpic", "resolution": 16, "transform": "clip255"})", "r");
+  auto sum = write_images_h5(s, cfg, dir.file("a.h5"), quiet_cpu());
+  EXPECT_EQ(sum.dtype, "float32");
+  auto opt = quiet_cpu();
+  opt.dtype = "uint16";
+  EXPECT_THROW(write_images_h5(s, cfg, dir.file("b.h5"), opt), Error);
+  EXPECT_FALSE(file_exists(dir.file("b.h5")));
+
+  auto pcfg = RepresentationConfig::parse(R"({"type": "payload_image", "variant": "two_channel"})", "r");
+  auto psum = write_images_h5(s, pcfg, dir.file("p.h5"), quiet_cpu());
+  h5::Id f = h5::open_file(dir.file("p.h5"));
+  EXPECT_EQ(h5::dataset_shape(f, "/images"), (std::vector<hsize_t>{psum.images, 2, 28, 28}));
+}
+
+TEST(Render, PerClassPanelsAndSamples) {
+  ft::TempDir dir;
+  PacketStore s = labelled_store();
+  auto cfg = RepresentationConfig::parse(R"({"type": "flowpic", "resolution": 64})", "r");
+  RenderRequest req;
+  req.per_class = "category";
+  auto titles = render_samples_png(s, cfg, dir.file("classes.png"), req);
+  EXPECT_EQ(titles, (std::vector<std::string>{"VoIP", "Video", "Chat"}));
+  std::ifstream in(dir.file("classes.png"), std::ios::binary);
+  char sig[8] = {};
+  in.read(sig, 8);
+  EXPECT_EQ(std::string(sig + 1, 3), "PNG");
+
+  req.per_class = "application";
+  try {
+    render_samples_png(s, cfg, dir.file("x.png"), req);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("category"), std::string::npos) << e.what();
+  }
+  req.per_class.clear();
+  req.samples = {0, 1};
+  auto big = RepresentationConfig::parse(R"({"type": "flowpic", "resolution": 1500})", "r");
+  EXPECT_EQ(render_samples_png(s, big, dir.file("two.png"), req).size(), 2u);
+  auto pay = RepresentationConfig::parse(R"({"type": "payload_image"})", "r");
+  EXPECT_EQ(render_samples_png(s, pay, dir.file("pay.png"), req).size(), 2u);
+  req.samples = {100000};
+  EXPECT_THROW(render_samples_png(s, cfg, dir.file("y.png"), req), Error);
+}
+
+TEST(Render, BitmapFontDrawsEveryCharacter) {
+  const std::string text = "TIME (S) SIZE (B) 0123456789 voip.-+=/:_%?";
+  const int w = text_width(text, 1) + 2, h = 9;
+  std::vector<unsigned char> rgb(static_cast<size_t>(w) * h * 3, 255);
+  draw_text(rgb, w, h, 1, 1, text, 1, 0, 0, 0);
+  // Every glyph but the space leaves ink in its own 6-pixel cell.
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == ' ') continue;
+    bool ink = false;
+    for (int y = 0; y < h; ++y)
+      for (int x = 1 + 6 * static_cast<int>(i); x < 6 + 6 * static_cast<int>(i); ++x) ink |= rgb[(y * w + x) * 3] == 0;
+    EXPECT_TRUE(ink) << "glyph '" << text[i] << "'";
+  }
+}
