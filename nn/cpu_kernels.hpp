@@ -69,15 +69,29 @@ inline int conv_band_rows(const ConvGeom& g) {
   return std::min(rows, g.out_h());
 }
 
+// Output columns [lo, hi) of kernel column kx read inside the input row (ix = ox*sw + kx - pad_left
+// in [0, in_w)); outside that range the padding contributes zeros. Hoisting the bounds out of the
+// inner loops makes them branch-free (and a plain copy at stride 1).
+inline void valid_columns(const ConvGeom& g, int kx, int& lo, int& hi) {
+  const int OW = g.out_w(), off = kx - g.pad_left;
+  lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+  hi = g.in_w - 1 - off < 0 ? 0 : (g.in_w - 1 - off) / g.sw + 1;
+  lo = std::min(lo, OW);
+  hi = std::max(lo, std::min(hi, OW));
+}
+
 // col[k][j], k = (c, ky, kx), j = (oy - r0) * OW + ox, for output rows [r0, r1).
 template <typename T>
 void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col) {
-  const int OW = g.out_w(), cols = (r1 - r0) * OW;
+  const int OW = g.out_w(), cols = (r1 - r0) * OW, sw = g.sw;
   for (int c = 0; c < g.in_c; ++c)
     for (int ky = 0; ky < g.kh; ++ky)
       for (int kx = 0; kx < g.kw; ++kx) {
         T* dst = col + (size_t(c * g.kh + ky) * g.kw + kx) * cols;
         const T* plane = x + size_t(c) * g.in_h * g.in_w;
+        int lo, hi;
+        valid_columns(g, kx, lo, hi);
+        const int off = kx - g.pad_left;
         for (int oy = r0; oy < r1; ++oy) {
           int iy = oy * g.sh + ky - g.pad_top;
           T* d = dst + size_t(oy - r0) * OW;
@@ -85,11 +99,14 @@ void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col) {
             std::fill(d, d + OW, T(0));
             continue;
           }
-          const T* row = plane + size_t(iy) * g.in_w;
-          for (int ox = 0; ox < OW; ++ox) {
-            int ix = ox * g.sw + kx - g.pad_left;
-            d[ox] = (ix >= 0 && ix < g.in_w) ? row[ix] : T(0);
+          const T* row = plane + size_t(iy) * g.in_w + off;
+          std::fill(d, d + lo, T(0));
+          if (sw == 1) {
+            std::copy(row + lo, row + hi, d + lo);
+          } else {
+            for (int ox = lo; ox < hi; ++ox) d[ox] = row[ox * sw];
           }
+          std::fill(d + hi, d + OW, T(0));
         }
       }
 }
@@ -97,20 +114,24 @@ void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col) {
 // The adjoint of im2col_band: dx += scatter(col).
 template <typename T>
 void col2im_band(const ConvGeom& g, const T* col, int r0, int r1, T* dx) {
-  const int OW = g.out_w(), cols = (r1 - r0) * OW;
+  const int OW = g.out_w(), cols = (r1 - r0) * OW, sw = g.sw;
   for (int c = 0; c < g.in_c; ++c)
     for (int ky = 0; ky < g.kh; ++ky)
       for (int kx = 0; kx < g.kw; ++kx) {
         const T* src = col + (size_t(c * g.kh + ky) * g.kw + kx) * cols;
         T* plane = dx + size_t(c) * g.in_h * g.in_w;
+        int lo, hi;
+        valid_columns(g, kx, lo, hi);
+        const int off = kx - g.pad_left;
         for (int oy = r0; oy < r1; ++oy) {
           int iy = oy * g.sh + ky - g.pad_top;
           if (iy < 0 || iy >= g.in_h) continue;
           const T* s = src + size_t(oy - r0) * OW;
-          T* row = plane + size_t(iy) * g.in_w;
-          for (int ox = 0; ox < OW; ++ox) {
-            int ix = ox * g.sw + kx - g.pad_left;
-            if (ix >= 0 && ix < g.in_w) row[ix] += s[ox];
+          T* row = plane + size_t(iy) * g.in_w + off;
+          if (sw == 1) {
+            for (int ox = lo; ox < hi; ++ox) row[ox] += s[ox];
+          } else {
+            for (int ox = lo; ox < hi; ++ox) row[ox * sw] += s[ox];
           }
         }
       }
@@ -258,8 +279,9 @@ void relu_backward(size_t n, const T* y, const T* dy, T* dx) {
 template <typename T>
 void dropout_apply(size_t n, const T* x, T* y, float rate, uint64_t seed, uint64_t step) {
   const T scale = T(1) / (T(1) - T(rate));
+  const uint64_t key = dropout_key(seed, step);
 #pragma omp parallel for schedule(static)
-  for (long i = 0; i < long(n); ++i) y[i] = dropout_keep(seed, step, uint64_t(i), rate) ? x[i] * scale : T(0);
+  for (long i = 0; i < long(n); ++i) y[i] = dropout_keep(key, uint64_t(i), rate) ? x[i] * scale : T(0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ FLOWPIC_HD inline uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+FLOWPIC_HD inline uint64_t stream_key(uint64_t seed, uint64_t stream) { return mix64(mix64(seed) ^ stream); }
 FLOWPIC_HD inline uint64_t hash3(uint64_t seed, uint64_t stream, uint64_t index) {
-  return mix64(mix64(mix64(seed) ^ stream) ^ index);
+  return mix64(stream_key(seed, stream) ^ index);
 }
 
 // Uniform in [0, 1) with 24 random bits: exact in float, the same everywhere.
@@ -29,10 +30,12 @@ FLOWPIC_HD inline float uniform01(uint64_t seed, uint64_t stream, uint64_t index
   return float(hash3(seed, stream, index) >> 40) * (1.0f / 16777216.0f);
 }
 
-// Dropout keep decision for element `index` of the `step`-th training forward pass of a layer.
+// Dropout keep decision for element `index` of the `step`-th training forward pass of a layer:
+// uniform01(seed, step, index) >= rate, with the per-pass key hoisted out of the element loop.
 // Keras/PyTorch "inverted" dropout: kept values are scaled by 1 / (1 - rate) in the layer.
-FLOWPIC_HD inline bool dropout_keep(uint64_t seed, uint64_t step, uint64_t index, float rate) {
-  return uniform01(seed, step, index) >= rate;
+FLOWPIC_HD inline uint64_t dropout_key(uint64_t seed, uint64_t step) { return stream_key(seed, step); }
+FLOWPIC_HD inline bool dropout_keep(uint64_t key, uint64_t index, float rate) {
+  return float(mix64(key ^ index) >> 40) * (1.0f / 16777216.0f) >= rate;
 }
 
 // A sequential generator for initialisers and shuffles.

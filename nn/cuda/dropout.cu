@@ -8,9 +8,9 @@ namespace flowpic::nn::cuda {
 namespace {
 
 __global__ void dropout_kernel(size_t n, const float* __restrict__ x, float* __restrict__ y, float rate, float scale,
-                               uint64_t seed, uint64_t step) {
+                               uint64_t key) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-    y[i] = dropout_keep(seed, step, i, rate) ? x[i] * scale : 0.0f;
+    y[i] = dropout_keep(key, i, rate) ? x[i] * scale : 0.0f;
 }
 
 }  // namespace
@@ -20,7 +20,7 @@ void dropout_apply(size_t n, const float* x, float* y, float rate, uint64_t seed
   if (n == 0) return;
   const int threads = 256;
   const unsigned blocks = unsigned(std::min<size_t>((n + threads - 1) / threads, 65535));
-  dropout_kernel<<<blocks, threads, 0, s>>>(n, x, y, rate, 1.0f / (1.0f - rate), seed, step);
+  dropout_kernel<<<blocks, threads, 0, s>>>(n, x, y, rate, 1.0f / (1.0f - rate), dropout_key(seed, step));
   CUDA_CHECK_LAUNCH();
 }
 
