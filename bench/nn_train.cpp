@@ -103,6 +103,11 @@ int main(int argc, char** argv) {
       secs.push_back(s);
       std::fprintf(stderr, "  iter %d: %.1f ms, %.1f images/s, loss %.4f\n", i, s * 1e3, a.batch / s, loss);
     }
+    if (std::getenv("FLOWPIC_NN_PROFILE")) {  // per-layer totals over one more timed pass
+      model.set_profiling(true);
+      step();
+      std::fprintf(stderr, "%s", model.profile_report().c_str());
+    }
     std::sort(secs.begin(), secs.end());
     double med = secs[secs.size() / 2];
     std::printf("{\"engine\": \"flowpic\", \"device\": \"%s\", \"model\": \"%s\", \"input\": \"%dx%dx%d\", \"batch\": %d, "

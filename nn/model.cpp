@@ -1,5 +1,6 @@
 #include "nn/model.hpp"
 
+#include <chrono>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -205,7 +206,15 @@ const Tensor& Model::forward(const Tensor& batch, bool training) {
     fail("model input: expected N x ", opt_.input.c, " x ", opt_.input.h, " x ", opt_.input.w, ", got ", s.str());
   check_device(batch, backend_->device(), "model input");
   const Tensor* x = &batch;
-  for (auto& l : layers_) x = &l->forward(*x, training);
+  if (profile_) fwd_secs_.resize(layers_.size(), 0.0);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    x = &layers_[i]->forward(*x, training);
+    if (profile_) {
+      backend_->synchronize();
+      fwd_secs_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
   logits_ = x;
   have_grad_ = false;
   return *x;
@@ -221,7 +230,15 @@ double Model::loss_and_grad(const std::vector<int32_t>& labels) {
 void Model::backward() {
   if (!have_grad_) fail("backward() called without loss_and_grad() after the last forward()");
   const Tensor* dy = &dlogits_;
-  for (size_t i = layers_.size(); i-- > 0;) dy = &layers_[i]->backward(*dy, i > 0);
+  if (profile_) bwd_secs_.resize(layers_.size(), 0.0);
+  for (size_t i = layers_.size(); i-- > 0;) {
+    auto t0 = std::chrono::steady_clock::now();
+    dy = &layers_[i]->backward(*dy, i > 0);
+    if (profile_) {
+      backend_->synchronize();
+      bwd_secs_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
   have_grad_ = false;
 }
 
@@ -264,6 +281,17 @@ std::string Model::summary() const {
     char prefix[32];
     std::snprintf(prefix, sizeof prefix, "%02zu ", i);
     os << prefix << layers_[i]->type() << " -> " << s.c << "x" << s.h << "x" << s.w << "\n";
+  }
+  return os.str();
+}
+
+std::string Model::profile_report() const {
+  std::ostringstream os;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    char line[128];
+    std::snprintf(line, sizeof line, "%02zu %-12s forward %9.2f ms  backward %9.2f ms\n", i, layers_[i]->type().c_str(),
+                  i < fwd_secs_.size() ? fwd_secs_[i] * 1e3 : 0.0, i < bwd_secs_.size() ? bwd_secs_[i] * 1e3 : 0.0);
+    os << line;
   }
   return os.str();
 }

@@ -87,6 +87,10 @@ class Model {
   Shape output_shape(size_t i) const { return shapes_.at(i + 1); }  // per sample, after layer i
   std::string summary() const;  // one line per layer with its output shape
 
+  // Per-layer wall time (backend synchronised after each layer) for benchmarks; off by default.
+  void set_profiling(bool on) { profile_ = on; }
+  std::string profile_report() const;  // one line per layer: forward ms, backward ms (totals)
+
  private:
   Model() = default;
   Backend* backend_ = nullptr;
@@ -97,6 +101,8 @@ class Model {
   const Tensor* logits_ = nullptr;
   Tensor probs_, dlogits_;
   bool have_grad_ = false;
+  bool profile_ = false;
+  std::vector<double> fwd_secs_, bwd_secs_;
 };
 
 }  // namespace flowpic::nn
