@@ -62,13 +62,6 @@ inline void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const doub
 // the 1500x1500 stride-5 first layer whose full im2col would be 36 MB per image) and one GEMM
 // per band.
 
-// Output rows per band: the column buffer is at most ~256K elements.
-inline int conv_band_rows(const ConvGeom& g) {
-  size_t per_row = size_t(g.k_size()) * g.out_w();
-  int rows = int(std::max<size_t>(1, (size_t(1) << 18) / std::max<size_t>(per_row, 1)));
-  return std::min(rows, g.out_h());
-}
-
 // Output columns [lo, hi) of kernel column kx read inside the input row (ix = ox*sw + kx - pad_left
 // in [0, in_w)); outside that range the padding contributes zeros. Hoisting the bounds out of the
 // inner loops makes them branch-free (and a plain copy at stride 1).
@@ -80,10 +73,12 @@ inline void valid_columns(const ConvGeom& g, int kx, int& lo, int& hi) {
   hi = std::max(lo, std::min(hi, OW));
 }
 
-// col[k][j], k = (c, ky, kx), j = (oy - r0) * OW + ox, for output rows [r0, r1).
+// col[k * ld + j], k = (c, ky, kx), j = (oy - r0) * OW + ox, for output rows [r0, r1). `ld` is
+// the row length of the column matrix: several images' columns can sit side by side.
 template <typename T>
-void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col) {
-  const int OW = g.out_w(), cols = (r1 - r0) * OW, sw = g.sw;
+void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col, size_t ld) {
+  const int OW = g.out_w(), sw = g.sw;
+  const size_t cols = ld;
   for (int c = 0; c < g.in_c; ++c)
     for (int ky = 0; ky < g.kh; ++ky)
       for (int kx = 0; kx < g.kw; ++kx) {
@@ -113,8 +108,9 @@ void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col) {
 
 // The adjoint of im2col_band: dx += scatter(col).
 template <typename T>
-void col2im_band(const ConvGeom& g, const T* col, int r0, int r1, T* dx) {
-  const int OW = g.out_w(), cols = (r1 - r0) * OW, sw = g.sw;
+void col2im_band(const ConvGeom& g, const T* col, int r0, int r1, T* dx, size_t ld) {
+  const int OW = g.out_w(), sw = g.sw;
+  const size_t cols = ld;
   for (int c = 0; c < g.in_c; ++c)
     for (int ky = 0; ky < g.kh; ++ky)
       for (int kx = 0; kx < g.kw; ++kx) {
@@ -137,82 +133,145 @@ void col2im_band(const ConvGeom& g, const T* col, int r0, int r1, T* dx) {
       }
 }
 
+// How the work is cut: a large output (the 1500x1500 first layer) into bands of output rows of
+// one image, so the column buffer stays in cache (its full im2col would be 36 MB per image); a
+// small output (LeNet) into groups of whole images side by side in one column matrix, so each
+// GEMM is wide enough to run near peak. Either way the column buffer is ~256K elements.
+struct ConvTiling {
+  int images = 1;  // images per GEMM (> 1 only with rows == out_h)
+  int rows = 1;    // output rows per GEMM
+};
+inline ConvTiling conv_tiling(const ConvGeom& g, int batch, int band_override) {
+  const size_t target = size_t(1) << 18, per_row = size_t(g.k_size()) * g.out_w(), per_image = per_row * g.out_h();
+  ConvTiling t;
+  t.rows = g.out_h();
+  if (band_override > 0) {
+    t.rows = std::min(band_override, g.out_h());
+  } else if (band_override < 0) {
+    t.images = -band_override;
+  } else if (per_image >= target) {
+    t.rows = int(std::max<size_t>(1, std::min<size_t>(target / per_row, g.out_h())));
+  } else {
+    // Whole images; keep at least two groups per thread so the threads stay balanced.
+    int by_size = int(target / per_image), by_threads = std::max(1, batch / (2 * max_threads()));
+    t.images = std::max(1, std::min(by_size, by_threads));
+  }
+  return t;
+}
+
 // y[n][oc] = b[oc] + sum w[oc][c][ky][kx] * x[n][c][..]; w is OIHW, b may be null.
-// `band` output rows per GEMM (0: conv_band_rows); tests force small bands to cover the seams.
+// `band` > 0 forces rows per GEMM, < 0 forces -band images per GEMM (0: conv_tiling decides);
+// tests use it to cover band seams and image groups.
 template <typename T>
 void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const T* b, T* y, int band = 0) {
   single_threaded_blas();
-  const int OH = g.out_h(), OW = g.out_w(), K = g.k_size();
-  if (band <= 0) band = conv_band_rows(g);
-  const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, out_plane = size_t(OH) * OW;
+  const int OH = g.out_h(), OW = g.out_w(), K = g.k_size(), M = g.out_c;
+  const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, P = size_t(OH) * OW;
+  const ConvTiling t = conv_tiling(g, batch, band);
+  const int bands = (OH + t.rows - 1) / t.rows, groups = (batch + t.images - 1) / t.images;
+  const long items = t.images > 1 ? groups : long(batch) * bands;
 #pragma omp parallel
   {
-    std::vector<T> col(size_t(K) * band * OW);
+    std::vector<T> col(size_t(K) * t.images * t.rows * OW), ybuf(t.images > 1 ? size_t(M) * t.images * P : 0);
 #pragma omp for schedule(static)
-    for (int n = 0; n < batch; ++n) {
-      const T* xn = x + n * in_size;
-      T* yn = y + n * g.out_c * out_plane;
-      for (int r0 = 0; r0 < OH; r0 += band) {
-        int r1 = std::min(OH, r0 + band), cols = (r1 - r0) * OW;
-        im2col_band(g, xn, r0, r1, col.data());
-        gemm(false, false, g.out_c, cols, K, T(1), w, K, col.data(), cols, T(0), yn + size_t(r0) * OW, int(out_plane));
+    for (long item = 0; item < items; ++item) {
+      if (t.images == 1) {
+        const int n = int(item / bands), r0 = int(item % bands) * t.rows, r1 = std::min(OH, r0 + t.rows);
+        const size_t cols = size_t(r1 - r0) * OW;
+        T* yn = y + n * M * P;
+        im2col_band(g, x + n * in_size, r0, r1, col.data(), cols);
+        gemm(false, false, M, int(cols), K, T(1), w, K, col.data(), int(cols), T(0), yn + size_t(r0) * OW, int(P));
+        if (b)
+          for (int oc = 0; oc < M; ++oc) {
+            T* p = yn + oc * P + size_t(r0) * OW;
+            for (size_t i = 0; i < cols; ++i) p[i] += b[oc];
+          }
+      } else {
+        const int n0 = int(item) * t.images, G = std::min(t.images, batch - n0);
+        const size_t ld = size_t(G) * P;
+        for (int gi = 0; gi < G; ++gi) im2col_band(g, x + (n0 + gi) * in_size, 0, OH, col.data() + gi * P, ld);
+        gemm(false, false, M, int(ld), K, T(1), w, K, col.data(), int(ld), T(0), ybuf.data(), int(ld));
+        for (int gi = 0; gi < G; ++gi)
+          for (int oc = 0; oc < M; ++oc) {
+            const T* src = ybuf.data() + oc * ld + gi * P;
+            T* dst = y + (size_t(n0 + gi) * M + oc) * P;
+            const T bias = b ? b[oc] : T(0);
+            for (size_t i = 0; i < P; ++i) dst[i] = src[i] + bias;
+          }
       }
-      if (b)
-        for (int oc = 0; oc < g.out_c; ++oc) {
-          T* p = yn + oc * out_plane;
-          for (size_t i = 0; i < out_plane; ++i) p[i] += b[oc];
-        }
     }
   }
 }
 
 // dw, db are overwritten; dx (overwritten) may be null when the input needs no gradient.
+// Bands of one image stay in one thread (their input gradients overlap at the seams).
 template <typename T>
 void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
                      int band = 0) {
-  const int OH = g.out_h(), OW = g.out_w(), K = g.k_size();
-  if (band <= 0) band = conv_band_rows(g);
-  const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, out_plane = size_t(OH) * OW;
-  const size_t wcount = size_t(g.out_c) * K;
   single_threaded_blas();
+  const int OH = g.out_h(), OW = g.out_w(), K = g.k_size(), M = g.out_c;
+  const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, P = size_t(OH) * OW;
+  const size_t wcount = size_t(M) * K;
+  const ConvTiling t = conv_tiling(g, batch, band);
+  const int groups = (batch + t.images - 1) / t.images;
   const int threads = max_threads();
   std::vector<std::vector<T>> dw_part(threads), db_part(threads);
 #pragma omp parallel
   {
-    const int t = thread_id();
-    dw_part[t].assign(wcount, T(0));
-    db_part[t].assign(g.out_c, T(0));
-    std::vector<T> col(size_t(K) * band * OW), dcol(dx ? col.size() : 0);
+    const int th = thread_id();
+    dw_part[th].assign(wcount, T(0));
+    db_part[th].assign(M, T(0));
+    std::vector<T> col(size_t(K) * t.images * t.rows * OW), dcol(dx ? col.size() : 0);
+    std::vector<T> dybuf(t.images > 1 ? size_t(M) * t.images * P : 0);
 #pragma omp for schedule(static)
-    for (int n = 0; n < batch; ++n) {
-      const T* xn = x + n * in_size;
-      const T* dyn = dy + n * g.out_c * out_plane;
-      if (dx) std::fill(dx + n * in_size, dx + (n + 1) * in_size, T(0));
-      for (int r0 = 0; r0 < OH; r0 += band) {
-        int r1 = std::min(OH, r0 + band), cols = (r1 - r0) * OW;
-        im2col_band(g, xn, r0, r1, col.data());
-        gemm(false, true, g.out_c, K, cols, T(1), dyn + size_t(r0) * OW, int(out_plane), col.data(), cols, T(1),
-             dw_part[t].data(), K);
-        if (dx) {
-          gemm(true, false, K, cols, g.out_c, T(1), w, K, dyn + size_t(r0) * OW, int(out_plane), T(0), dcol.data(), cols);
-          col2im_band(g, dcol.data(), r0, r1, dx + n * in_size);
+    for (int item = 0; item < groups; ++item) {
+      const int n0 = item * t.images, G = std::min(t.images, batch - n0);
+      if (dx) std::fill(dx + n0 * in_size, dx + (n0 + G) * in_size, T(0));
+      for (int gi = 0; gi < G; ++gi) {
+        const T* p = dy + size_t(n0 + gi) * M * P;
+        for (int oc = 0; oc < M; ++oc) {
+          T s = 0;
+          for (size_t i = 0; i < P; ++i) s += p[oc * P + i];
+          db_part[th][oc] += s;
         }
       }
-      for (int oc = 0; oc < g.out_c; ++oc) {
-        const T* p = dyn + oc * out_plane;
-        T s = 0;
-        for (size_t i = 0; i < out_plane; ++i) s += p[i];
-        db_part[t][oc] += s;
+      if (t.images == 1) {
+        const T* xn = x + n0 * in_size;
+        const T* dyn = dy + n0 * M * P;
+        for (int r0 = 0; r0 < OH; r0 += t.rows) {
+          const int r1 = std::min(OH, r0 + t.rows);
+          const size_t cols = size_t(r1 - r0) * OW;
+          im2col_band(g, xn, r0, r1, col.data(), cols);
+          gemm(false, true, M, K, int(cols), T(1), dyn + size_t(r0) * OW, int(P), col.data(), int(cols), T(1),
+               dw_part[th].data(), K);
+          if (dx) {
+            gemm(true, false, K, int(cols), M, T(1), w, K, dyn + size_t(r0) * OW, int(P), T(0), dcol.data(), int(cols));
+            col2im_band(g, dcol.data(), r0, r1, dx + n0 * in_size, cols);
+          }
+        }
+      } else {
+        const size_t ld = size_t(G) * P;
+        for (int gi = 0; gi < G; ++gi) {
+          im2col_band(g, x + (n0 + gi) * in_size, 0, OH, col.data() + gi * P, ld);
+          for (int oc = 0; oc < M; ++oc)
+            std::copy(dy + (size_t(n0 + gi) * M + oc) * P, dy + (size_t(n0 + gi) * M + oc + 1) * P,
+                      dybuf.data() + oc * ld + gi * P);
+        }
+        gemm(false, true, M, K, int(ld), T(1), dybuf.data(), int(ld), col.data(), int(ld), T(1), dw_part[th].data(), K);
+        if (dx) {
+          gemm(true, false, K, int(ld), M, T(1), w, K, dybuf.data(), int(ld), T(0), dcol.data(), int(ld));
+          for (int gi = 0; gi < G; ++gi) col2im_band(g, dcol.data() + gi * P, 0, OH, dx + (n0 + gi) * in_size, ld);
+        }
       }
     }
   }
   std::fill(dw, dw + wcount, T(0));
-  if (db) std::fill(db, db + g.out_c, T(0));
-  for (int t = 0; t < threads; ++t) {
-    if (dw_part[t].empty()) continue;
-    for (size_t i = 0; i < wcount; ++i) dw[i] += dw_part[t][i];
+  if (db) std::fill(db, db + M, T(0));
+  for (int th = 0; th < threads; ++th) {
+    if (dw_part[th].empty()) continue;
+    for (size_t i = 0; i < wcount; ++i) dw[i] += dw_part[th][i];
     if (db)
-      for (int oc = 0; oc < g.out_c; ++oc) db[oc] += db_part[t][oc];
+      for (int oc = 0; oc < M; ++oc) db[oc] += db_part[th][oc];
   }
 }
 

@@ -86,7 +86,7 @@ void check_gradients(GradCase& c, double h = 1e-5, double tol = 1e-6) {
 struct ConvCase {
   ConvGeom g;
   int batch;
-  int band;  // 0 = automatic, else forced rows per GEMM
+  int band;  // 0 = automatic, > 0 forced rows per GEMM, < 0 forced images per GEMM
 };
 
 void check_conv(const ConvCase& cc) {
@@ -151,6 +151,11 @@ TEST(GradCheck, Conv2dRectangularKernelExplicitPadding) {
 TEST(GradCheck, Conv2dBandsOfOneAndTwoRows) {
   check_conv({same_geom(2, 9, 8, 3, 3, 2), 3, 1});
   check_conv({same_geom(2, 9, 8, 3, 3, 1), 2, 2});
+}
+
+TEST(GradCheck, Conv2dImagesSideBySideInOneGemm) {
+  check_conv({same_geom(2, 6, 5, 3, 3, 1), 3, -2});  // a group of two images and a group of one
+  check_conv({geom(1, 8, 8, 2, 5, 5, 1, 1, 0, 0, 0, 0), 4, -4});
 }
 
 TEST(GradCheck, MaxPool) {
