@@ -45,13 +45,13 @@ class CudaConv final : public ConvOp {
     const int n = x.shape().n;
     check_shape(x, {n, g_.in_c, g_.in_h, g_.in_w}, "conv2d input");
     y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cuda);
-    conv_.forward(n, padded_input(x), w.data(), b.empty() ? nullptr : b.data(), y.data());
+    conv_.forward(n, padded_input(x, true), w.data(), b.empty() ? nullptr : b.data(), y.data());
   }
 
   void backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db) override {
     const int n = x.shape().n;
     check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
-    conv_.backward_filter(n, padded_input(x), dy.data(), dw.data());
+    conv_.backward_filter(n, padded_input(x, false), dy.data(), dw.data());
     if (db) conv_.backward_bias(n, dy.data(), db->data());
     if (!dx) return;
     dx->ensure(x.shape(), DeviceKind::cuda);
@@ -80,13 +80,14 @@ class CudaConv final : public ConvOp {
   int right_extra() const { return g_.pad_right - std::min(g_.pad_left, g_.pad_right); }
   bool needs_pad() const { return top_extra() || bottom_extra() || left_extra() || right_extra(); }
 
-  // The input as cuDNN sees it; the padded copy is made once per forward and reused by backward
-  // while the input is the same tensor.
-  const float* padded_input(const Tensor& x) {
+  // The input as cuDNN sees it. Every forward pads afresh (a caller may refill the same buffer
+  // with the next batch); backward reuses that copy, since the layer protocol keeps x unchanged
+  // between forward and backward.
+  const float* padded_input(const Tensor& x, bool fresh) {
     if (!needs_pad()) return x.data();
     const int n = x.shape().n;
     Shape ps{n, g_.in_c, g_.in_h + top_extra() + bottom_extra(), g_.in_w + left_extra() + right_extra()};
-    if (padded_from_ != x.data() || xp_.shape() != ps) {
+    if (fresh || padded_from_ != x.data() || xp_.shape() != ps) {
       xp_.ensure(ps, DeviceKind::cuda);
       cuda::pad2d(n * g_.in_c, g_.in_h, g_.in_w, top_extra(), bottom_extra(), left_extra(), right_extra(), x.data(),
                   xp_.data(), nullptr);

@@ -267,6 +267,9 @@ BatchNorm::BatchNorm(Context& ctx, int channels, double eps, double factor)
     : impl_(new Impl{ctx.impl(), channels, eps, factor, tensor4d(1, channels, 1, 1), DeviceBuffer<float>(channels),
                      DeviceBuffer<float>(channels)}) {
   if (eps < CUDNN_BN_MIN_EPSILON) fail("batch_norm2d: epsilon ", eps, " is below cuDNN's minimum ", CUDNN_BN_MIN_EPSILON);
+  // Defined statistics even if backward runs before any training forward pass.
+  CUDA_CHECK(cudaMemset(impl_->save_mean.data(), 0, channels * sizeof(float)));
+  CUDA_CHECK(cudaMemset(impl_->save_invvar.data(), 0, channels * sizeof(float)));
 }
 BatchNorm::~BatchNorm() = default;
 
