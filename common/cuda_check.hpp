@@ -42,7 +42,7 @@
   } while (0)
 #endif
 
-#ifdef CUBLAS_VERSION_MAJOR
+#if defined(CUBLAS_VER_MAJOR) || defined(CUBLAS_VERSION_MAJOR)  // cublas_api.h defines CUBLAS_VER_MAJOR
 #define CUBLAS_CHECK(call)                                                                   \
   do {                                                                                       \
     cublasStatus_t flowpic_st_ = (call);                                                     \

@@ -1,0 +1,122 @@
+// Training throughput of the CNN engine: images per second of forward + loss + backward + Adam
+// step on random images, for a model JSON at a given input size and batch size.
+//   bench_nn_train --model configs/models/flowpic_paper.json --input 1x1500x1500 --batch 32
+//     --iters 3 --warmup 1 --device cpu   (one line)
+// Prints one human line per timed run and a final JSON line (for scripts/bench_nn.sh).
+// CPU threads: OMP_NUM_THREADS. The PyTorch twin is scripts/bench_nn_torch.py.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "nn/cpu_kernels.hpp"
+#include "nn/model.hpp"
+#include "nn/optimizer.hpp"
+#include "nn/random.hpp"
+
+using namespace flowpic;
+using namespace flowpic::nn;
+
+namespace {
+
+struct Args {
+  std::string model = "configs/models/flowpic_paper.json";
+  Shape input{1, 1, 1500, 1500};
+  int batch = 32, iters = 3, warmup = 1, classes = 5;
+  std::string device = "cpu";
+};
+
+Shape parse_shape(const std::string& s) {
+  int c = 0, h = 0, w = 0;
+  if (std::sscanf(s.c_str(), "%dx%dx%d", &c, &h, &w) != 3 || c <= 0 || h <= 0 || w <= 0)
+    fail("--input: expected CxHxW such as 1x1500x1500, got '", s, "'");
+  return {1, c, h, w};
+}
+
+int parse_int(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  long x = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end || x <= 0) fail(flag, ": expected a positive integer, got '", v, "'");
+  return int(x);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string f = argv[i];
+    if (f == "--help" || f == "-h") {
+      std::puts("usage: bench_nn_train [--model JSON] [--input CxHxW] [--batch N] [--iters N] [--warmup N] "
+                "[--classes N] [--device cpu|cuda|auto]");
+      std::exit(0);
+    }
+    if (i + 1 >= argc) fail(f, ": missing value (see --help)");
+    std::string v = argv[++i];
+    if (f == "--model") a.model = v;
+    else if (f == "--input") a.input = parse_shape(v);
+    else if (f == "--batch") a.batch = parse_int(f, v);
+    else if (f == "--iters") a.iters = parse_int(f, v);
+    else if (f == "--warmup") a.warmup = std::stoi(v);
+    else if (f == "--classes") a.classes = parse_int(f, v);
+    else if (f == "--device") a.device = v;
+    else fail("unknown option '", f, "' (see --help)");
+  }
+  return a;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    Args a = parse(argc, argv);
+    auto backend = make_backend(a.device);
+    Model model = Model::from_file(a.model, {a.input, a.classes, 1}, *backend);
+    Adam opt(model, AdamConfig{});
+    // Sparse non-negative images like FlowPics (most pixels zero), fixed seed.
+    Shape bs = a.input.with_n(a.batch);
+    std::vector<float> host(bs.count(), 0.0f);
+    Rng rng(42, 0);
+    for (auto& x : host)
+      if ((rng.next_u64() & 15) == 0) x = float(rng.uniform(0, 1));
+    std::vector<int32_t> labels(a.batch);
+    for (auto& l : labels) l = int32_t(rng.next_u64() % a.classes);
+    Tensor x = Tensor::from_host(host, bs, backend->device());
+    std::fprintf(stderr, "bench_nn_train: %s, %s, input %dx%dx%d, batch %d, %zu parameters, threads %d\n",
+                 a.model.c_str(), backend->description().c_str(), a.input.c, a.input.h, a.input.w, a.batch,
+                 model.parameter_count(), cpu::max_threads());
+    auto step = [&] {
+      model.forward(x, true);
+      double loss = model.loss_and_grad(labels);
+      model.backward();
+      opt.step();
+      backend->synchronize();
+      return loss;
+    };
+    for (int i = 0; i < a.warmup; ++i) step();
+    std::vector<double> secs;
+    for (int i = 0; i < a.iters; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      double loss = step();
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      secs.push_back(s);
+      std::fprintf(stderr, "  iter %d: %.1f ms, %.1f images/s, loss %.4f\n", i, s * 1e3, a.batch / s, loss);
+    }
+    if (std::getenv("FLOWPIC_NN_PROFILE")) {  // per-layer totals over one more timed pass
+      model.set_profiling(true);
+      step();
+      std::fprintf(stderr, "%s", model.profile_report().c_str());
+    }
+    std::sort(secs.begin(), secs.end());
+    double med = secs[secs.size() / 2];
+    std::printf("{\"engine\": \"flowpic\", \"device\": \"%s\", \"model\": \"%s\", \"input\": \"%dx%dx%d\", \"batch\": %d, "
+                "\"iters\": %d, \"median_ms\": %.3f, \"images_per_s\": %.2f}\n",
+                a.device.c_str(), a.model.c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.iters, med * 1e3,
+                a.batch / med);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_nn_train: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,103 @@
+#pragma once
+// A compute backend: the operations layers and optimizers need, on tensors of one device.
+// Two implementations: CpuBackend (cpu_backend.cpp: OpenMP + OpenBLAS kernels of cpu_kernels.hpp)
+// and CudaBackend (cuda/: cuDNN behind one wrapper, cuBLAS, a few kernels). Chosen at run time
+// by make_backend("cpu" | "cuda" | "auto").
+//
+// Operations with per-shape state (convolution algorithms, pooling descriptors, batch-norm
+// statistics) are objects made once per layer by the backend (make_conv, ...), which cache what
+// they choose for each batch size.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/geometry.hpp"
+#include "nn/tensor.hpp"
+
+namespace flowpic::nn {
+
+class ConvOp {
+ public:
+  virtual ~ConvOp() = default;
+  // x: N x in_c x in_h x in_w, w: OIHW, b: out_c values (or empty) -> y: N x out_c x out_h x out_w.
+  virtual void forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) = 0;
+  // Overwrites dw, db (when b is used) and dx (when non-null).
+  virtual void backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db) = 0;
+};
+
+class PoolOp {
+ public:
+  virtual ~PoolOp() = default;
+  virtual void forward(const Tensor& x, Tensor& y) = 0;
+  virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx) = 0;
+};
+
+class BatchNormOp {
+ public:
+  virtual ~BatchNormOp() = default;
+  // Training: batch statistics, updates the running ones, saves what backward needs.
+  virtual void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                             Tensor& running_var, Tensor& y) = 0;
+  virtual void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                             const Tensor& running_var, Tensor& y) = 0;
+  virtual void backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, Tensor& dx, Tensor& dgamma,
+                        Tensor& dbeta) = 0;
+};
+
+// One optimizer update, element-wise over a parameter.
+struct AdamUpdate {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-7f, weight_decay = 0.0f;
+  int64_t step = 1;  // 1-based, for bias correction
+};
+struct SgdUpdate {
+  float lr = 1e-2f, momentum = 0.0f, weight_decay = 0.0f;
+  bool nesterov = false;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual DeviceKind device() const = 0;
+  virtual std::string description() const = 0;  // for logs and results
+
+  virtual std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) = 0;
+  virtual std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) = 0;
+  // eps as in Keras (1e-3); factor = 1 - Keras momentum.
+  virtual std::unique_ptr<BatchNormOp> make_batchnorm(int channels, double eps, double factor) = 0;
+
+  virtual void relu_forward(const Tensor& x, Tensor& y) = 0;
+  virtual void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) = 0;
+  // Inverted dropout with the counter-based mask of random.hpp; backward is the same call on dy.
+  virtual void dropout(const Tensor& x, float rate, uint64_t seed, uint64_t step, Tensor& y) = 0;
+  // x: N x in (any C,H,W with C*H*W = in), w: out x in, b: out or empty -> y: N x out x 1 x 1.
+  virtual void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) = 0;
+  virtual void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw,
+                               Tensor* db) = 0;
+  // Mean cross-entropy of softmax(logits) against labels (host array of N class indices);
+  // probs = softmax, dlogits = (probs - onehot) / N (both N x classes).
+  virtual double softmax_xent(const Tensor& logits, const std::vector<int32_t>& labels, Tensor& probs,
+                              Tensor& dlogits) = 0;
+  virtual void softmax(const Tensor& logits, Tensor& probs) = 0;
+
+  virtual void adam_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamUpdate& u) = 0;
+  virtual void sgd_update(Tensor& param, const Tensor& grad, Tensor& velocity, const SgdUpdate& u) = 0;
+
+  // Waits for queued work (no-op on the CPU); used by benchmarks.
+  virtual void synchronize() {}
+};
+
+// Throws unless there are n labels, each in [0, classes).
+void check_labels(const std::vector<int32_t>& labels, int n, int classes);
+
+// "cpu", "cuda" or "auto" (cuda when a device is present). Asking for cuda without a usable
+// device, or in a CPU-only build, is an error that says so; there is no silent fallback.
+std::unique_ptr<Backend> make_backend(const std::string& name);
+
+struct CudaOptions {
+  bool allow_tf32 = true;  // tensor-core TF32 convolutions (PyTorch's default); tests turn it off
+};
+std::unique_ptr<Backend> make_cpu_backend();
+std::unique_ptr<Backend> make_cuda_backend(const CudaOptions& opt = {});
+
+}  // namespace flowpic::nn

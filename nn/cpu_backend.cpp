@@ -1,0 +1,200 @@
+// The cpu backend: thin adapters from tensors to the kernels of cpu_kernels.hpp.
+#include <cmath>
+
+#include "common/device.hpp"
+#include "common/error.hpp"
+#include "nn/backend.hpp"
+#include "nn/cpu_kernels.hpp"
+
+namespace flowpic::nn {
+namespace {
+
+void need_cpu(const Tensor& t, const char* what) { check_device(t, DeviceKind::cpu, what); }
+
+class CpuConv final : public ConvOp {
+ public:
+  explicit CpuConv(const ConvGeom& g) : g_(g) {}
+  void forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
+    need_cpu(x, "conv2d input");
+    const int n = x.shape().n;
+    check_shape(x, {n, g_.in_c, g_.in_h, g_.in_w}, "conv2d input");
+    y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cpu);
+    cpu::conv2d_forward(g_, n, x.data(), w.data(), b.empty() ? nullptr : b.data(), y.data());
+  }
+  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db) override {
+    const int n = x.shape().n;
+    check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
+    if (dx) dx->ensure(x.shape(), DeviceKind::cpu);
+    cpu::conv2d_backward(g_, n, x.data(), w.data(), dy.data(), dx ? dx->data() : nullptr, dw.data(),
+                         db ? db->data() : nullptr);
+  }
+
+ private:
+  ConvGeom g_;
+};
+
+class CpuPool final : public PoolOp {
+ public:
+  explicit CpuPool(const PoolGeom& g) : g_(g) {}
+  void forward(const Tensor& x, Tensor& y) override {
+    need_cpu(x, "max_pool2d input");
+    const int n = x.shape().n;
+    check_shape(x, {n, g_.c, g_.in_h, g_.in_w}, "max_pool2d input");
+    y.ensure({n, g_.c, g_.out_h(), g_.out_w()}, DeviceKind::cpu);
+    cpu::maxpool_forward(g_, n, x.data(), y.data());
+  }
+  void backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx) override {
+    dx.ensure(x.shape(), DeviceKind::cpu);
+    cpu::maxpool_backward(g_, x.shape().n, x.data(), dy.data(), dx.data());
+  }
+
+ private:
+  PoolGeom g_;
+};
+
+class CpuBatchNorm final : public BatchNormOp {
+ public:
+  CpuBatchNorm(int c, double eps, double factor) : c_(c), eps_(eps), factor_(factor), mean_(c), invstd_(c) {}
+  void forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& rm, Tensor& rv,
+                     Tensor& y) override {
+    need_cpu(x, "batch_norm2d input");
+    y.ensure(x.shape(), DeviceKind::cpu);
+    const Shape& s = x.shape();
+    cpu::batchnorm_forward_train(s.n, c_, s.h * s.w, x.data(), gamma.data(), beta.data(), y.data(), rm.data(),
+                                 rv.data(), factor_, eps_, mean_.data(), invstd_.data());
+  }
+  void forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm, const Tensor& rv,
+                     Tensor& y) override {
+    need_cpu(x, "batch_norm2d input");
+    y.ensure(x.shape(), DeviceKind::cpu);
+    const Shape& s = x.shape();
+    cpu::batchnorm_forward_infer(s.n, c_, s.h * s.w, x.data(), gamma.data(), beta.data(), y.data(), rm.data(),
+                                 rv.data(), eps_);
+  }
+  void backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, Tensor& dx, Tensor& dgamma,
+                Tensor& dbeta) override {
+    dx.ensure(x.shape(), DeviceKind::cpu);
+    const Shape& s = x.shape();
+    cpu::batchnorm_backward(s.n, c_, s.h * s.w, x.data(), dy.data(), gamma.data(), mean_.data(), invstd_.data(),
+                            dx.data(), dgamma.data(), dbeta.data());
+  }
+
+ private:
+  int c_;
+  double eps_, factor_;
+  std::vector<float> mean_, invstd_;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  DeviceKind device() const override { return DeviceKind::cpu; }
+  std::string description() const override {
+    return detail::concat("cpu (OpenMP ", cpu::max_threads(), " threads, OpenBLAS)");
+  }
+  std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) override { return std::make_unique<CpuConv>(g); }
+  std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) override { return std::make_unique<CpuPool>(g); }
+  std::unique_ptr<BatchNormOp> make_batchnorm(int c, double eps, double factor) override {
+    return std::make_unique<CpuBatchNorm>(c, eps, factor);
+  }
+  void relu_forward(const Tensor& x, Tensor& y) override {
+    need_cpu(x, "relu input");
+    y.ensure(x.shape(), DeviceKind::cpu);
+    cpu::relu_forward(x.count(), x.data(), y.data());
+  }
+  void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) override {
+    dx.ensure(y.shape(), DeviceKind::cpu);
+    cpu::relu_backward(y.count(), y.data(), dy.data(), dx.data());
+  }
+  void dropout(const Tensor& x, float rate, uint64_t seed, uint64_t step, Tensor& y) override {
+    need_cpu(x, "dropout input");
+    y.ensure(x.shape(), DeviceKind::cpu);
+    cpu::dropout_apply(x.count(), x.data(), y.data(), rate, seed, step);
+  }
+  void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
+    need_cpu(x, "dense input");
+    const int n = x.shape().n, in = int(x.shape().sample_count()), out = w.shape().n;
+    if (size_t(in) != w.shape().sample_count()) fail("dense: input has ", in, " features per sample, weights expect ", w.shape().sample_count());
+    y.ensure({n, out, 1, 1}, DeviceKind::cpu);
+    cpu::linear_forward(n, in, out, x.data(), w.data(), b.empty() ? nullptr : b.data(), y.data());
+  }
+  void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw,
+                       Tensor* db) override {
+    const int n = x.shape().n, in = int(x.shape().sample_count()), out = w.shape().n;
+    if (dx) dx->ensure(x.shape(), DeviceKind::cpu);
+    cpu::linear_backward(n, in, out, x.data(), w.data(), dy.data(), dx ? dx->data() : nullptr, dw.data(),
+                         db ? db->data() : nullptr);
+  }
+  double softmax_xent(const Tensor& logits, const std::vector<int32_t>& labels, Tensor& probs,
+                      Tensor& dlogits) override {
+    need_cpu(logits, "softmax cross-entropy logits");
+    const int n = logits.shape().n, k = int(logits.shape().sample_count());
+    check_labels(labels, n, k);
+    probs.ensure({n, k, 1, 1}, DeviceKind::cpu);
+    dlogits.ensure({n, k, 1, 1}, DeviceKind::cpu);
+    return cpu::softmax_xent(n, k, logits.data(), labels.data(), probs.data(), dlogits.data());
+  }
+  void softmax(const Tensor& logits, Tensor& probs) override {
+    const int n = logits.shape().n, k = int(logits.shape().sample_count());
+    probs.ensure({n, k, 1, 1}, DeviceKind::cpu);
+    std::vector<int32_t> zeros(n, 0);
+    cpu::softmax_xent<float>(n, k, logits.data(), zeros.data(), probs.data(), nullptr);
+  }
+  void adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamUpdate& u) override {
+    // Keras form: alpha = lr * sqrt(1 - b2^t) / (1 - b1^t); p -= alpha * m / (sqrt(v) + eps).
+    const double alpha = u.lr * std::sqrt(1.0 - std::pow(double(u.beta2), double(u.step))) /
+                         (1.0 - std::pow(double(u.beta1), double(u.step)));
+    float* pp = p.data();
+    const float* gp = g.data();
+    float *mp = m.data(), *vp = v.data();
+    const float a = float(alpha), b1 = u.beta1, b2 = u.beta2, eps = u.eps, wd = u.weight_decay;
+    const long n = long(p.count());
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; ++i) {
+      float gi = gp[i] + wd * pp[i];
+      mp[i] = b1 * mp[i] + (1 - b1) * gi;
+      vp[i] = b2 * vp[i] + (1 - b2) * gi * gi;
+      pp[i] -= a * mp[i] / (std::sqrt(vp[i]) + eps);
+    }
+  }
+  void sgd_update(Tensor& p, const Tensor& g, Tensor& vel, const SgdUpdate& u) override {
+    float* pp = p.data();
+    const float* gp = g.data();
+    float* vp = vel.data();
+    const long n = long(p.count());
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; ++i) {
+      float gi = gp[i] + u.weight_decay * pp[i];
+      vp[i] = u.momentum * vp[i] + gi;  // PyTorch form: v = mu v + g; p -= lr (g + mu v if nesterov else v)
+      pp[i] -= u.lr * (u.nesterov ? gi + u.momentum * vp[i] : vp[i]);
+    }
+  }
+};
+
+}  // namespace
+
+void check_labels(const std::vector<int32_t>& labels, int n, int k) {
+  if (labels.size() != size_t(n)) fail("softmax cross-entropy: ", labels.size(), " labels for a batch of ", n);
+  for (int i = 0; i < n; ++i)
+    if (labels[i] < 0 || labels[i] >= k)
+      fail("softmax cross-entropy: label ", labels[i], " of sample ", i, " is outside [0, ", k, ")");
+}
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+#ifndef FLOWPIC_HAVE_CUDA
+std::unique_ptr<Backend> make_cuda_backend(const CudaOptions&) {
+  fail("the cuda backend was requested but this is a CPU-only build (FLOWPIC_CUDA=OFF); rebuild with CUDA or use --device cpu");
+}
+#endif
+
+std::unique_ptr<Backend> make_backend(const std::string& name) {
+  if (name == "cpu") return make_cpu_backend();
+  if (name == "cuda") {
+    if (!cuda_device_available()) fail("the cuda backend was requested but ", cuda_device_description(), "; use cpu or auto");
+    return make_cuda_backend();
+  }
+  if (name == "auto") return cuda_device_available() ? make_cuda_backend() : make_cpu_backend();
+  fail("unknown backend '", name, "'; allowed: cpu, cuda, auto");
+}
+
+}  // namespace flowpic::nn

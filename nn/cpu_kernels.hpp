@@ -1,0 +1,481 @@
+#pragma once
+// The CPU kernels of every layer, templated on the scalar type. The cpu backend runs them in
+// float; the gradient-check tests run the very same code in double (with dgemm), so the checked
+// math is the math that trains. Raw pointers, NCHW, batch-parallel with OpenMP.
+//
+// Determinism: per-thread partial sums (weight gradients) are reduced in thread order after the
+// parallel loop, so a run is bit-identical for a given thread count.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "nn/geometry.hpp"
+#include "nn/random.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace flowpic::nn::cpu {
+
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// OpenBLAS runs single-threaded: the kernels parallelise over the batch with OpenMP and call
+// GEMM from inside the parallel loop. Called once per process by every kernel that uses GEMM.
+extern "C" void openblas_set_num_threads(int);
+inline void single_threaded_blas() {
+  static const bool once = (openblas_set_num_threads(1), true);
+  (void)once;
+}
+
+// Row-major C = alpha * op(A) * op(B) + beta * C.
+inline void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+                 float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+              ldb, beta, c, ldc);
+}
+inline void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b,
+                 int ldb, double beta, double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+              ldb, beta, c, ldc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution: im2col over a band of output rows (so the column buffer stays in cache, even for
+// the 1500x1500 stride-5 first layer whose full im2col would be 36 MB per image) and one GEMM
+// per band.
+
+// Output columns [lo, hi) of kernel column kx read inside the input row (ix = ox*sw + kx - pad_left
+// in [0, in_w)); outside that range the padding contributes zeros. Hoisting the bounds out of the
+// inner loops makes them branch-free (and a plain copy at stride 1).
+inline void valid_columns(const ConvGeom& g, int kx, int& lo, int& hi) {
+  const int OW = g.out_w(), off = kx - g.pad_left;
+  lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+  hi = g.in_w - 1 - off < 0 ? 0 : (g.in_w - 1 - off) / g.sw + 1;
+  lo = std::min(lo, OW);
+  hi = std::max(lo, std::min(hi, OW));
+}
+
+// col[k * ld + j], k = (c, ky, kx), j = (oy - r0) * OW + ox, for output rows [r0, r1). `ld` is
+// the row length of the column matrix: several images' columns can sit side by side.
+template <typename T>
+void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col, size_t ld) {
+  const int OW = g.out_w(), sw = g.sw;
+  const size_t cols = ld;
+  for (int c = 0; c < g.in_c; ++c)
+    for (int ky = 0; ky < g.kh; ++ky)
+      for (int kx = 0; kx < g.kw; ++kx) {
+        T* dst = col + (size_t(c * g.kh + ky) * g.kw + kx) * cols;
+        const T* plane = x + size_t(c) * g.in_h * g.in_w;
+        int lo, hi;
+        valid_columns(g, kx, lo, hi);
+        const int off = kx - g.pad_left;
+        for (int oy = r0; oy < r1; ++oy) {
+          int iy = oy * g.sh + ky - g.pad_top;
+          T* d = dst + size_t(oy - r0) * OW;
+          if (iy < 0 || iy >= g.in_h) {
+            std::fill(d, d + OW, T(0));
+            continue;
+          }
+          const T* row = plane + size_t(iy) * g.in_w + off;
+          std::fill(d, d + lo, T(0));
+          if (sw == 1) {
+            std::copy(row + lo, row + hi, d + lo);
+          } else {
+            for (int ox = lo; ox < hi; ++ox) d[ox] = row[ox * sw];
+          }
+          std::fill(d + hi, d + OW, T(0));
+        }
+      }
+}
+
+// The adjoint of im2col_band: dx += scatter(col).
+template <typename T>
+void col2im_band(const ConvGeom& g, const T* col, int r0, int r1, T* dx, size_t ld) {
+  const int OW = g.out_w(), sw = g.sw;
+  const size_t cols = ld;
+  for (int c = 0; c < g.in_c; ++c)
+    for (int ky = 0; ky < g.kh; ++ky)
+      for (int kx = 0; kx < g.kw; ++kx) {
+        const T* src = col + (size_t(c * g.kh + ky) * g.kw + kx) * cols;
+        T* plane = dx + size_t(c) * g.in_h * g.in_w;
+        int lo, hi;
+        valid_columns(g, kx, lo, hi);
+        const int off = kx - g.pad_left;
+        for (int oy = r0; oy < r1; ++oy) {
+          int iy = oy * g.sh + ky - g.pad_top;
+          if (iy < 0 || iy >= g.in_h) continue;
+          const T* s = src + size_t(oy - r0) * OW;
+          T* row = plane + size_t(iy) * g.in_w + off;
+          if (sw == 1) {
+            for (int ox = lo; ox < hi; ++ox) row[ox] += s[ox];
+          } else {
+            for (int ox = lo; ox < hi; ++ox) row[ox * sw] += s[ox];
+          }
+        }
+      }
+}
+
+// How the work is cut: a large output (the 1500x1500 first layer) into bands of output rows of
+// one image, so the column buffer stays in cache (its full im2col would be 36 MB per image); a
+// small output (LeNet) into groups of whole images side by side in one column matrix, so each
+// GEMM is wide enough to run near peak. Either way the column buffer is ~256K elements.
+struct ConvTiling {
+  int images = 1;  // images per GEMM (> 1 only with rows == out_h)
+  int rows = 1;    // output rows per GEMM
+};
+inline ConvTiling conv_tiling(const ConvGeom& g, int batch, int band_override) {
+  const size_t target = size_t(1) << 18, per_row = size_t(g.k_size()) * g.out_w(), per_image = per_row * g.out_h();
+  ConvTiling t;
+  t.rows = g.out_h();
+  if (band_override > 0) {
+    t.rows = std::min(band_override, g.out_h());
+  } else if (band_override < 0) {
+    t.images = -band_override;
+  } else if (per_image >= target) {
+    t.rows = int(std::max<size_t>(1, std::min<size_t>(target / per_row, g.out_h())));
+  } else {
+    // Whole images; keep at least two groups per thread so the threads stay balanced.
+    int by_size = int(target / per_image), by_threads = std::max(1, batch / (2 * max_threads()));
+    t.images = std::max(1, std::min(by_size, by_threads));
+  }
+  return t;
+}
+
+// y[n][oc] = b[oc] + sum w[oc][c][ky][kx] * x[n][c][..]; w is OIHW, b may be null.
+// `band` > 0 forces rows per GEMM, < 0 forces -band images per GEMM (0: conv_tiling decides);
+// tests use it to cover band seams and image groups.
+template <typename T>
+void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const T* b, T* y, int band = 0) {
+  single_threaded_blas();
+  const int OH = g.out_h(), OW = g.out_w(), K = g.k_size(), M = g.out_c;
+  const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, P = size_t(OH) * OW;
+  const ConvTiling t = conv_tiling(g, batch, band);
+  const int bands = (OH + t.rows - 1) / t.rows, groups = (batch + t.images - 1) / t.images;
+  const long items = t.images > 1 ? groups : long(batch) * bands;
+#pragma omp parallel
+  {
+    std::vector<T> col(size_t(K) * t.images * t.rows * OW), ybuf(t.images > 1 ? size_t(M) * t.images * P : 0);
+#pragma omp for schedule(static)
+    for (long item = 0; item < items; ++item) {
+      if (t.images == 1) {
+        const int n = int(item / bands), r0 = int(item % bands) * t.rows, r1 = std::min(OH, r0 + t.rows);
+        const size_t cols = size_t(r1 - r0) * OW;
+        T* yn = y + n * M * P;
+        im2col_band(g, x + n * in_size, r0, r1, col.data(), cols);
+        gemm(false, false, M, int(cols), K, T(1), w, K, col.data(), int(cols), T(0), yn + size_t(r0) * OW, int(P));
+        if (b)
+          for (int oc = 0; oc < M; ++oc) {
+            T* p = yn + oc * P + size_t(r0) * OW;
+            for (size_t i = 0; i < cols; ++i) p[i] += b[oc];
+          }
+      } else {
+        const int n0 = int(item) * t.images, G = std::min(t.images, batch - n0);
+        const size_t ld = size_t(G) * P;
+        for (int gi = 0; gi < G; ++gi) im2col_band(g, x + (n0 + gi) * in_size, 0, OH, col.data() + gi * P, ld);
+        gemm(false, false, M, int(ld), K, T(1), w, K, col.data(), int(ld), T(0), ybuf.data(), int(ld));
+        for (int gi = 0; gi < G; ++gi)
+          for (int oc = 0; oc < M; ++oc) {
+            const T* src = ybuf.data() + oc * ld + gi * P;
+            T* dst = y + (size_t(n0 + gi) * M + oc) * P;
+            const T bias = b ? b[oc] : T(0);
+            for (size_t i = 0; i < P; ++i) dst[i] = src[i] + bias;
+          }
+      }
+    }
+  }
+}
+
+// dw, db are overwritten; dx (overwritten) may be null when the input needs no gradient.
+// Bands of one image stay in one thread (their input gradients overlap at the seams).
+template <typename T>
+void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
+                     int band = 0) {
+  single_threaded_blas();
+  const int OH = g.out_h(), OW = g.out_w(), K = g.k_size(), M = g.out_c;
+  const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, P = size_t(OH) * OW;
+  const size_t wcount = size_t(M) * K;
+  const ConvTiling t = conv_tiling(g, batch, band);
+  const int groups = (batch + t.images - 1) / t.images;
+  const int threads = max_threads();
+  std::vector<std::vector<T>> dw_part(threads), db_part(threads);
+#pragma omp parallel
+  {
+    const int th = thread_id();
+    dw_part[th].assign(wcount, T(0));
+    db_part[th].assign(M, T(0));
+    std::vector<T> col(size_t(K) * t.images * t.rows * OW), dcol(dx ? col.size() : 0);
+    std::vector<T> dybuf(t.images > 1 ? size_t(M) * t.images * P : 0);
+#pragma omp for schedule(static)
+    for (int item = 0; item < groups; ++item) {
+      const int n0 = item * t.images, G = std::min(t.images, batch - n0);
+      if (dx) std::fill(dx + n0 * in_size, dx + (n0 + G) * in_size, T(0));
+      for (int gi = 0; gi < G; ++gi) {
+        const T* p = dy + size_t(n0 + gi) * M * P;
+        for (int oc = 0; oc < M; ++oc) {
+          T s = 0;
+          for (size_t i = 0; i < P; ++i) s += p[oc * P + i];
+          db_part[th][oc] += s;
+        }
+      }
+      if (t.images == 1) {
+        const T* xn = x + n0 * in_size;
+        const T* dyn = dy + n0 * M * P;
+        for (int r0 = 0; r0 < OH; r0 += t.rows) {
+          const int r1 = std::min(OH, r0 + t.rows);
+          const size_t cols = size_t(r1 - r0) * OW;
+          im2col_band(g, xn, r0, r1, col.data(), cols);
+          gemm(false, true, M, K, int(cols), T(1), dyn + size_t(r0) * OW, int(P), col.data(), int(cols), T(1),
+               dw_part[th].data(), K);
+          if (dx) {
+            gemm(true, false, K, int(cols), M, T(1), w, K, dyn + size_t(r0) * OW, int(P), T(0), dcol.data(), int(cols));
+            col2im_band(g, dcol.data(), r0, r1, dx + n0 * in_size, cols);
+          }
+        }
+      } else {
+        const size_t ld = size_t(G) * P;
+        for (int gi = 0; gi < G; ++gi) {
+          im2col_band(g, x + (n0 + gi) * in_size, 0, OH, col.data() + gi * P, ld);
+          for (int oc = 0; oc < M; ++oc)
+            std::copy(dy + (size_t(n0 + gi) * M + oc) * P, dy + (size_t(n0 + gi) * M + oc + 1) * P,
+                      dybuf.data() + oc * ld + gi * P);
+        }
+        gemm(false, true, M, K, int(ld), T(1), dybuf.data(), int(ld), col.data(), int(ld), T(1), dw_part[th].data(), K);
+        if (dx) {
+          gemm(true, false, K, int(ld), M, T(1), w, K, dybuf.data(), int(ld), T(0), dcol.data(), int(ld));
+          for (int gi = 0; gi < G; ++gi) col2im_band(g, dcol.data() + gi * P, 0, OH, dx + (n0 + gi) * in_size, ld);
+        }
+      }
+    }
+  }
+  std::fill(dw, dw + wcount, T(0));
+  if (db) std::fill(db, db + M, T(0));
+  for (int th = 0; th < threads; ++th) {
+    if (dw_part[th].empty()) continue;
+    for (size_t i = 0; i < wcount; ++i) dw[i] += dw_part[th][i];
+    if (db)
+      for (int oc = 0; oc < M; ++oc) db[oc] += db_part[th][oc];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max pooling. The backward pass recomputes the window maximum (first in scan order wins ties).
+
+template <typename T>
+void maxpool_forward(const PoolGeom& g, int batch, const T* x, T* y) {
+  const int OH = g.out_h(), OW = g.out_w();
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < long(batch) * g.c; ++p) {
+    const T* xp = x + size_t(p) * g.in_h * g.in_w;
+    T* yp = y + size_t(p) * OH * OW;
+    for (int oy = 0; oy < OH; ++oy)
+      for (int ox = 0; ox < OW; ++ox) {
+        const T* base = xp + size_t(oy * g.sh) * g.in_w + ox * g.sw;
+        T m = base[0];
+        for (int ky = 0; ky < g.kh; ++ky)
+          for (int kx = 0; kx < g.kw; ++kx) m = std::max(m, base[size_t(ky) * g.in_w + kx]);
+        yp[size_t(oy) * OW + ox] = m;
+      }
+  }
+}
+
+// Branch-free window arg-max (the comparisons are data-dependent coin flips for a branch
+// predictor): dx = 0 everywhere, then dy lands on each window's first maximum.
+template <typename T>
+void maxpool_backward(const PoolGeom& g, int batch, const T* x, const T* dy, T* dx) {
+  const int OH = g.out_h(), OW = g.out_w();
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < long(batch) * g.c; ++p) {
+    const T* xp = x + size_t(p) * g.in_h * g.in_w;
+    const T* dyp = dy + size_t(p) * OH * OW;
+    T* dxp = dx + size_t(p) * g.in_h * g.in_w;
+    std::fill(dxp, dxp + size_t(g.in_h) * g.in_w, T(0));
+    for (int oy = 0; oy < OH; ++oy)
+      for (int ox = 0; ox < OW; ++ox) {
+        size_t base = size_t(oy * g.sh) * g.in_w + ox * g.sw, best = base;
+        T m = xp[base];
+        for (int ky = 0; ky < g.kh; ++ky)
+          for (int kx = 0; kx < g.kw; ++kx) {
+            size_t i = base + size_t(ky) * g.in_w + kx;
+            T v = xp[i];
+            bool gt = v > m;
+            best = gt ? i : best;
+            m = gt ? v : m;
+          }
+        dxp[best] += dyp[size_t(oy) * OW + ox];
+      }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise layers.
+
+// Masks are multiplications, not branches: the keep/drop pattern is random, so a branch would
+// be mispredicted half the time (it was 17% of a LeNet training step).
+template <typename T>
+void relu_forward(size_t n, const T* __restrict x, T* __restrict y) {
+#pragma omp parallel for simd schedule(static)
+  for (long i = 0; i < long(n); ++i) y[i] = std::max(x[i], T(0));
+}
+// Uses the output: dx = dy where y > 0.
+template <typename T>
+void relu_backward(size_t n, const T* __restrict y, const T* __restrict dy, T* __restrict dx) {
+#pragma omp parallel for simd schedule(static)
+  for (long i = 0; i < long(n); ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+
+// y = x * keep / (1 - rate); the same function computes dx from dy (the mask is recomputed from
+// (seed, step, index), never stored).
+template <typename T>
+void dropout_apply(size_t n, const T* x, T* y, float rate, uint64_t seed, uint64_t step) {
+  const T scale = T(1) / (T(1) - T(rate));
+  const uint64_t key = dropout_key(seed, step);
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < long(n); ++i) y[i] = x[i] * (scale * T(dropout_keep(key, uint64_t(i), rate)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fully connected: y[N x O] = x[N x I] * W^T + b, W is [O x I] (PyTorch layout).
+
+template <typename T>
+void linear_forward(int batch, int in, int out, const T* x, const T* w, const T* b, T* y) {
+  gemm(false, true, batch, out, in, T(1), x, in, w, in, T(0), y, out);
+  if (b)
+    for (int n = 0; n < batch; ++n)
+      for (int o = 0; o < out; ++o) y[size_t(n) * out + o] += b[o];
+}
+
+template <typename T>
+void linear_backward(int batch, int in, int out, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) {
+  gemm(true, false, out, in, batch, T(1), dy, out, x, in, T(0), dw, in);
+  if (db)
+    for (int o = 0; o < out; ++o) {
+      T s = 0;
+      for (int n = 0; n < batch; ++n) s += dy[size_t(n) * out + o];
+      db[o] = s;
+    }
+  if (dx) gemm(false, false, batch, in, out, T(1), dy, out, w, in, T(0), dx, in);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax + cross-entropy, fused and stable (log-sum-exp around the row maximum).
+// Returns the mean loss; probs = softmax(logits); dlogits = (probs - onehot) / batch.
+template <typename T>
+double softmax_xent(int batch, int classes, const T* logits, const int32_t* labels, T* probs, T* dlogits) {
+  double total = 0;
+  for (int n = 0; n < batch; ++n) {
+    const T* z = logits + size_t(n) * classes;
+    T* p = probs + size_t(n) * classes;
+    T m = z[0];
+    for (int k = 1; k < classes; ++k) m = std::max(m, z[k]);
+    T s = 0;
+    for (int k = 0; k < classes; ++k) s += std::exp(z[k] - m);
+    T log_s = std::log(s);
+    for (int k = 0; k < classes; ++k) p[k] = std::exp(z[k] - m - log_s);
+    int y = labels[n];
+    total += double(log_s + m - z[y]);
+    if (dlogits) {
+      T* d = dlogits + size_t(n) * classes;
+      for (int k = 0; k < classes; ++k) d[k] = (p[k] - (k == y ? T(1) : T(0))) / T(batch);
+    }
+  }
+  return total / batch;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch normalisation over (N, H, W) per channel. Training normalises with the biased batch
+// variance and updates running_var with the unbiased one (cuDNN and PyTorch do the same);
+// running = (1 - f) * running + f * batch, f = 1 - momentum (Keras momentum 0.99 -> f = 0.01).
+template <typename T>
+void batchnorm_forward_train(int batch, int channels, int plane, const T* x, const T* gamma, const T* beta, T* y,
+                             T* running_mean, T* running_var, double factor, double eps, T* save_mean,
+                             T* save_invstd) {
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < channels; ++c) {
+    double sum = 0, sq = 0;
+    const size_t m = size_t(batch) * plane;
+    for (int n = 0; n < batch; ++n) {
+      const T* p = x + (size_t(n) * channels + c) * plane;
+      for (int i = 0; i < plane; ++i) sum += p[i];
+    }
+    double mean = sum / m;
+    for (int n = 0; n < batch; ++n) {
+      const T* p = x + (size_t(n) * channels + c) * plane;
+      for (int i = 0; i < plane; ++i) sq += (p[i] - mean) * (p[i] - mean);
+    }
+    double var = sq / m, invstd = 1.0 / std::sqrt(var + eps);
+    save_mean[c] = T(mean);
+    save_invstd[c] = T(invstd);
+    if (running_mean) {
+      running_mean[c] = T((1 - factor) * running_mean[c] + factor * mean);
+      running_var[c] = T((1 - factor) * running_var[c] + factor * (m > 1 ? sq / (m - 1) : var));
+    }
+    for (int n = 0; n < batch; ++n) {
+      const T* p = x + (size_t(n) * channels + c) * plane;
+      T* q = y + (size_t(n) * channels + c) * plane;
+      for (int i = 0; i < plane; ++i) q[i] = T(gamma[c] * (p[i] - mean) * invstd + beta[c]);
+    }
+  }
+}
+
+template <typename T>
+void batchnorm_forward_infer(int batch, int channels, int plane, const T* x, const T* gamma, const T* beta, T* y,
+                             const T* running_mean, const T* running_var, double eps) {
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < channels; ++c) {
+    T a = T(gamma[c] / std::sqrt(double(running_var[c]) + eps)), b = beta[c] - a * running_mean[c];
+    for (int n = 0; n < batch; ++n) {
+      const T* p = x + (size_t(n) * channels + c) * plane;
+      T* q = y + (size_t(n) * channels + c) * plane;
+      for (int i = 0; i < plane; ++i) q[i] = a * p[i] + b;
+    }
+  }
+}
+
+// dgamma, dbeta, dx overwritten, from the statistics saved by the training forward pass.
+template <typename T>
+void batchnorm_backward(int batch, int channels, int plane, const T* x, const T* dy, const T* gamma,
+                        const T* save_mean, const T* save_invstd, T* dx, T* dgamma, T* dbeta) {
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < channels; ++c) {
+    const double mean = save_mean[c], invstd = save_invstd[c];
+    const size_t m = size_t(batch) * plane;
+    double sdy = 0, sdyxh = 0;
+    for (int n = 0; n < batch; ++n) {
+      const T* p = x + (size_t(n) * channels + c) * plane;
+      const T* d = dy + (size_t(n) * channels + c) * plane;
+      for (int i = 0; i < plane; ++i) {
+        sdy += d[i];
+        sdyxh += d[i] * (p[i] - mean) * invstd;
+      }
+    }
+    dgamma[c] = T(sdyxh);
+    dbeta[c] = T(sdy);
+    const double k = gamma[c] * invstd / m;
+    for (int n = 0; n < batch; ++n) {
+      const T* p = x + (size_t(n) * channels + c) * plane;
+      const T* d = dy + (size_t(n) * channels + c) * plane;
+      T* q = dx + (size_t(n) * channels + c) * plane;
+      for (int i = 0; i < plane; ++i) q[i] = T(k * (m * d[i] - sdy - (p[i] - mean) * invstd * sdyxh));
+    }
+  }
+}
+
+}  // namespace flowpic::nn::cpu

@@ -1,0 +1,33 @@
+#pragma once
+// Host launchers of the engine's own CUDA kernels (the rest is cuDNN and cuBLAS). Each asserts
+// its preconditions, takes a stream and checks the launch. The per-element math that the CPU
+// also runs (the dropout mask) comes from the shared __host__ __device__ functions of random.hpp.
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace flowpic::nn::cuda {
+
+// y = x * keep(seed, step, i) / (1 - rate)   (dropout.cu)
+void dropout_apply(size_t n, const float* x, float* y, float rate, uint64_t seed, uint64_t step, cudaStream_t s);
+
+// Row-wise stable softmax; with labels, per-row loss (log-sum-exp - z[label]) into `losses` and
+// dlogits = (p - onehot) / rows (dlogits may be null).   (softmax_xent.cu)
+void softmax_xent(int rows, int classes, const float* logits, const int32_t* labels, float* probs, float* dlogits,
+                  float* losses, cudaStream_t s);
+
+// Keras Adam with alpha = lr sqrt(1 - b2^t) / (1 - b1^t) precomputed; SGD with momentum.   (optimizers.cu)
+void adam_update(size_t n, float* p, const float* g, float* m, float* v, float alpha, float beta1, float beta2,
+                 float eps, float weight_decay, cudaStream_t s);
+void sgd_update(size_t n, float* p, const float* g, float* vel, float lr, float momentum, float weight_decay,
+                bool nesterov, cudaStream_t s);
+
+// planes x h x w -> planes x (h + top + bottom) x (w + left + right) with zeros around, and the
+// adjoint crop.   (pad.cu)
+void pad2d(int planes, int h, int w, int top, int bottom, int left, int right, const float* x, float* xp,
+           cudaStream_t s);
+void crop2d(int planes, int h, int w, int top, int bottom, int left, int right, const float* xp, float* x,
+            cudaStream_t s);
+
+}  // namespace flowpic::nn::cuda

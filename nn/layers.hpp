@@ -1,0 +1,161 @@
+#pragma once
+// The layers: small classes that own their parameters, gradients and outputs, and call their
+// backend for the math. Built from JSON through the explicit registry in model.cpp.
+//
+// Protocol: setup() once (per-sample input shape -> per-sample output shape, allocates
+// parameters, draws initial weights), then forward(x) keeps a pointer to x for backward(dy);
+// x must stay alive and unchanged until backward. Gradients are overwritten (not accumulated)
+// by each backward().
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/backend.hpp"
+#include "nn/init.hpp"
+#include "nn/tensor.hpp"
+
+namespace flowpic::nn {
+
+// A trainable tensor with its gradient, or a saved buffer (batch-norm running statistics).
+struct Param {
+  std::string name;  // "kernel", "bias", "gamma", "beta", "running_mean", "running_var"
+  Tensor value;
+  Tensor grad;  // empty for buffers
+  bool trainable = true;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string type() const = 0;
+  // `in` is per sample (n = 1); returns the per-sample output shape. Throws flowpic::Error with
+  // a message that the model prefixes with the layer's index and type.
+  virtual Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) = 0;
+  virtual const Tensor& forward(const Tensor& x, bool training) = 0;
+  // Returns dx (an empty tensor when need_dx is false).
+  virtual const Tensor& backward(const Tensor& dy, bool need_dx) = 0;
+  virtual std::vector<Param*> params() { return {}; }
+
+ protected:
+  Backend* backend_ = nullptr;
+  const Tensor* x_ = nullptr;  // input of the last forward pass
+  Tensor y_, dx_;
+  Tensor none_;  // what backward() returns when no input gradient was asked for
+};
+
+struct Conv2dConfig {
+  int filters = 0, kh = 0, kw = 0, sh = 1, sw = 1;
+  enum class Padding { valid, same, explicit_ } padding = Padding::valid;
+  int pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;  // explicit_
+  bool use_bias = true;
+  Init init = Init::glorot_uniform;
+};
+// Geometry of a convolution on a per-sample input; throws when it does not fit.
+ConvGeom conv_geometry(const Conv2dConfig& cfg, const Shape& in);
+
+class Conv2d final : public Layer {
+ public:
+  explicit Conv2d(Conv2dConfig cfg) : cfg_(cfg) {}
+  std::string type() const override { return "conv2d"; }
+  Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  std::vector<Param*> params() override;
+  const ConvGeom& geometry() const { return geom_; }
+
+ private:
+  Conv2dConfig cfg_;
+  ConvGeom geom_;
+  std::unique_ptr<ConvOp> op_;
+  Param kernel_{"kernel", {}, {}, true}, bias_{"bias", {}, {}, true};
+};
+
+class MaxPool2d final : public Layer {
+ public:
+  MaxPool2d(int kh, int kw, int sh, int sw) : kh_(kh), kw_(kw), sh_(sh), sw_(sw) {}
+  std::string type() const override { return "max_pool2d"; }
+  Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+
+ private:
+  int kh_, kw_, sh_, sw_;
+  std::unique_ptr<PoolOp> op_;
+};
+
+class ReLU final : public Layer {
+ public:
+  std::string type() const override { return "relu"; }
+  Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+};
+
+// Inverted dropout. Each training forward pass draws a new mask from (seed, step); tests can pin
+// the step with set_step() to hold the mask fixed.
+class Dropout final : public Layer {
+ public:
+  explicit Dropout(float rate) : rate_(rate) {}
+  std::string type() const override { return "dropout"; }
+  Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  void set_step(uint64_t step, bool advance) {
+    step_ = step;
+    advance_ = advance;
+  }
+
+ private:
+  float rate_;
+  uint64_t seed_ = 0, step_ = 0;
+  bool advance_ = true, last_training_ = false;
+};
+
+// N x C x H x W -> N x (C*H*W) x 1 x 1, in C, H, W order (PyTorch's flatten).
+class Flatten final : public Layer {
+ public:
+  std::string type() const override { return "flatten"; }
+  Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+
+ private:
+  Shape in_;
+};
+
+// Fully connected ("dense"): kernel [units x in] (PyTorch layout), bias [units]. Flattens its
+// input implicitly.
+class Dense final : public Layer {
+ public:
+  Dense(int units, bool use_bias, Init init) : units_(units), use_bias_(use_bias), init_(init) {}
+  std::string type() const override { return "dense"; }
+  Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  std::vector<Param*> params() override;
+
+ private:
+  int units_;
+  bool use_bias_;
+  Init init_;
+  Param kernel_{"kernel", {}, {}, true}, bias_{"bias", {}, {}, true};
+};
+
+class BatchNorm2d final : public Layer {
+ public:
+  BatchNorm2d(double momentum, double eps) : momentum_(momentum), eps_(eps) {}
+  std::string type() const override { return "batch_norm2d"; }
+  Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
+  const Tensor& forward(const Tensor& x, bool training) override;
+  const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  std::vector<Param*> params() override;
+
+ private:
+  double momentum_, eps_;
+  std::unique_ptr<BatchNormOp> op_;
+  Param gamma_{"gamma", {}, {}, true}, beta_{"beta", {}, {}, true};
+  Param running_mean_{"running_mean", {}, {}, false}, running_var_{"running_var", {}, {}, false};
+};
+
+}  // namespace flowpic::nn

@@ -1,0 +1,108 @@
+#pragma once
+// A sequential model built from JSON: {"name": ..., "description": ..., "layers": [{"type": ...}, ...]}.
+// Layers come from an explicit registry (LayerRegistry::standard(); no static self-registration);
+// the input shape and number of classes are supplied at build time and shapes are inferred layer
+// by layer. The last layer produces logits; softmax cross-entropy is fused into loss_and_grad.
+//
+// Training step (what the experiment runner calls):
+//   const Tensor& logits = model.forward(batch, /*training=*/true);  // batch: N x C x H x W on model.device()
+//   double loss = model.loss_and_grad(labels);                         // labels: N class indices (host)
+//   model.backward();
+//   optimizer.step();
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/json_util.hpp"
+#include "nn/backend.hpp"
+#include "nn/layers.hpp"
+#include "nn/tensor.hpp"
+
+namespace flowpic::nn {
+
+struct BuildContext {
+  int classes = 0;  // what "units": "classes" resolves to
+};
+
+// type -> factory from the layer's JSON object. Factories check their keys strictly.
+class LayerRegistry {
+ public:
+  using Factory = std::function<std::unique_ptr<Layer>(const json&, const JsonWhere&, const BuildContext&)>;
+  void add(const std::string& type, Factory f);
+  std::unique_ptr<Layer> build(const json& obj, const JsonWhere& where, const BuildContext& ctx) const;
+  std::vector<std::string> types() const;
+  // conv2d, max_pool2d, relu, dropout, flatten, dense, batch_norm2d.
+  static const LayerRegistry& standard();
+
+ private:
+  std::map<std::string, Factory> factories_;
+};
+
+struct ModelOptions {
+  Shape input;           // per sample: {1, C, H, W}
+  int classes = 0;       // >= 2
+  uint64_t seed = 0;     // initial weights and dropout masks
+};
+
+class Model {
+ public:
+  // `origin` names the JSON's file in errors. The backend must outlive the model.
+  static Model from_json(const json& arch, const std::string& origin, const ModelOptions& opt, Backend& backend,
+                         const LayerRegistry& registry = LayerRegistry::standard());
+  static Model from_file(const std::string& path, const ModelOptions& opt, Backend& backend);
+
+  Model(Model&&) noexcept = default;
+  Model& operator=(Model&&) noexcept = default;
+
+  // batch: N x C x H x W (any N >= 1), on the backend's device; may be a Tensor::view over memory
+  // another component owns. It must stay alive until backward(). Returns the logits (N x classes).
+  const Tensor& forward(const Tensor& batch, bool training);
+  // Mean softmax cross-entropy of the last forward's logits; prepares the logits' gradient.
+  double loss_and_grad(const std::vector<int32_t>& labels);
+  // Fills every parameter's gradient.
+  void backward();
+  // Class probabilities for a batch (inference mode), on the host, N x classes row-major.
+  std::vector<float> predict(const Tensor& batch);
+  // Softmax of the last forward (N x classes, on the device); valid after loss_and_grad.
+  const Tensor& probabilities() const { return probs_; }
+
+  // Every parameter and buffer, with a stable name "<index>_<type>/<param>", e.g. "03_conv2d/kernel".
+  struct NamedParam {
+    std::string name;
+    Param* param;
+  };
+  std::vector<NamedParam> named_params();
+  std::vector<Param*> trainable_params();
+  size_t parameter_count();
+
+  Backend& backend() const { return *backend_; }
+  DeviceKind device() const { return backend_->device(); }
+  const ModelOptions& options() const { return opt_; }
+  const json& architecture() const { return arch_; }
+  size_t layer_count() const { return layers_.size(); }
+  Layer& layer(size_t i) { return *layers_.at(i); }
+  Shape output_shape(size_t i) const { return shapes_.at(i + 1); }  // per sample, after layer i
+  std::string summary() const;  // one line per layer with its output shape
+
+  // Per-layer wall time (backend synchronised after each layer) for benchmarks; off by default.
+  void set_profiling(bool on) { profile_ = on; }
+  std::string profile_report() const;  // one line per layer: forward ms, backward ms (totals)
+
+ private:
+  Model() = default;
+  Backend* backend_ = nullptr;
+  json arch_;
+  ModelOptions opt_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Shape> shapes_;  // shapes_[0] = input, shapes_[i + 1] = after layer i
+  const Tensor* logits_ = nullptr;
+  Tensor probs_, dlogits_;
+  bool have_grad_ = false;
+  bool profile_ = false;
+  std::vector<double> fwd_secs_, bwd_secs_;
+};
+
+}  // namespace flowpic::nn

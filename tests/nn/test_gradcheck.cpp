@@ -1,0 +1,297 @@
+// Numerical gradient checks in double for every layer (Caffe's GradientChecker): the CPU kernels
+// are templates, and here they run in double (dgemm), so the checked code is the training code.
+// Central differences with step h; the scalar checked is L = sum(y * r) for a fixed random r, so
+// dL/dy = r. Error is |analytic - numeric| against 1e-6 * max(|numeric|, 1) via the one
+// tolerance helper. ReLU kinks (|x| < 10 h) are skipped; max-pool inputs are distinct values
+// spaced far wider than h, so no perturbation changes a window's maximum (no ties, no flips).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <numeric>
+
+#include "nn/cpu_kernels.hpp"
+#include "nn/random.hpp"
+#include "support/tolerance.hpp"
+
+using namespace flowpic::nn;
+using Vec = std::vector<double>;
+
+namespace {
+
+Vec random_vec(size_t n, uint64_t seed, double lo = -1, double hi = 1) {
+  Rng rng(seed, 77);
+  Vec v(n);
+  for (auto& x : v) x = rng.uniform(lo, hi);
+  return v;
+}
+
+// Distinct values spaced by 0.01 in a random order: no ties anywhere in a max-pool window.
+Vec spaced_vec(size_t n, uint64_t seed) {
+  Vec v(n);
+  std::iota(v.begin(), v.end(), 0.0);
+  Rng rng(seed, 5);
+  for (size_t i = n; i > 1; --i) std::swap(v[i - 1], v[rng.next_u64() % i]);
+  for (auto& x : v) x = x * 0.01 - 0.005 * n;
+  return v;
+}
+
+struct GradCase {
+  std::vector<Vec*> inputs;                 // what gets perturbed
+  std::function<Vec()> forward;             // output from the current inputs
+  std::function<std::vector<Vec>(const Vec& dy)> backward;  // gradient of each input, in order
+  std::function<bool(size_t input, size_t index)> skip = [](size_t, size_t) { return false; };
+  std::vector<std::string> names;
+};
+
+void check_gradients(GradCase& c, double h = 1e-5, double tol = 1e-6) {
+  Vec y = c.forward();
+  Vec r = random_vec(y.size(), 4242);
+  std::vector<Vec> analytic = c.backward(r);
+  ASSERT_EQ(analytic.size(), c.inputs.size());
+  auto loss = [&] {
+    Vec yy = c.forward();
+    double s = 0;
+    for (size_t i = 0; i < yy.size(); ++i) s += yy[i] * r[i];
+    return s;
+  };
+  for (size_t k = 0; k < c.inputs.size(); ++k) {
+    Vec& x = *c.inputs[k];
+    ASSERT_EQ(analytic[k].size(), x.size());
+    Vec numeric(x.size()), got(x.size());
+    size_t checked = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (c.skip(k, i)) {
+        numeric[i] = got[i] = 0;
+        continue;
+      }
+      double keep = x[i];
+      x[i] = keep + h;
+      double lp = loss();
+      x[i] = keep - h;
+      double lm = loss();
+      x[i] = keep;
+      numeric[i] = (lp - lm) / (2 * h);
+      got[i] = analytic[k][i];
+      ++checked;
+    }
+    EXPECT_GT(checked, x.size() / 2) << "too many skipped elements";
+    std::string name = k < c.names.size() ? c.names[k] : "input " + std::to_string(k);
+    auto res = flowpic::testing::all_close(got, numeric, tol, tol, name);
+    EXPECT_TRUE(res);
+    if (res) std::printf("  [tolerance] %s\n", res.message());
+  }
+}
+
+struct ConvCase {
+  ConvGeom g;
+  int batch;
+  int band;  // 0 = automatic, > 0 forced rows per GEMM, < 0 forced images per GEMM
+};
+
+void check_conv(const ConvCase& cc) {
+  const ConvGeom& g = cc.g;
+  ASSERT_TRUE(g.valid());
+  const int N = cc.batch;
+  Vec x = random_vec(size_t(N) * g.in_c * g.in_h * g.in_w, 1);
+  Vec w = random_vec(size_t(g.out_c) * g.k_size(), 2);
+  Vec b = random_vec(g.out_c, 3);
+  const size_t ycount = size_t(N) * g.out_c * g.out_h() * g.out_w();
+  GradCase c;
+  c.inputs = {&x, &w, &b};
+  c.names = {"conv dx", "conv dw", "conv db"};
+  c.forward = [&] {
+    Vec y(ycount);
+    cpu::conv2d_forward(g, N, x.data(), w.data(), b.data(), y.data(), cc.band);
+    return y;
+  };
+  c.backward = [&](const Vec& dy) {
+    Vec dx(x.size(), 7.0), dw(w.size(), 7.0), db(b.size(), 7.0);  // garbage: must be overwritten
+    cpu::conv2d_backward(g, N, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), cc.band);
+    return std::vector<Vec>{dx, dw, db};
+  };
+  check_gradients(c);
+}
+
+ConvGeom geom(int c, int h, int w, int oc, int kh, int kw, int sh, int sw, int pt, int pb, int pl, int pr) {
+  ConvGeom g;
+  g.in_c = c, g.in_h = h, g.in_w = w, g.out_c = oc, g.kh = kh, g.kw = kw, g.sh = sh, g.sw = sw;
+  g.pad_top = pt, g.pad_bottom = pb, g.pad_left = pl, g.pad_right = pr;
+  return g;
+}
+
+ConvGeom same_geom(int c, int h, int w, int oc, int k, int s) {
+  SamePadding v = same_padding(h, k, s), hz = same_padding(w, k, s);
+  return geom(c, h, w, oc, k, k, s, s, v.before, v.after, hz.before, hz.after);
+}
+
+}  // namespace
+
+TEST(SamePadding, MatchesKeras) {
+  // The paper's first layer: 1500 -> 300 with 10x10 stride 5 needs 5 pixels: 2 before, 3 after.
+  SamePadding p = same_padding(1500, 10, 5);
+  EXPECT_EQ(p.before, 2);
+  EXPECT_EQ(p.after, 3);
+  EXPECT_EQ(same_padding(28, 5, 1).before, 2);
+  EXPECT_EQ(same_padding(28, 5, 1).after, 2);
+  EXPECT_EQ(same_padding(7, 4, 2).before, 1);  // total 3: asymmetric
+  EXPECT_EQ(same_padding(7, 4, 2).after, 2);
+  EXPECT_EQ(same_padding(10, 1, 3).before, 0);  // never negative
+  ConvGeom g = same_geom(1, 1500, 1500, 10, 10, 5);
+  EXPECT_EQ(g.out_h(), 300);
+  EXPECT_EQ(g.out_w(), 300);
+}
+
+TEST(GradCheck, Conv2dStride1Valid) { check_conv({geom(2, 6, 5, 3, 3, 3, 1, 1, 0, 0, 0, 0), 2, 0}); }
+TEST(GradCheck, Conv2dStride2SameAsymmetric) { check_conv({same_geom(2, 7, 7, 3, 4, 2), 2, 0}); }
+TEST(GradCheck, Conv2dStride5SameLikePaper) { check_conv({same_geom(1, 23, 21, 2, 10, 5), 2, 0}); }
+TEST(GradCheck, Conv2dRectangularKernelExplicitPadding) {
+  check_conv({geom(3, 6, 7, 2, 2, 3, 2, 1, 1, 0, 2, 1), 2, 0});
+}
+TEST(GradCheck, Conv2dBandsOfOneAndTwoRows) {
+  check_conv({same_geom(2, 9, 8, 3, 3, 2), 3, 1});
+  check_conv({same_geom(2, 9, 8, 3, 3, 1), 2, 2});
+}
+
+TEST(GradCheck, Conv2dImagesSideBySideInOneGemm) {
+  check_conv({same_geom(2, 6, 5, 3, 3, 1), 3, -2});  // a group of two images and a group of one
+  check_conv({geom(1, 8, 8, 2, 5, 5, 1, 1, 0, 0, 0, 0), 4, -4});
+}
+
+TEST(GradCheck, MaxPool) {
+  for (PoolGeom g : {PoolGeom{2, 6, 7, 2, 2, 2, 2}, PoolGeom{1, 7, 7, 3, 3, 2, 2}, PoolGeom{2, 5, 6, 2, 3, 1, 2}}) {
+    const int N = 2;
+    Vec x = spaced_vec(size_t(N) * g.c * g.in_h * g.in_w, 11);
+    GradCase c;
+    c.inputs = {&x};
+    c.names = {"maxpool dx"};
+    c.forward = [&] {
+      Vec y(size_t(N) * g.c * g.out_h() * g.out_w());
+      cpu::maxpool_forward(g, N, x.data(), y.data());
+      return y;
+    };
+    c.backward = [&](const Vec& dy) {
+      Vec dx(x.size(), 7.0);
+      cpu::maxpool_backward(g, N, x.data(), dy.data(), dx.data());
+      return std::vector<Vec>{dx};
+    };
+    check_gradients(c);
+  }
+}
+
+TEST(GradCheck, ReLUSkippingKinks) {
+  const double h = 1e-5;
+  Vec x = random_vec(60, 12);
+  x[3] = 0.0;  // a kink: skipped
+  GradCase c;
+  c.inputs = {&x};
+  c.names = {"relu dx"};
+  c.forward = [&] {
+    Vec y(x.size());
+    cpu::relu_forward(x.size(), x.data(), y.data());
+    return y;
+  };
+  c.backward = [&](const Vec& dy) {
+    Vec y = c.forward(), dx(x.size());
+    cpu::relu_backward(x.size(), y.data(), dy.data(), dx.data());
+    return std::vector<Vec>{dx};
+  };
+  c.skip = [&](size_t, size_t i) { return std::fabs(x[i]) < 10 * h; };
+  check_gradients(c, h);
+}
+
+TEST(GradCheck, DropoutWithFixedMask) {
+  Vec x = random_vec(200, 13);
+  const float rate = 0.3f;
+  GradCase c;
+  c.inputs = {&x};
+  c.names = {"dropout dx"};
+  c.forward = [&] {
+    Vec y(x.size());
+    cpu::dropout_apply(x.size(), x.data(), y.data(), rate, 99, 5);  // seed 99, step 5: a fixed mask
+    return y;
+  };
+  c.backward = [&](const Vec& dy) {
+    Vec dx(x.size());
+    cpu::dropout_apply(dy.size(), dy.data(), dx.data(), rate, 99, 5);
+    return std::vector<Vec>{dx};
+  };
+  check_gradients(c);
+  // The mask drops about `rate` of the elements and scales the others.
+  Vec y = c.forward();
+  size_t dropped = std::count(y.begin(), y.end(), 0.0);
+  EXPECT_GT(dropped, 30u);
+  EXPECT_LT(dropped, 90u);
+}
+
+TEST(GradCheck, Linear) {
+  const int N = 3, in = 7, out = 4;
+  Vec x = random_vec(N * in, 14), w = random_vec(out * in, 15), b = random_vec(out, 16);
+  GradCase c;
+  c.inputs = {&x, &w, &b};
+  c.names = {"dense dx", "dense dw", "dense db"};
+  c.forward = [&] {
+    Vec y(N * out);
+    cpu::linear_forward(N, in, out, x.data(), w.data(), b.data(), y.data());
+    return y;
+  };
+  c.backward = [&](const Vec& dy) {
+    Vec dx(x.size()), dw(w.size()), db(b.size());
+    cpu::linear_backward(N, in, out, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
+    return std::vector<Vec>{dx, dw, db};
+  };
+  check_gradients(c);
+}
+
+TEST(GradCheck, SoftmaxCrossEntropy) {
+  const int N = 4, K = 5;
+  Vec z = random_vec(N * K, 17, -3, 3);
+  std::vector<int32_t> labels = {0, 4, 2, 2};
+  GradCase c;
+  c.inputs = {&z};
+  c.names = {"softmax-xent dlogits"};
+  c.forward = [&] {
+    Vec p(z.size());
+    return Vec{cpu::softmax_xent(N, K, z.data(), labels.data(), p.data(), (double*)nullptr)};
+  };
+  c.backward = [&](const Vec& dy) {
+    Vec p(z.size()), d(z.size());
+    cpu::softmax_xent(N, K, z.data(), labels.data(), p.data(), d.data());
+    for (auto& v : d) v *= dy[0];
+    return std::vector<Vec>{d};
+  };
+  check_gradients(c);
+}
+
+TEST(SoftmaxCrossEntropy, StableForHugeLogits) {
+  std::vector<float> z = {1000.f, 0.f, -1000.f, 50.f, 50.f, 50.f}, p(6), d(6);
+  std::vector<int32_t> labels = {0, 1};
+  double loss = cpu::softmax_xent(2, 3, z.data(), labels.data(), p.data(), d.data());
+  EXPECT_TRUE(std::isfinite(loss));
+  EXPECT_NEAR(loss, (0.0 + std::log(3.0)) / 2, 1e-6);
+  EXPECT_NEAR(p[0], 1.0f, 1e-7);
+  EXPECT_NEAR(p[4], 1.0f / 3, 1e-6);
+}
+
+TEST(GradCheck, BatchNormTraining) {
+  const int N = 3, C = 2, P = 5;
+  Vec x = random_vec(N * C * P, 18), gamma = random_vec(C, 19, 0.5, 1.5), beta = random_vec(C, 20);
+  Vec mean(C), invstd(C);
+  GradCase c;
+  c.inputs = {&x, &gamma, &beta};
+  c.names = {"batchnorm dx", "batchnorm dgamma", "batchnorm dbeta"};
+  c.forward = [&] {
+    Vec y(x.size());
+    cpu::batchnorm_forward_train<double>(N, C, P, x.data(), gamma.data(), beta.data(), y.data(), nullptr, nullptr,
+                                         0.1, 1e-3, mean.data(), invstd.data());
+    return y;
+  };
+  c.backward = [&](const Vec& dy) {
+    c.forward();
+    Vec dx(x.size()), dg(C), dbt(C);
+    cpu::batchnorm_backward(N, C, P, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dx.data(),
+                            dg.data(), dbt.data());
+    return std::vector<Vec>{dx, dg, dbt};
+  };
+  check_gradients(c);
+}
