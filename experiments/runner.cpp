@@ -44,6 +44,13 @@ std::string file_hash(const std::string& path) {
   return out;
 }
 
+// A path from a config: as given when it exists, else a shipped "configs/..." file found by
+// find_config_file (so configs work from any working directory).
+std::string resolve_config_path(const std::string& p) {
+  if (file_exists(p) || p.rfind("configs/", 0) != 0) return p;
+  return find_config_file(p.substr(8));
+}
+
 // Chooses the samples of one set: balanced undersampling (multi-class tasks) or the class-vs-all
 // ratio sampling, when the config asks for balance.
 std::vector<size_t> balance(const std::vector<size_t>& candidates, const ExperimentConfig& cfg,
@@ -237,7 +244,7 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
   mo.seed = seed;
   auto model = std::make_shared<nn::Model>(
       cfg.model.is_string()
-          ? nn::Model::from_file(cfg.model.get<std::string>(), mo, *backend)
+          ? nn::Model::from_file(resolve_config_path(cfg.model.get<std::string>()), mo, *backend)
           : nn::Model::from_json(cfg.model, cfg.file + ": model", mo, *backend));
   auto optimizer = nn::make_optimizer(cfg.optimizer, {cfg.file, "optimizer"}, *model);
   ImageBatcher batcher(d, backend->device(), cfg.training.batch_size);
@@ -279,8 +286,9 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
 
   for (int epoch = 1; epoch <= cfg.training.epochs && !g_stop_requested; ++epoch) {
     const auto t_epoch = Clock::now();
-    Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.training.epochs),
-                      double(per_epoch * bs), "images", 30.0);
+    const size_t epoch_images = cfg.training.batches_per_epoch > 0 ? per_epoch * bs : order.size();
+    Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.training.epochs), double(epoch_images),
+                      "images", 30.0);
     double loss_sum = 0;
     size_t seen = 0, correct = 0;
     for (size_t b = 0; b < per_epoch && !g_stop_requested; ++b) {
@@ -439,6 +447,8 @@ int run_experiment_main(int argc, char** argv) {
   }
   try {
     ExperimentConfig cfg = load_experiment(config_path, sets);
+    // Check the representation before any data is read, and record it with every default.
+    cfg.resolved["representation"] = RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"}).to_json();
     if (dry_run) {
       std::printf("%s\n", cfg.resolved.dump(2).c_str());
       PreparedExperiment d = prepare_experiment(cfg, cfg.training.seed);

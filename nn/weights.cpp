@@ -26,11 +26,9 @@ std::string shape_str(const std::vector<hsize_t>& s) {
 
 }  // namespace
 
-void save_weights(Model& model, const std::string& path) {
-  h5::quiet_errors();
-  AtomicFile out(path);
+void write_weights(Model& model, hid_t file, const std::string& group) {
+  h5::Id f = h5::create_group(file, group);
   {
-    h5::Id f = h5::create_file(out.temp_path());
     h5::set_attr(f, "format", kFormat);
     h5::set_attr(f, "architecture", model.architecture().dump());
     const ModelOptions& o = model.options();
@@ -40,18 +38,36 @@ void save_weights(Model& model, const std::string& path) {
     h5::set_attr(f, "classes", int64_t(o.classes));
     h5::set_attr(f, "seed", int64_t(o.seed));
     for (const auto& np : model.named_params())
-      h5::write(f, "/weights/" + np.name, np.param->value.to_host(), file_shape(*np.param, np.name), 0);
+      h5::write(f, "weights/" + np.name, np.param->value.to_host(), file_shape(*np.param, np.name), 0);
+  }
+}
+
+void save_weights(Model& model, const std::string& path) {
+  h5::quiet_errors();
+  AtomicFile out(path);
+  {
+    h5::Id f = h5::create_file(out.temp_path());
+    write_weights(model, f, "/");
   }
   out.commit();
 }
 
+namespace {
+// The group holding the model: "/" in a weights file, "/model" in a result file.
+h5::Id open_model_group(hid_t f, const std::string& path) {
+  h5::Id g = h5::exists(f, "/model") ? h5::open_group(f, "/model") : h5::open_group(f, "/");
+  if (!h5::has_attr(g, "format") || h5::get_attr_string(g, "format") != kFormat)
+    fail(path, ": not a flowpic weights or result file (attribute format != ", kFormat, ")");
+  return g;
+}
+}  // namespace
+
 void load_weights(Model& model, const std::string& path) {
   h5::quiet_errors();
-  h5::Id f = h5::open_file(path);
-  if (!h5::has_attr(f, "format") || h5::get_attr_string(f, "format") != kFormat)
-    fail(path, ": not a flowpic weights file (attribute format != ", kFormat, ")");
+  h5::Id file = h5::open_file(path);
+  h5::Id f = open_model_group(file, path);
   for (const auto& np : model.named_params()) {
-    std::string ds = "/weights/" + np.name;
+    std::string ds = "weights/" + np.name;
     if (!h5::exists(f, ds)) fail(path, ": dataset ", ds, " is missing; was the file saved from a different architecture?");
     std::vector<hsize_t> shape;
     std::vector<float> v = h5::read<float>(f, ds, &shape);
@@ -66,9 +82,8 @@ Model load_model(const std::string& path, Backend& backend) {
   ModelOptions o;
   json arch;
   {
-    h5::Id f = h5::open_file(path);
-    if (!h5::has_attr(f, "format") || h5::get_attr_string(f, "format") != kFormat)
-      fail(path, ": not a flowpic weights file (attribute format != ", kFormat, ")");
+    h5::Id file = h5::open_file(path);
+    h5::Id f = open_model_group(file, path);
     arch = parse_json(h5::get_attr_string(f, "architecture"), path + " (architecture attribute)");
     o.input = {1, int(h5::get_attr_int(f, "input_c")), int(h5::get_attr_int(f, "input_h")), int(h5::get_attr_int(f, "input_w"))};
     o.classes = int(h5::get_attr_int(f, "classes"));
