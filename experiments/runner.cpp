@@ -107,6 +107,16 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
   for (size_t i = 0; i < n; ++i)
     if (main_class[i] >= 0) by_split[split[i]].push_back(i);
 
+  // A class without training samples cannot be learnt (and would empty the balanced set).
+  std::vector<size_t> per_class(d.assignment.class_names.size(), 0), per_class_all(per_class.size(), 0);
+  for (size_t i : by_split[kTrain]) ++per_class[static_cast<size_t>(d.sample_class[i])];
+  for (size_t i = 0; i < n; ++i)
+    if (main_class[i] >= 0) ++per_class_all[static_cast<size_t>(main_class[i])];
+  for (size_t c = 0; c < per_class.size(); ++c)
+    if (per_class[c] == 0)
+      fail(cfg.file, ": class '", d.assignment.class_names[c], "' has no training samples (", per_class_all[c],
+           " samples in all, from too few flows to split by flow); use more data, a shorter representation.block_s, "
+           "or training.split=window");
   d.train = {"train", balance(by_split[kTrain], cfg, d.sample_class, sample_sub, seed ^ 0x1111)};
   d.validation = {"validation", balance(by_split[kValidation], cfg, d.sample_class, sample_sub, seed ^ 0x2222)};
   SampleSet test{"test", balance(by_split[kTest], cfg, d.sample_class, sample_sub, seed ^ 0x3333)};

@@ -42,11 +42,16 @@ std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const 
     rng.shuffle(order);
     const double want_test = fr.test * double(total), want_val = fr.validation * double(total);
     double got_test = 0, got_val = 0;
+    bool first = true;
     for (const auto* idx : order) {
       Split s = kTrain;
-      // A unit goes to a split while that split is below its share (the last unit may overshoot).
-      if (got_test < want_test) s = kTest, got_test += double(idx->size());
-      else if (got_val < want_val) s = kValidation, got_val += double(idx->size());
+      // The first unit always trains, so a class of few flows is never absent from training;
+      // after it, a unit goes to test (then validation) when that brings the split nearer its
+      // share than leaving it out would.
+      const double half = 0.5 * double(idx->size());
+      if (first) first = false;
+      else if (got_test + half < want_test) s = kTest, got_test += double(idx->size());
+      else if (got_val + half < want_val) s = kValidation, got_val += double(idx->size());
       for (size_t i : *idx) out[i] = s;
     }
   }

@@ -37,8 +37,8 @@ struct SplitFractions {
 
 // Assigns samples to train/validation/test.
 //  - by_unit = true (default protocol): all samples of one unit (flow) go to the same split, so
-//    no window of a flow is on both sides; per class, units are shuffled and given to test, then
-//    validation, until each has its fraction of the class's samples.
+//    no window of a flow is on both sides; per class, units are shuffled, the first goes to
+//    training, the next to test, then validation, until each has its fraction of the class's samples.
 //  - by_unit = false (the paper's protocol): samples are split at random, per class.
 // `sample_class` < 0 marks samples outside the task (they get kTrain and must be ignored).
 std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,

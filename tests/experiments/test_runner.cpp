@@ -1,0 +1,195 @@
+// run_experiment end to end on a tiny synthetic store: every field of the result file, the class
+// sets and groups of each task, the flow-level split, and the program's errors.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+#include "common/h5.hpp"
+#include "dataset/ingest.hpp"
+#include "dataset/synth.hpp"
+#include "experiments/image_batcher.hpp"
+#include "experiments/runner.hpp"
+#include "experiments/synthetic_store.hpp"
+#include "nn/weights.hpp"
+
+using namespace flowpic;
+
+namespace {
+
+class Runner : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string((std::filesystem::temp_directory_path() / ("flowpic-runner-" + std::to_string(getpid()))).string());
+    make_dirs(*dir_);
+    synth::SynthOptions so;
+    so.out_dir = *dir_ + "/synth";
+    so.seed = 3;
+    so.scale = 0.25;
+    so.progress = false;
+    synth::generate_synthetic(so);
+    IngestOptions io;
+    io.progress = false;
+    io.label_map_paths = {find_config_file("labels/iscx_vpn_nonvpn.json"), find_config_file("labels/iscx_tor.json")};
+    ingest_captures(list_captures({*dir_ + "/synth/captures"}), store(), io);
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    std::filesystem::remove_all(*dir_, ec);
+    delete dir_;
+  }
+  static std::string store() { return *dir_ + "/store.h5"; }
+
+  static ExperimentConfig config(const std::string& task, std::vector<std::string> sets = {}) {
+    json j = parse_json(R"({
+      "name": "t",
+      "dataset": {"source": "store", "store": ")" + store() + R"("},
+      "representation": {"type": "flowpic", "resolution": 16, "transform": "clip255", "block_s": 15},
+      "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "relu"}, {"type": "dense", "units": "classes"}]},
+      "training": {"epochs": 2, "batch_size": 16, "seed": 5, "test_fraction": 0.25, "validation_fraction": 0.2},
+      "device": "cpu",
+      "output": ")" + *dir_ + R"(/results",
+      "task": )" + task + "}", "test.json");
+    for (const auto& s : sets) apply_override(j, s, "test.json");
+    return parse_experiment(j, "test.json");
+  }
+  static std::string* dir_;
+};
+std::string* Runner::dir_ = nullptr;
+
+std::set<uint32_t> flows_of(const PreparedExperiment& d, const SampleSet& s) {
+  std::set<uint32_t> out;
+  for (size_t i : s.samples) out.insert(d.index.samples[i].flow);
+  return out;
+}
+
+}  // namespace
+
+TEST_F(Runner, ResultFileHoldsEverything) {
+  ExperimentConfig cfg = config(R"({"type": "category", "encapsulation": "Non-VPN"})");
+  PreparedExperiment d = prepare_experiment(cfg, 5);
+  TrainedRun run = run_once(cfg, d, 5, "run_experiment test.json");
+  std::string path = *dir_ + "/results/t/seed5.h5";
+  write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
+
+  RunResult r = read_result(path);
+  EXPECT_EQ(r.experiment, "t");
+  EXPECT_EQ(r.run, "seed5");
+  EXPECT_EQ(r.data_source, "store");
+  EXPECT_EQ(r.selection, "validation");
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_EQ(r.class_names, (std::vector<std::string>{"VoIP", "Video", "File Transfer", "Chat", "Browsing"}));
+  EXPECT_EQ(r.config["training"]["epochs"], 2);
+  EXPECT_EQ(r.config["task"]["type"], "category");
+  for (const char* key : {"version", "git_commit", "host", "created", "command", "backend", "store", "store_hash", "seed"})
+    EXPECT_TRUE(r.provenance.contains(key)) << key;
+  EXPECT_EQ(r.provenance["store_hash"].get<std::string>().rfind("fnv1a64:", 0), 0u);
+  EXPECT_TRUE(r.samples["sets"].contains("train"));
+  ASSERT_EQ(r.history.size(), 2u);
+  EXPECT_GE(r.best_epoch, 1);
+  for (const auto& e : r.history) {
+    EXPECT_TRUE(std::isfinite(e.train_loss));
+    EXPECT_TRUE(std::isfinite(e.val_accuracy));
+    EXPECT_GT(e.images_per_s, 0);
+  }
+  ASSERT_EQ(r.groups.size(), 1u);
+  const GroupPredictions& g = r.groups[0];
+  EXPECT_EQ(g.name, "test");
+  EXPECT_EQ(g.truth.size(), d.evaluation[0].samples.size());
+  EXPECT_EQ(g.probabilities.size(), g.truth.size() * 5);
+  for (size_t i = 0; i < g.truth.size(); ++i) EXPECT_EQ(g.truth[i], d.sample_class[d.evaluation[0].samples[i]]);
+  for (const char* t : {"train", "evaluate", "total"}) EXPECT_TRUE(r.timings.count(t)) << t;
+
+  // The weights in the result file rebuild a model that predicts exactly what was evaluated.
+  auto backend = nn::make_backend("cpu");
+  nn::Model m = nn::load_model(path, *backend);
+  ImageBatcher batcher(d, nn::DeviceKind::cpu, 16);
+  const std::vector<size_t>& ids = d.evaluation[0].samples;
+  size_t n = std::min<size_t>(ids.size(), 16);
+  std::vector<float> p = m.predict(batcher.build(ids.data(), n));
+  for (size_t i = 0; i < n * 5; ++i) EXPECT_NEAR(p[i], g.probabilities[i], 1e-6);
+}
+
+TEST_F(Runner, FlowsNeverStraddleTheSplit) {
+  ExperimentConfig cfg = config(R"({"type": "category", "encapsulation": "Non-VPN"})");
+  PreparedExperiment d = prepare_experiment(cfg, 5);
+  std::set<uint32_t> train = flows_of(d, d.train), val = flows_of(d, d.validation), test = flows_of(d, d.evaluation[0]);
+  for (uint32_t f : test) {
+    EXPECT_EQ(train.count(f), 0u) << "flow " << f << " is in train and test";
+    EXPECT_EQ(val.count(f), 0u) << "flow " << f << " is in validation and test";
+  }
+  for (uint32_t f : val) EXPECT_EQ(train.count(f), 0u);
+  // Balanced: every class has the same number of training samples.
+  std::map<int32_t, size_t> per;
+  for (size_t i : d.train.samples) ++per[d.sample_class[i]];
+  ASSERT_EQ(per.size(), 5u);
+  for (auto& [c, k] : per) EXPECT_EQ(k, per.begin()->second);
+}
+
+TEST_F(Runner, HeldOutApplicationsOnlyInTheirGroup) {
+  ExperimentConfig cfg = config(R"({"type": "unseen_application", "target": "Video", "held_out": ["Vimeo", "YouTube"]})");
+  PreparedExperiment d = prepare_experiment(cfg, 5);
+  const LabelColumn& app = d.store.labels[static_cast<size_t>(d.store.label_column("application"))];
+  auto app_of = [&](size_t sample) { return app.values[static_cast<size_t>(app.ids[d.index.samples[sample].flow])]; };
+  for (const SampleSet* s : {&d.train, &d.validation, &d.evaluation[0]})
+    for (size_t i : s->samples)
+      if (d.sample_class[i] == 0) EXPECT_TRUE(app_of(i) != "Vimeo" && app_of(i) != "YouTube") << s->name;
+  ASSERT_EQ(d.evaluation.size(), 2u);
+  EXPECT_EQ(d.evaluation[1].name, "held_out");
+  size_t positives = 0;
+  for (size_t i : d.evaluation[1].samples)
+    if (d.sample_class[i] == 0) {
+      ++positives;
+      EXPECT_TRUE(app_of(i) == "Vimeo" || app_of(i) == "YouTube");
+    }
+  EXPECT_GT(positives, 0u);
+}
+
+TEST_F(Runner, ClassVsAllTestsOnOtherEncapsulations) {
+  ExperimentConfig cfg = config(R"({"type": "class_vs_all", "encapsulation": "VPN", "target": "VoIP", "test_encapsulations": ["Tor"]})");
+  PreparedExperiment d = prepare_experiment(cfg, 5);
+  EXPECT_EQ(d.assignment.class_names, (std::vector<std::string>{"VoIP", "other"}));
+  ASSERT_EQ(d.evaluation.size(), 2u);
+  EXPECT_EQ(d.evaluation[1].name, "cross:Tor");
+  const LabelColumn& enc = d.store.labels[static_cast<size_t>(d.store.label_column("encapsulation"))];
+  for (size_t i : d.evaluation[1].samples) EXPECT_EQ(enc.values[static_cast<size_t>(enc.ids[d.index.samples[i].flow])], "Tor");
+  for (size_t i : d.train.samples) EXPECT_EQ(enc.values[static_cast<size_t>(enc.ids[d.index.samples[i].flow])], "VPN");
+}
+
+TEST_F(Runner, EncapsulationAndApplicationClassSets) {
+  PreparedExperiment e = prepare_experiment(config(R"({"type": "encapsulation"})"), 5);
+  EXPECT_EQ(e.assignment.class_names, (std::vector<std::string>{"Non-VPN", "VPN", "Tor"}));
+  PreparedExperiment a = prepare_experiment(config(R"({"type": "application", "applications": ["VoIP:Skype", "VoIP:Hangouts", "Video:YouTube"]})"), 5);
+  EXPECT_EQ(a.assignment.class_names.size(), 3u);
+  const LabelColumn& app = a.store.labels[static_cast<size_t>(a.store.label_column("application"))];
+  for (size_t i : a.train.samples) {
+    std::string v = app.values[static_cast<size_t>(app.ids[a.index.samples[i].flow])];
+    EXPECT_TRUE(v == "Skype" || v == "Hangouts" || v == "YouTube") << v;
+  }
+}
+
+TEST_F(Runner, MissingStoreSaysHowToBuildIt) {
+  ExperimentConfig cfg = config(R"({"type": "category"})", {"dataset.store=/nonexistent/iscx.h5", "dataset.store_hint=build it with X"});
+  try {
+    prepare_experiment(cfg, 1);
+    FAIL();
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("/nonexistent/iscx.h5 does not exist; build it with X"), std::string::npos) << m;
+    EXPECT_NE(m.find("--set dataset.source=synthetic"), std::string::npos) << m;
+  }
+}
+
+TEST_F(Runner, ProgramErrorsAndDryRun) {
+  const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/experiments/run_experiment";
+  auto run = [&](const std::string& args) { return std::system((bin + " " + args + " >/dev/null 2>&1").c_str()); };
+  EXPECT_NE(run(""), 0);
+  EXPECT_NE(run("--bogus x.json"), 0);
+  EXPECT_NE(run("/nonexistent.json"), 0);
+  const std::string q = std::string(FLOWPIC_SOURCE_DIR) + "/configs/quickstart.json";
+  EXPECT_NE(run(q + " --set training.epochz=1"), 0);
+  EXPECT_EQ(run(q + " --dry-run --set dataset.source=store --set dataset.store=" + store()), 0);
+}
