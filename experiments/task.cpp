@@ -36,7 +36,7 @@ TaskConfig TaskConfig::parse(const json& j, const JsonWhere& w) {
   if (!j.is_object()) fail(w.str(), ": expected an object with a \"type\"");
   TaskConfig t;
   std::string type = json_string(j, "type", w);
-  std::vector<std::string> allowed = {"type", "categories", "datasets"};
+  std::vector<std::string> allowed = {"type", "categories", "datasets", "label_column"};
   if (type == "category") {
     t.type = TaskType::kCategory;
     allowed.insert(allowed.end(), {"encapsulation"});
@@ -60,10 +60,16 @@ TaskConfig TaskConfig::parse(const json& j, const JsonWhere& w) {
     t.encapsulation = json_string(j, "encapsulation", w);
     check_encapsulation(t.encapsulation, w.at("encapsulation"));
   }
+  if (j.contains("label_column")) {
+    t.label_column = json_string(j, "label_column", w);
+    if (t.label_column.empty()) fail(w.at("label_column").str(), ": must name a label column of the store");
+  }
   if (j.contains("categories")) {
     t.categories = json_strings(j, "categories", w);
     if (t.categories.size() < 2 && t.type != TaskType::kEncapsulation)
       fail(w.at("categories").str(), ": at least two categories are needed");
+  } else if (t.label_column != "category") {
+    fail(w.at("categories").str(), ": list the classes (values of label column '", t.label_column, "')");
   } else if (t.type != TaskType::kEncapsulation && t.encapsulation == "VPN") {
     t.categories.pop_back();  // the VPN captures have no browsing (paper: VPN has four categories)
   }
@@ -100,7 +106,7 @@ TaskConfig TaskConfig::parse(const json& j, const JsonWhere& w) {
 }
 
 json TaskConfig::to_json() const {
-  json j{{"type", type_name(type)}, {"categories", categories}};
+  json j{{"type", type_name(type)}, {"label_column", label_column}, {"categories", categories}};
   if (!datasets.empty()) j["datasets"] = datasets;
   if (type != TaskType::kEncapsulation) j["encapsulation"] = encapsulation;
   if (type == TaskType::kClassVsAll || type == TaskType::kUnseenApplication) {
@@ -111,6 +117,7 @@ json TaskConfig::to_json() const {
   if (type == TaskType::kApplication) {
     j["applications"] = applications;
     j.erase("categories");
+    j.erase("label_column");
   }
   if (type == TaskType::kUnseenApplication) j["held_out"] = held_out;
   return j;
@@ -122,7 +129,7 @@ FlowAssignment assign_flows(const PacketStore& store, const TaskConfig& task, co
     if (c < 0) fail(origin, ": the packet store has no '", name, "' label column (ingest it with a label map that gives one)");
     return &store.labels[static_cast<size_t>(c)];
   };
-  const LabelColumn* cat = column("category");
+  const LabelColumn* cat = column(task.label_column.c_str());
   const LabelColumn* enc = column("encapsulation");
   const LabelColumn* app = (task.type == TaskType::kApplication || task.type == TaskType::kUnseenApplication) ? column("application") : nullptr;
   const LabelColumn* ds = task.datasets.empty() ? nullptr : column("dataset");

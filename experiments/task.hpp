@@ -16,7 +16,10 @@ struct TaskConfig {
   TaskType type = TaskType::kCategory;
   // Training encapsulation (all but `encapsulation` tasks): "Non-VPN", "VPN" or "Tor".
   std::string encapsulation = "Non-VPN";
-  // Categories taking part (category, class_vs_all, encapsulation); default FlowPic's five.
+  // The label column whose values are the classes of category, class_vs_all and
+  // unseen_application tasks ("traffic_type" for the payload-image paper's classes).
+  std::string label_column = "category";
+  // Categories (values of label_column) taking part; default FlowPic's five.
   std::vector<std::string> categories = {"VoIP", "Video", "File Transfer", "Chat", "Browsing"};
   // class_vs_all and unseen_application: the target category.
   std::string target;

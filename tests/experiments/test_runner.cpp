@@ -193,3 +193,24 @@ TEST_F(Runner, ProgramErrorsAndDryRun) {
   EXPECT_NE(run(q + " --set training.epochz=1"), 0);
   EXPECT_EQ(run(q + " --dry-run --set dataset.source=store --set dataset.store=" + store()), 0);
 }
+
+TEST(ShippedConfigs, EveryConfigIsValid) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(FLOWPIC_SOURCE_DIR) + "/configs")) {
+    if (e.path().extension() != ".json") continue;
+    ++n;
+    SCOPED_TRACE(e.path().string());
+    ExperimentConfig cfg = load_experiment(e.path().string());
+    EXPECT_EQ(cfg.name + ".json", e.path().filename().string()) << "a config's name is its file name";
+    RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"});
+    ASSERT_TRUE(cfg.model.is_string());
+    EXPECT_TRUE(file_exists(find_config_file(cfg.model.get<std::string>().substr(8))));
+    if (cfg.name != "quickstart") {
+      EXPECT_EQ(cfg.dataset.store, "data/iscx/store.h5");
+      EXPECT_FALSE(cfg.dataset.store_hint.empty());
+      // One --set moves a paper config onto the built-in data.
+      EXPECT_EQ(load_experiment(e.path().string(), {"dataset.source=synthetic"}).dataset.source, "synthetic");
+    }
+  }
+  EXPECT_EQ(n, 25u) << "quickstart, 5 Table III, 13 Table IV, 3 unseen-application, 2 payload-image configs";
+}

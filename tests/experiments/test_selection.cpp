@@ -199,3 +199,20 @@ TEST(Metrics, CountsAndScores) {
   EXPECT_EQ(m.to_json()["classes"][1]["name"], "b");
   EXPECT_THROW(compute_metrics({0, 3}, {0, 0}, {"a", "b"}), Error);
 }
+
+TEST(Task, ClassesFromAnotherLabelColumn) {
+  PacketStore s = labelled_store(kFlows);
+  FlowAssignment a = assign_flows(
+      s, task(R"({"type": "category", "label_column": "application", "categories": ["Skype", "Facebook"]})"), "t.json");
+  EXPECT_EQ(a.flow_class[0], 0);
+  EXPECT_EQ(a.flow_class[1], 1);
+  EXPECT_EQ(a.flow_class[4], 1) << "Facebook video is a Facebook flow";
+  EXPECT_EQ(a.flow_class[9], -1) << "VPN";
+  try {
+    assign_flows(s, task(R"({"type": "category", "label_column": "traffic_type", "categories": ["VoIP", "Chat"]})"), "t.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no 'traffic_type' label column"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(task(R"({"type": "category", "label_column": "traffic_type"})"), Error) << "classes must be listed";
+}
