@@ -35,14 +35,15 @@ void apply_override(json& j, const std::string& assignment, const std::string& o
 namespace {
 
 DatasetConfig parse_dataset(const json& j, const JsonWhere& w) {
-  check_keys(j, w, {"source", "stores", "synthetic"});
+  check_keys(j, w, {"source", "store", "store_hint", "synthetic"});
   DatasetConfig d;
   if (j.contains("source")) d.source = json_string(j, "source", w);
   if (d.source != "store" && d.source != "synthetic")
     fail(w.at("source").str(), ": '", d.source, "' is not a data source; allowed: store, synthetic");
-  if (j.contains("stores")) d.stores = json_strings(j, "stores", w);
-  if (d.source == "store" && d.stores.empty())
-    fail(w.at("stores").str(), ": list the packet stores to read, or set dataset.source to synthetic");
+  if (j.contains("store")) d.store = json_string(j, "store", w);
+  if (j.contains("store_hint")) d.store_hint = json_string(j, "store_hint", w);
+  if (d.source == "store" && d.store.empty())
+    fail(w.at("store").str(), ": name the packet store to read, or set dataset.source to synthetic");
   if (j.contains("synthetic")) {
     const json& s = j["synthetic"];
     JsonWhere sw = w.at("synthetic");
@@ -101,7 +102,8 @@ TrainingConfig parse_training(const json& j, const JsonWhere& w) {
 
 json to_json(const DatasetConfig& d) {
   return {{"source", d.source},
-          {"stores", d.stores},
+          {"store", d.store},
+          {"store_hint", d.store_hint},
           {"synthetic", {{"seed", d.synthetic_seed}, {"preset", d.synthetic_preset}, {"dir", d.synthetic_dir}}}};
 }
 

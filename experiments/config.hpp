@@ -13,8 +13,9 @@
 namespace flowpic {
 
 struct DatasetConfig {
-  std::string source = "store";  // "store": the packet stores below; "synthetic": the built-in traffic
-  std::vector<std::string> stores;  // packet store paths (relative to the working directory)
+  std::string source = "store";  // "store": the packet store below; "synthetic": the built-in traffic
+  std::string store;             // packet store path (relative to the working directory)
+  std::string store_hint;        // how to build the store when it is missing (one line, shown in the error)
   uint64_t synthetic_seed = 1;
   std::string synthetic_preset = "small";  // small | paper
   std::string synthetic_dir = "data/synthetic";  // where the built-in traffic and its store are cached
