@@ -1,4 +1,5 @@
 // flowpic_data synth: writes the built-in synthetic traffic (labelled pcap captures).
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -22,9 +23,10 @@ const char* kUsage =
     "\n"
     "  --out DIR        output folder (created)\n"
     "  --seed N         seed of every random choice (default 1)\n"
-    "  --preset NAME    small (default: about 150 MB, for the quickstart) or paper (reference\n"
-    "                   Table II: blocks x 60 s per category and encapsulation; tens of GB)\n"
-    "  --scale X        multiplies every capture's duration (default 1)\n"
+    "  --preset NAME    small (default: about 300 MB in about a second, for the quickstart) or\n"
+    "                   paper (reference Table II: blocks x 60 s of capture per category and\n"
+    "                   encapsulation; about 46 GB)\n"
+    "  --scale X        multiplies every capture's duration (default 1; at least 10 s each)\n"
     "  --quiet          no progress line\n";
 
 std::string value_of(const Args& args, size_t& i) {
@@ -48,8 +50,10 @@ int synth(const Args& args) {
     } else if (a == "--seed") {
       std::string v = value_of(args, i);
       char* end = nullptr;
+      errno = 0;
       unsigned long long s = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end || v[0] == '-') fail("--seed must be a non-negative integer (got '", v, "')");
+      if (v.empty() || *end || v[0] == '-' || errno == ERANGE)
+        fail("--seed must be an integer from 0 to 18446744073709551615 (got '", v, "')");
       o.seed = s;
     } else if (a == "--preset") {
       o.preset = value_of(args, i);

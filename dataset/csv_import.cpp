@@ -265,6 +265,7 @@ IngestReport import_authors_csv(const std::vector<std::string>& csv_files, const
       report.warnings.push_back(path + ": no sessions in the file");
     }
     bytes_before += size;
+    if (progress) progress->update(static_cast<double>(bytes_before));
   }
   sink.finish();
   writer.commit();

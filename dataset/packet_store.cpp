@@ -6,6 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <memory>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "common/atomic_file.hpp"
@@ -19,6 +25,13 @@ namespace {
 constexpr const char* kFormatName = "flowpic packet store";
 // Packet columns are appended in chunks of this many rows (also the HDF5 chunk size).
 constexpr hsize_t kPacketChunkRows = 1 << 16;
+// Deflate level of the integer packet columns (after shuffle): level 1 shrinks them about 4x;
+// higher levels gain little and cost more time. The float64 times are stored uncompressed: they
+// shrink by under 20% and deflating them cost more than the rest of ingestion (bench_ingest.sh).
+constexpr int kPacketDeflate = 1;
+constexpr int kTimeDeflate = 0;
+// Filled blocks waiting for the background writer; add_flow waits when this many are queued.
+constexpr size_t kMaxQueuedBlocks = 2;
 
 std::string utc_now_iso8601() {
   std::time_t t = std::time(nullptr);
@@ -119,6 +132,127 @@ void PacketStore::validate(const std::string& origin) const {
 // ---------------------------------------------------------------------------------------------
 // Writer.
 
+namespace {
+
+// The five packet columns of a run of packets.
+struct PacketBlock {
+  std::vector<double> time;
+  std::vector<uint32_t> ip_length, payload_length;
+  std::vector<uint8_t> direction, tcp_flags;
+  size_t size() const { return time.size(); }
+  void clear() {
+    time.clear();
+    ip_length.clear();
+    payload_length.clear();
+    direction.clear();
+    tcp_flags.clear();
+  }
+  void append(const FlowRecord& f) {
+    time.insert(time.end(), f.time.begin(), f.time.end());
+    ip_length.insert(ip_length.end(), f.ip_length.begin(), f.ip_length.end());
+    payload_length.insert(payload_length.end(), f.payload_length.begin(), f.payload_length.end());
+    direction.insert(direction.end(), f.direction.begin(), f.direction.end());
+    tcp_flags.insert(tcp_flags.end(), f.tcp_flags.begin(), f.tcp_flags.end());
+  }
+};
+
+// Appends packet blocks to the /packets datasets on a thread of its own, so that compressing
+// them (most of the store's write cost) overlaps with reading and assembling the next packets.
+// Only this thread touches HDF5 between start() and finish(); the caller keeps away from HDF5
+// meanwhile (the writer's per-flow columns stay in memory until commit).
+class BackgroundPacketWriter {
+ public:
+  explicit BackgroundPacketWriter(hid_t file) {
+    time_ = h5::Appender::of<double>(file, "/packets/time", {}, kPacketChunkRows, kTimeDeflate);
+    ip_length_ = h5::Appender::of<uint32_t>(file, "/packets/ip_length", {}, kPacketChunkRows, kPacketDeflate);
+    payload_length_ = h5::Appender::of<uint32_t>(file, "/packets/payload_length", {}, kPacketChunkRows, kPacketDeflate);
+    direction_ = h5::Appender::of<uint8_t>(file, "/packets/direction", {}, kPacketChunkRows, kPacketDeflate);
+    tcp_flags_ = h5::Appender::of<uint8_t>(file, "/packets/tcp_flags", {}, kPacketChunkRows, kPacketDeflate);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~BackgroundPacketWriter() { stop(); }
+
+  // Queues a filled block and returns an empty one to fill next; rethrows a write error.
+  PacketBlock submit(PacketBlock&& block) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [&] { return queue_.size() < kMaxQueuedBlocks || error_; });
+    if (error_) std::rethrow_exception(error_);
+    queue_.push_back(std::move(block));
+    work_.notify_one();
+    PacketBlock next;
+    if (!spare_.empty()) {
+      next = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    return next;
+  }
+  // Writes what is queued, stops the thread, flushes the datasets and closes them.
+  void finish() {
+    stop();
+    if (error_) std::rethrow_exception(error_);
+    time_.finish();
+    ip_length_.finish();
+    payload_length_.finish();
+    direction_.finish();
+    tcp_flags_.finish();
+    time_ = {};
+    ip_length_ = {};
+    payload_length_ = {};
+    direction_ = {};
+    tcp_flags_ = {};
+  }
+
+ private:
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    work_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+  void run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping and drained
+      PacketBlock b = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      try {
+        if (!error_) write(b);
+      } catch (...) {
+        lock.lock();
+        error_ = std::current_exception();
+        space_.notify_all();
+        continue;
+      }
+      b.clear();
+      lock.lock();
+      spare_.push_back(std::move(b));
+      space_.notify_all();
+    }
+  }
+  void write(const PacketBlock& b) {
+    time_.append(b.time.data(), b.size());
+    ip_length_.append(b.ip_length.data(), b.size());
+    payload_length_.append(b.payload_length.data(), b.size());
+    direction_.append(b.direction.data(), b.size());
+    tcp_flags_.append(b.tcp_flags.data(), b.size());
+  }
+
+  h5::Appender time_, ip_length_, payload_length_, direction_, tcp_flags_;
+  std::mutex mu_;
+  std::condition_variable work_, space_;
+  std::deque<PacketBlock> queue_;
+  std::vector<PacketBlock> spare_;
+  std::exception_ptr error_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
 struct PacketStoreWriter::Impl {
   // One label column being built: values interned as they come.
   struct Column {
@@ -131,10 +265,12 @@ struct PacketStoreWriter::Impl {
 
   explicit Impl(const std::string& path) : atomic(path), file(h5::create_file(atomic.temp_path())) {}
 
-  // Declared in this order so destruction closes datasets, then the file, then removes the temp file.
+  // Declared in this order so destruction stops the packet writer and closes its datasets, then
+  // the file, then removes the temporary file.
   AtomicFile atomic;
   h5::Id file;
-  h5::Appender time, ip_length, payload_length, direction, tcp_flags;
+  std::unique_ptr<BackgroundPacketWriter> packets;
+  PacketBlock filling;  // packets not yet handed to the background writer
 
   std::vector<uint64_t> offsets{0};
   std::vector<uint8_t> ip_version, protocol, view, addr_a, addr_b;
@@ -156,11 +292,6 @@ PacketStoreWriter::PacketStoreWriter(const std::string& path, std::vector<std::s
     : impl_(new Impl(path)) {
   try {
     Impl& m = *impl_;
-    m.time = h5::Appender::of<double>(m.file, "/packets/time", {}, kPacketChunkRows);
-    m.ip_length = h5::Appender::of<uint32_t>(m.file, "/packets/ip_length", {}, kPacketChunkRows);
-    m.payload_length = h5::Appender::of<uint32_t>(m.file, "/packets/payload_length", {}, kPacketChunkRows);
-    m.direction = h5::Appender::of<uint8_t>(m.file, "/packets/direction", {}, kPacketChunkRows);
-    m.tcp_flags = h5::Appender::of<uint8_t>(m.file, "/packets/tcp_flags", {}, kPacketChunkRows);
     for (auto& name : label_columns) {
       if (name.empty() || name.find('/') != std::string::npos || name == "columns")
         fail("cannot write ", path, ": label column name '", name, "' must be non-empty, without '/', and not 'columns'");
@@ -168,6 +299,7 @@ PacketStoreWriter::PacketStoreWriter(const std::string& path, std::vector<std::s
         if (c.name == name) fail("cannot write ", path, ": label column '", name, "' is given twice");
       m.columns.push_back({name, {}, {}, {}, -1});
     }
+    m.packets = std::make_unique<BackgroundPacketWriter>(m.file);
   } catch (...) {
     delete impl_;
     throw;
@@ -212,11 +344,8 @@ void PacketStoreWriter::add_flow(const FlowRecord& flow) {
       flow.tcp_flags.size() != n)
     fail("internal error: flow ", flow.key.to_string(), " has packet columns of different lengths");
   FLOWPIC_ASSERT(flow.source < m.sources.size());
-  m.time.append(flow.time.data(), n);
-  m.ip_length.append(flow.ip_length.data(), n);
-  m.payload_length.append(flow.payload_length.data(), n);
-  m.direction.append(flow.direction.data(), n);
-  m.tcp_flags.append(flow.tcp_flags.data(), n);
+  m.filling.append(flow);
+  if (m.filling.size() >= kPacketChunkRows) m.filling = m.packets->submit(std::move(m.filling));
   m.offsets.push_back(m.offsets.back() + n);
   m.ip_version.push_back(flow.key.ip_version);
   m.protocol.push_back(flow.key.protocol);
@@ -311,18 +440,9 @@ void PacketStoreWriter::Impl::write_tables() {
 void PacketStoreWriter::commit() {
   Impl& m = *impl_;
   if (m.committed) fail("internal error: packet store ", m.atomic.final_path(), " committed twice");
-  m.time.finish();
-  m.ip_length.finish();
-  m.payload_length.finish();
-  m.direction.finish();
-  m.tcp_flags.finish();
+  if (m.filling.size()) m.filling = m.packets->submit(std::move(m.filling));
+  m.packets->finish();  // every dataset closed before the rename, so the renamed file is complete
   m.write_tables();
-  // Close every dataset and the file before the rename, so the renamed file is complete.
-  m.time = {};
-  m.ip_length = {};
-  m.payload_length = {};
-  m.direction = {};
-  m.tcp_flags = {};
   H5_CHECK(H5Fflush(m.file, H5F_SCOPE_GLOBAL), "flushing " + m.atomic.temp_path());
   m.file.reset();
   m.atomic.commit();

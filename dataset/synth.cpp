@@ -138,7 +138,7 @@ SynthReport generate_synthetic(const SynthOptions& o) {
   double total_s = 0;
   for (const auto& s : specs) total_s += s.duration_s;
   json files = json::array();
-  Progress progress("synth", o.progress ? total_s : 0, "s of traffic");
+  Progress progress("synth (seconds of traffic)", total_s, "s");
   double done_s = 0;
   for (const CaptureSpec& spec : specs) {
     Trace trace = generate_capture(spec);

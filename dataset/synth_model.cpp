@@ -303,11 +303,11 @@ const std::vector<AppModel>& app_models() {
     m.push_back(model(C::kFileTransfer, "Skype", bulk(F::kSkype, 0.6, 6, 8, 64, 0), 10, 0, 0));
     // Chat: think s, message bytes (median, sigma), typing notifications, active/idle periods,
     // keep-alive s and bytes, long-poll s and bytes, port.
-    m.push_back(model(C::kChat, "AIM", chat(12, 150, 0.5, 0.3, 150, 90, 60, 46, 0, 0, 5190), 40, 0, 5190));
-    m.push_back(model(C::kChat, "ICQ", chat(14, 170, 0.5, 0.3, 150, 100, 45, 52, 0, 0, 5190), 41, 0, 5190));
-    m.push_back(model(C::kChat, "Facebook", chat(10, 260, 0.6, 0.6, 180, 120, 55, 70, 50, 720, 443), 12, 0.4, 443));
-    m.push_back(model(C::kChat, "Hangouts", chat(11, 320, 0.5, 0.5, 160, 110, 30, 60, 30, 560, 443), 11, 0.4, 443));
-    m.push_back(model(C::kChat, "Skype", chat(13, 400, 0.6, 0.4, 170, 100, 40, 90, 0, 0, 443), 10, 0, 443));
+    m.push_back(model(C::kChat, "AIM", chat(9, 150, 0.5, 0.3, 150, 60, 60, 46, 0, 0, 5190), 40, 0, 5190));
+    m.push_back(model(C::kChat, "ICQ", chat(10, 170, 0.5, 0.3, 150, 60, 45, 52, 0, 0, 5190), 41, 0, 5190));
+    m.push_back(model(C::kChat, "Facebook", chat(7, 260, 0.6, 0.6, 180, 70, 55, 70, 50, 720, 443), 12, 0.4, 443));
+    m.push_back(model(C::kChat, "Hangouts", chat(8, 320, 0.5, 0.5, 160, 60, 30, 60, 30, 560, 443), 11, 0.4, 443));
+    m.push_back(model(C::kChat, "Skype", chat(9, 400, 0.6, 0.4, 170, 60, 40, 90, 0, 0, 443), 10, 0, 443));
     // Browsing: reading s, pages per site, hosts per page, objects per page, object KB, link Mbps,
     // idle close s, QUIC share.
     m.push_back(model(C::kBrowsing, "Firefox", browse(28, 3, 3, 22, 7, 8, 90, 0), 50, 0.3, 443));

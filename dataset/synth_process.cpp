@@ -476,7 +476,8 @@ void p2p(Context& ctx, const P2pParams& p, double t0, double t1) {
     for (double t = t0 + rng.exponential(p.dht_interval_s); t < t1 - 1; t += rng.exponential(p.dht_interval_s)) {
       Path path = ctx.server_path();
       Address node = Address::v4(198, 18, static_cast<uint8_t>(rng.integer(100, 250)), static_cast<uint8_t>(rng.integer(1, 254)));
-      uint32_t s = ctx.open_session(17, node, static_cast<uint16_t>(rng.integer(1025, 65000)), kRoleApplication, ctx.app + " DHT");
+      // Ports above 6881 stay clear of the well-known side-traffic ports the label maps filter.
+      uint32_t s = ctx.open_session(17, node, static_cast<uint16_t>(rng.integer(6881, 65000)), kRoleApplication, ctx.app + " DHT");
       udp_datagram(ctx.trace, s, rng, path, 0, t, static_cast<uint16_t>(rng.integer(60, 120)), false);
       udp_datagram(ctx.trace, s, rng, path, 1, t + path.rtt, static_cast<uint16_t>(rng.integer(100, 350)));
     }

@@ -1,8 +1,9 @@
 #pragma once
 // The synthetic-traffic generator's only source of randomness: xoshiro256** seeded through
 // splitmix64, with every distribution written out here. The standard library's distribution
-// classes are not used because their output differs between implementations; with this header a
-// seed gives the same captures on every platform with IEEE doubles and a correct libm.
+// classes are not used because their output differs between implementations. What remains
+// platform-dependent is libm's log, exp and cos (sqrt is exact), used by the normal, exponential
+// and log-normal draws; builds against the same libm give byte-identical captures.
 #include <cmath>
 #include <cstdint>
 #include <string>

@@ -14,7 +14,9 @@ PACKAGES=(
   tcpdump                                    # capture tools used by tests and benchmarks
 )
 # Optional extras for benchmarks and plots (never needed by tests or CI): bash scripts/setup.sh --bench
-BENCH_PACKAGES=(python3-numpy python3-h5py python3-dpkt python3-matplotlib python3-torch)
+# (time: /usr/bin/time for peak memory in scripts/bench_ingest.sh; tshark: the ingestion test's
+# optional cross-check on loopback traffic, skipped without it)
+BENCH_PACKAGES=(python3-numpy python3-h5py python3-dpkt python3-matplotlib python3-torch time tshark)
 
 want=("${PACKAGES[@]}")
 if [[ "${1:-}" == "--bench" ]]; then want+=("${BENCH_PACKAGES[@]}"); fi
