@@ -48,6 +48,13 @@ void Progress::finish(const std::string& summary) {
   finished_ = true;
 }
 
+void Progress::clear() {
+  if (finished_) return;
+  if (tty_ && drawn_) std::fputs("\r\033[K", stderr);
+  drawn_ = false;
+  finished_ = true;
+}
+
 void Progress::print(bool final_line) {
   double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double rate = el > 0 ? done_ / el : 0;

@@ -14,6 +14,9 @@ class Progress {
   ~Progress();
   void update(double done, const std::string& extra = "");
   void finish(const std::string& summary = "");
+  // Ends without a closing line: on a terminal the progress line is erased (the caller prints its
+  // own summary line instead).
+  void clear();
   static bool stderr_is_terminal();
   // "1.23 GB", "45.6 k"; bytes use decimal units.
   static std::string human(double value, const std::string& unit);

@@ -253,11 +253,11 @@ double paper_blocks(Category c, Encap e) {
 // about 150 MB and each category yields windows in every encapsulation.
 double small_minutes(Category c) {
   switch (c) {
-    case Category::kVoip: return 12;
-    case Category::kVideo: return 6;
-    case Category::kFileTransfer: return 4;
+    case Category::kVoip: return 16;
+    case Category::kVideo: return 12;
+    case Category::kFileTransfer: return 12;
     case Category::kChat: return 40;
-    case Category::kBrowsing: return 12;
+    case Category::kBrowsing: return 30;
     case Category::kEmail: return 3;
     case Category::kP2p: return 3;
   }

@@ -327,7 +327,7 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
       seen += ids.size();
       progress.update(double(seen), fmt("loss %.4f, accuracy %.2f%%", loss_sum / double(seen), 100.0 * double(correct) / double(seen)));
     }
-    progress.finish();
+    progress.clear();
     const double epoch_train_s = seconds_since(t_epoch);
     train_seconds += epoch_train_s;
     EpochRecord rec;
