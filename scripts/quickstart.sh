@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The newcomer's main command: sets up, builds, and runs the main job on the built-in synthetic
-# traffic (generate captures, ingest them into a packet store, summarise it).
+# The newcomer's main command: sets up, builds, and runs the quickstart experiment on the built-in
+# SYNTHETIC traffic (generated, ingested into a packet store and cached under data/synthetic/ on
+# first use): the five FlowPic categories of Non-VPN traffic, 32x32 mini-FlowPics, LeNet-5, CPU.
+# The result file lands in results/quickstart/seed1.h5 (layout: docs/results.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-dir=$(bash scripts/build.sh auto flowpic_data | tail -n 1)
-bin="$dir/dataset/flowpic_data"
-"$bin" synth --out data/synthetic --seed 1 --preset small
-"$bin" ingest data/synthetic/captures --labels configs/labels/iscx_vpn_nonvpn.json \
-  --labels configs/labels/iscx_tor.json --out data/synthetic/store.h5
-"$bin" info data/synthetic/store.h5
+dir=$(bash scripts/build.sh auto run_experiment flowpic_data | tail -n 1)
+"$dir/experiments/run_experiment" configs/quickstart.json "$@"
+echo
+"$dir/dataset/flowpic_data" info data/synthetic/small-seed1/store.h5 | head -n 20
