@@ -126,7 +126,7 @@ int bits_for(uint64_t v) {
 // Host launcher
 
 FlowPicBuilderGpu::FlowPicBuilderGpu(const FlowPicSpec& spec) : spec_(spec) {
-  FLOWPIC_ASSERT(spec.resolution >= 1 && spec.max_size >= 1);
+  FLOWPIC_ASSERT(spec.resolution >= 1 && spec.resolution <= 65535 && spec.max_size >= 1 && spec.max_size <= 65535);
   FLOWPIC_ASSERT(spec.image_floats() < (size_t{1} << 32));
 }
 

@@ -26,8 +26,8 @@ PacketColumns host_columns(const PacketStore& store) {
 namespace {
 
 // Images of at most this many pixels are counted in a dense integer histogram (cache resident)
-// and then transformed pixel by pixel; larger ones (R = 1500 is 2.25 M pixels) are zeroed and
-// only the pixels that packets hit are written.
+// and then transformed pixel by pixel; larger ones (R = 1500 is 2.25 M pixels) are written in
+// one sequential pass from the sorted pixel indices of their packets.
 constexpr size_t kDensePixels = 1 << 16;
 
 inline int64_t pixel_of(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w, uint64_t p) {
@@ -56,32 +56,50 @@ void flowpic_dense(const PacketColumns& pk, const FlowPicSpec& spec, const Image
   for (size_t i = 0; i < n; ++i) out[i] = flowpic_pixel(hist[i], spec.transform, mx);
 }
 
-void flowpic_sparse(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w,
-                    std::vector<uint32_t>& keys, float* out) {
-  std::memset(out, 0, spec.image_floats() * sizeof(float));
-  if (spec.transform == PixelTransform::kRaw) {
-    // Counts are small integers: float increments are exact.
-    for (uint64_t p = w.begin; p < w.end; ++p) {
-      int64_t px = pixel_of(pk, spec, w, p);
-      if (px >= 0) out[px] += 1.0f;
+// LSD radix sort of pixel indices below 2^24 (C x R x R <= 2 x 1500 x 1500), two 12-bit digits.
+void radix_sort24(std::vector<uint32_t>& keys, std::vector<uint32_t>& tmp) {
+  tmp.resize(keys.size());
+  for (int shift : {0, 12}) {
+    uint32_t pos[4096] = {};
+    for (uint32_t k : keys) ++pos[(k >> shift) & 4095u];
+    uint32_t sum = 0;
+    for (uint32_t& p : pos) {
+      const uint32_t c = p;
+      p = sum;
+      sum += c;
     }
-    return;
+    for (uint32_t k : keys) tmp[pos[(k >> shift) & 4095u]++] = k;
+    keys.swap(tmp);
   }
+}
+
+// Large images: the hit pixels sorted, then the image written front to back in one sequential
+// pass (zero gaps, transformed counts), so every cache line is written once, in order.
+void flowpic_sparse(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w,
+                    std::vector<uint32_t>& keys, std::vector<uint32_t>& tmp, float* out) {
+  const size_t n = spec.image_floats();
   keys.clear();
   for (uint64_t p = w.begin; p < w.end; ++p) {
     int64_t px = pixel_of(pk, spec, w, p);
     if (px >= 0) keys.push_back(static_cast<uint32_t>(px));
   }
-  std::sort(keys.begin(), keys.end());
+  radix_sort24(keys, tmp);
   uint32_t mx = 0;
+  if (spec.transform == PixelTransform::kMax) {
+    for (size_t i = 0, j; i < keys.size(); i = j) {
+      for (j = i + 1; j < keys.size() && keys[j] == keys[i]; ++j) {}
+      mx = std::max<uint32_t>(mx, static_cast<uint32_t>(j - i));
+    }
+  }
+  size_t next = 0;  // first pixel not yet written
   for (size_t i = 0, j; i < keys.size(); i = j) {
     for (j = i + 1; j < keys.size() && keys[j] == keys[i]; ++j) {}
-    mx = std::max<uint32_t>(mx, static_cast<uint32_t>(j - i));
+    const size_t px = keys[i];
+    if (px > next) std::memset(out + next, 0, (px - next) * sizeof(float));
+    out[px] = flowpic_pixel(static_cast<uint32_t>(j - i), spec.transform, mx);
+    next = px + 1;
   }
-  for (size_t i = 0, j; i < keys.size(); i = j) {
-    for (j = i + 1; j < keys.size() && keys[j] == keys[i]; ++j) {}
-    out[keys[i]] = flowpic_pixel(static_cast<uint32_t>(j - i), spec.transform, mx);
-  }
+  if (n > next) std::memset(out + next, 0, (n - next) * sizeof(float));
 }
 
 int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
@@ -99,20 +117,21 @@ void flowpic_counts_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const 
 
 void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow* windows, size_t count,
                        float* out, int threads) {
-  FLOWPIC_ASSERT(spec.resolution >= 1 && spec.max_size >= 1);
+  FLOWPIC_ASSERT(spec.resolution >= 1 && spec.resolution <= 65535 && spec.max_size >= 1 && spec.max_size <= 65535);
   for (size_t i = 0; i < count; ++i) check_window(pk, windows[i]);
   const size_t n = spec.image_floats();
   const bool dense = n <= kDensePixels;
+  FLOWPIC_ASSERT(n <= (size_t{1} << 24));  // radix_sort24
 #pragma omp parallel num_threads(thread_count(threads))
   {
     std::vector<uint32_t> scratch(dense ? n : 0);
-    std::vector<uint32_t> keys;
+    std::vector<uint32_t> keys, tmp;
 #pragma omp for schedule(dynamic, 16)
     for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
       if (dense)
         flowpic_dense(pk, spec, windows[i], scratch.data(), out + i * n);
       else
-        flowpic_sparse(pk, spec, windows[i], keys, out + i * n);
+        flowpic_sparse(pk, spec, windows[i], keys, tmp, out + i * n);
     }
   }
 }
