@@ -37,14 +37,20 @@ FLOWPIC_HD inline int flowpic_size_bin(uint32_t size, uint32_t max_size, int res
 //   column = floor(x) for 0 <= x < R, R - 1 for x == R (last bin closed, numpy's rule),
 //   -1 (dropped) for x < 0, x > R or NaN.
 // duration <= 0 (a "span" window whose packets all arrive at one instant; numpy would divide by
-// zero) puts every packet at column 0.
+// zero) puts every packet at column 0. The two halves (x, then its column) are separate so the
+// CPU builder can compute x for many packets in a vectorised loop.
+FLOWPIC_HD inline double flowpic_time_x(double t, double t0, double duration, int resolution) {
+  const double x = (t - t0) / duration;
+  return x * static_cast<double>(resolution);
+}
+FLOWPIC_HD inline int flowpic_time_bin_of_x(double x, int resolution) {
+  if (!(x >= 0.0) || x > static_cast<double>(resolution)) return -1;
+  const int c = static_cast<int>(x);  // truncation == floor for x >= 0
+  return c < resolution ? c : resolution - 1;
+}
 FLOWPIC_HD inline int flowpic_time_bin(double t, double t0, double duration, int resolution) {
   if (!(duration > 0.0)) return 0;
-  double x = (t - t0) / duration;
-  x = x * static_cast<double>(resolution);
-  if (!(x >= 0.0) || x > static_cast<double>(resolution)) return -1;
-  int c = static_cast<int>(x);  // truncation == floor for x >= 0
-  return c < resolution ? c : resolution - 1;
+  return flowpic_time_bin_of_x(flowpic_time_x(t, t0, duration, resolution), resolution);
 }
 
 // Pixel transforms of FlowPic counts (integers). All are one correctly rounded float operation

@@ -44,12 +44,28 @@ void check_window(const PacketColumns& pk, const ImageWindow& w) {
 }
 
 void flowpic_dense(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w, uint32_t* hist,
-                   float* out) {
+                   const int16_t* size_rows, float* out) {
   const size_t n = spec.image_floats();
+  const int R = spec.resolution;
   std::memset(hist, 0, n * sizeof(uint32_t));
-  for (uint64_t p = w.begin; p < w.end; ++p) {
-    int64_t px = pixel_of(pk, spec, w, p);
-    if (px >= 0) ++hist[px];
+  // In chunks: the time axis position of every packet in a vectorisable loop (the divisions),
+  // then the counting. Same functions as flowpic_pixel_index, split in two.
+  constexpr int kChunk = 256;
+  double x[kChunk];
+  const bool flat = !(w.duration > 0.0);
+  for (uint64_t a = w.begin; a < w.end; a += kChunk) {
+    const int m = static_cast<int>(std::min<uint64_t>(kChunk, w.end - a));
+    const double* t = pk.time + a;
+    for (int i = 0; i < m; ++i) x[i] = flowpic_time_x(t[i], w.t0, w.duration, R);
+    for (int i = 0; i < m; ++i) {
+      const uint8_t d = pk.direction[a + i] & 1u;
+      const uint32_t size = pk.ip_length[a + i];
+      if (!(w.directions & (1u << d)) || size > spec.max_size) continue;
+      const int col = flat ? 0 : flowpic_time_bin_of_x(x[i], R);
+      if (col < 0) continue;
+      const int64_t ch = spec.per_direction ? d : 0;
+      ++hist[(ch * R + size_rows[size]) * R + col];
+    }
   }
   if (spec.transform == PixelTransform::kRaw) {
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(hist[i]);
@@ -155,6 +171,10 @@ void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const I
   const size_t n = spec.image_floats();
   const bool dense = n <= kDensePixels;
   FLOWPIC_ASSERT(n <= (size_t{1} << 24));  // radix_sort24
+  // Row of every size 0..max_size, from flowpic_size_bin (a table lookup instead of a division).
+  std::vector<int16_t> size_rows(spec.max_size + 1);
+  for (uint32_t sz = 0; sz <= spec.max_size; ++sz)
+    size_rows[sz] = static_cast<int16_t>(flowpic_size_bin(sz, spec.max_size, spec.resolution));
 #pragma omp parallel num_threads(thread_count(threads))
   {
     std::vector<uint32_t> scratch(dense ? n : 0);
@@ -162,7 +182,7 @@ void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const I
 #pragma omp for schedule(dynamic, 16)
     for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
       if (dense)
-        flowpic_dense(pk, spec, windows[i], scratch.data(), out + i * n);
+        flowpic_dense(pk, spec, windows[i], scratch.data(), size_rows.data(), out + i * n);
       else
         flowpic_sparse(pk, spec, windows[i], keys, tmp, out + i * n);
     }
