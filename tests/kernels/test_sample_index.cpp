@@ -126,6 +126,17 @@ TEST(SampleIndex, SubsetOfFlows) {
   EXPECT_THROW(build_sample_index(s, fp_config(""), &flows), Error);
 }
 
+TEST(SampleIndex, LabelsOfSamples) {
+  PacketStore s = steady_session(150);
+  ft::add_flow(s, {{0, 100}, {1, 100}}, FlowView::kSession, 2);
+  auto idx = build_sample_index(s, fp_config(R"("packets_more_than": 0)"));
+  auto ids = sample_labels(s, idx, "category");
+  ASSERT_EQ(ids.size(), idx.samples.size());
+  EXPECT_EQ(ids.front(), 0);
+  EXPECT_EQ(ids.back(), 2);
+  EXPECT_THROW(sample_labels(s, idx, "application"), Error);
+}
+
 TEST(RepresentationConfigTest, RoundTripsThroughJsonWithEveryKey) {
   auto c = fp_config(R"("resolution": 32, "transform": "clip255", "flow_view": "bidirectional", "channels": "per_direction",
                       "time_axis": "span", "block_s": 15, "blocks": "first", "span_more_than_s": 5)");
