@@ -175,11 +175,13 @@ void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const I
   std::vector<int16_t> size_rows(spec.max_size + 1);
   for (uint32_t sz = 0; sz <= spec.max_size; ++sz)
     size_rows[sz] = static_cast<int16_t>(flowpic_size_bin(sz, spec.max_size, spec.resolution));
+  // Large images take long enough to be handed out one at a time; small ones in chunks.
+  const int chunk = dense ? 16 : 1;
 #pragma omp parallel num_threads(thread_count(threads))
   {
     std::vector<uint32_t> scratch(dense ? n : 0);
     std::vector<uint32_t> keys, tmp;
-#pragma omp for schedule(dynamic, 16)
+#pragma omp for schedule(dynamic, chunk)
     for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
       if (dense)
         flowpic_dense(pk, spec, windows[i], scratch.data(), size_rows.data(), out + i * n);
