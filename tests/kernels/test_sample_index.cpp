@@ -179,3 +179,15 @@ TEST(RepresentationConfigTest, ErrorsNameTheFileAndTheKey) {
   e = error_of(R"({"type": "payload_image", "variant": "colour"})");
   EXPECT_TRUE(has(e, "variant") && has(e, "two_channel")) << e;
 }
+
+TEST(RepresentationConfigTest, ShippedConfigsParse) {
+  const std::string dir = std::string(FLOWPIC_SOURCE_DIR) + "/configs/representations/";
+  for (const char* name : {"flowpic_paper.json", "flowpic_authors_code.json", "mini_flowpic_32.json",
+                           "payload_image_28.json"}) {
+    auto c = RepresentationConfig::load(dir + name);
+    EXPECT_EQ(RepresentationConfig::from_json(c.to_json(), {name, ""}).to_json(), c.to_json()) << name;
+  }
+  auto authors = RepresentationConfig::load(dir + "flowpic_authors_code.json");
+  EXPECT_EQ(authors.flowpic.time_axis, TimeAxis::kSpan);
+  EXPECT_EQ(*authors.flowpic.span_more_than_s, 50.0);
+}
