@@ -130,7 +130,10 @@ FlowPicBuilderGpu::FlowPicBuilderGpu(const FlowPicSpec& spec) : spec_(spec) {
   FLOWPIC_ASSERT(spec.image_floats() < (size_t{1} << 32));
 }
 
-bool FlowPicBuilderGpu::uses_shared_memory() const { return spec_.image_floats() * sizeof(uint32_t) <= kSharedBytes; }
+// The counts plus a little static shared memory (block_max) must fit the default 48 KiB.
+bool FlowPicBuilderGpu::uses_shared_memory() const {
+  return spec_.image_floats() * sizeof(uint32_t) + 64 <= kSharedBytes;
+}
 
 void FlowPicBuilderGpu::build(const PacketColumns& pk, const ImageWindow* host_windows, size_t count, float* out,
                               cudaStream_t stream) {
