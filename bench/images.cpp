@@ -214,10 +214,17 @@ int main(int argc, char** argv) {
           if (r > 0) copy.push_back(ms / 1e3);
         }
         const double copy_gbs = 2.0 * copy_bytes / median(copy) / 1e9;
-        std::printf("| %d | %d | GPU (%s path) | %zu | %.0f | %.5f | %.1f (%.0f%% of D2D copy %.0f GB/s) |\n", c.R,
-                    c.packets, builder.uses_shared_memory() ? "shared-memory" : "memset+atomic", gpu_batch,
-                    gpu_batch / s, 1e3 * s / gpu_batch, bytes / s / 1e9, 100.0 * (bytes / s / 1e9) / copy_gbs,
-                    copy_gbs);
+        // The GPU images must equal the CPU builder's: check the first few.
+        const size_t check = std::min<size_t>(8, c.windows);
+        std::vector<float> cpu(check * floats), gpu(check * floats);
+        build_flowpic_cpu(d.columns(), spec, d.windows.data(), check, cpu.data());
+        images.download(gpu.data(), gpu.size(), stream);
+        CUDA_CHECK(cudaStreamSynchronize(stream));
+        const bool equal = cpu == gpu;
+        std::printf("| %d | %d | GPU (%s path; equal to CPU: %s) | %zu | %.0f | %.5f | %.1f (%.0f%% of D2D copy %.0f GB/s) |\n",
+                    c.R, c.packets, builder.uses_shared_memory() ? "shared-memory" : "memset+atomic",
+                    equal ? "yes" : "NO", gpu_batch, gpu_batch / s, 1e3 * s / gpu_batch, bytes / s / 1e9,
+                    100.0 * (bytes / s / 1e9) / copy_gbs, copy_gbs);
         CUDA_CHECK(cudaEventDestroy(e0));
         CUDA_CHECK(cudaEventDestroy(e1));
         CUDA_CHECK(cudaStreamDestroy(stream));

@@ -321,4 +321,17 @@ SampleIndex build_sample_index(const PacketStore& store, const RepresentationCon
   return out;
 }
 
+std::vector<int32_t> sample_labels(const PacketStore& store, const SampleIndex& index, const std::string& column) {
+  std::string names;
+  for (const LabelColumn& c : store.labels) {
+    if (c.name == column) {
+      std::vector<int32_t> ids(index.samples.size());
+      for (size_t i = 0; i < ids.size(); ++i) ids[i] = c.ids.at(index.samples[i].flow);
+      return ids;
+    }
+    names += (names.empty() ? "" : ", ") + c.name;
+  }
+  fail("the packet store has no label column '", column, "'; it has: ", names.empty() ? "none" : names);
+}
+
 }  // namespace flowpic

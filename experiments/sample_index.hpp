@@ -105,7 +105,12 @@ struct SampleIndex {
 };
 
 // Samples of the flows in `flows` (all flows when null), in flow order, then direction, then block.
+// Labels are the flow's: see sample_labels.
 SampleIndex build_sample_index(const PacketStore& store, const RepresentationConfig& config,
                                const std::vector<uint32_t>* flows = nullptr);
+
+// The label id (in the store's column `column`, -1 = none) of every sample; an error naming the
+// columns the store has when it lacks this one.
+std::vector<int32_t> sample_labels(const PacketStore& store, const SampleIndex& index, const std::string& column);
 
 }  // namespace flowpic

@@ -23,10 +23,12 @@ inline constexpr uint32_t kDefaultMaxPacketSize = 1500;
 //   row = floor(size * R / max) for size < max, and R - 1 for size == max.
 // (numpy.histogram2d with edges k*max/R; at R = max = 1500 that is row = size, 1500 -> 1499.)
 // Returns -1 for size > max: such packets are dropped (and counted by the sample index).
+// Precondition (asserted by the builders): max_size and resolution at most 65535, so size * R
+// fits 32 bits (a 64-bit division is several times slower, and emulated on the GPU).
 FLOWPIC_HD inline int flowpic_size_bin(uint32_t size, uint32_t max_size, int resolution) {
   if (size > max_size) return -1;
-  uint64_t r = static_cast<uint64_t>(size) * static_cast<uint64_t>(resolution) / max_size;
-  return r < static_cast<uint64_t>(resolution) ? static_cast<int>(r) : resolution - 1;
+  const uint32_t r = size * static_cast<uint32_t>(resolution) / max_size;
+  return r < static_cast<uint32_t>(resolution) ? static_cast<int>(r) : resolution - 1;
 }
 
 // Column of a packet arriving at `t` in a window whose time axis starts at t0 and spans
@@ -35,14 +37,20 @@ FLOWPIC_HD inline int flowpic_size_bin(uint32_t size, uint32_t max_size, int res
 //   column = floor(x) for 0 <= x < R, R - 1 for x == R (last bin closed, numpy's rule),
 //   -1 (dropped) for x < 0, x > R or NaN.
 // duration <= 0 (a "span" window whose packets all arrive at one instant; numpy would divide by
-// zero) puts every packet at column 0.
+// zero) puts every packet at column 0. The two halves (x, then its column) are separate so the
+// CPU builder can compute x for many packets in a vectorised loop.
+FLOWPIC_HD inline double flowpic_time_x(double t, double t0, double duration, int resolution) {
+  const double x = (t - t0) / duration;
+  return x * static_cast<double>(resolution);
+}
+FLOWPIC_HD inline int flowpic_time_bin_of_x(double x, int resolution) {
+  if (!(x >= 0.0) || x > static_cast<double>(resolution)) return -1;
+  const int c = static_cast<int>(x);  // truncation == floor for x >= 0
+  return c < resolution ? c : resolution - 1;
+}
 FLOWPIC_HD inline int flowpic_time_bin(double t, double t0, double duration, int resolution) {
   if (!(duration > 0.0)) return 0;
-  double x = (t - t0) / duration;
-  x = x * static_cast<double>(resolution);
-  if (!(x >= 0.0) || x > static_cast<double>(resolution)) return -1;
-  int c = static_cast<int>(x);  // truncation == floor for x >= 0
-  return c < resolution ? c : resolution - 1;
+  return flowpic_time_bin_of_x(flowpic_time_x(t, t0, duration, resolution), resolution);
 }
 
 // Pixel transforms of FlowPic counts (integers). All are one correctly rounded float operation

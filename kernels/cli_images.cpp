@@ -20,6 +20,7 @@ const char* kImagesUsage =
     "  --dtype auto|float32|uint16  pixel type (auto: uint16 for raw FlowPic counts, else float32)\n"
     "  --threads N               CPU builder threads (default: all)\n"
     "  --batch N                 images built at a time (default 64)\n"
+    "  --deflate N               zlib level 0-9 (default 4; 1 is faster, files larger)\n"
     "  --quiet                   no progress\n";
 
 const char* kRenderUsage =
@@ -94,7 +95,7 @@ int images(const Args& args) {
     std::fputs(kImagesUsage, stdout);
     return 0;
   }
-  Parsed p = parse(args, {"--config", "--out", "--device", "--dtype", "--threads", "--batch"}, {"--quiet"},
+  Parsed p = parse(args, {"--config", "--out", "--device", "--dtype", "--threads", "--batch", "--deflate"}, {"--quiet"},
                    kImagesUsage);
   if (p.positional.size() != 1 || !p.has("--config") || !p.has("--out")) {
     std::fputs(kImagesUsage, stderr);
@@ -107,6 +108,8 @@ int images(const Args& args) {
   opt.dtype = p.get("--dtype", "auto");
   opt.threads = p.has("--threads") ? to_int("--threads", p.get("--threads")) : 0;
   opt.batch = p.has("--batch") ? std::max(1, to_int("--batch", p.get("--batch"))) : 64;
+  opt.deflate = p.has("--deflate") ? to_int("--deflate", p.get("--deflate")) : 4;
+  if (opt.deflate > 9) fail("--deflate: a level from 0 to 9, got ", opt.deflate);
   opt.progress = !p.has("--quiet");
   opt.store_path = p.positional[0];
   opt.command = command_line("images", args);

@@ -126,11 +126,14 @@ int bits_for(uint64_t v) {
 // Host launcher
 
 FlowPicBuilderGpu::FlowPicBuilderGpu(const FlowPicSpec& spec) : spec_(spec) {
-  FLOWPIC_ASSERT(spec.resolution >= 1 && spec.max_size >= 1);
+  FLOWPIC_ASSERT(spec.resolution >= 1 && spec.resolution <= 65535 && spec.max_size >= 1 && spec.max_size <= 65535);
   FLOWPIC_ASSERT(spec.image_floats() < (size_t{1} << 32));
 }
 
-bool FlowPicBuilderGpu::uses_shared_memory() const { return spec_.image_floats() * sizeof(uint32_t) <= kSharedBytes; }
+// The counts plus a little static shared memory (block_max) must fit the default 48 KiB.
+bool FlowPicBuilderGpu::uses_shared_memory() const {
+  return spec_.image_floats() * sizeof(uint32_t) + 64 <= kSharedBytes;
+}
 
 void FlowPicBuilderGpu::build(const PacketColumns& pk, const ImageWindow* host_windows, size_t count, float* out,
                               cudaStream_t stream) {

@@ -18,7 +18,7 @@ struct ImageExportOptions {
   std::string dtype = "auto";   // "float32", "uint16" (raw FlowPic counts only), "auto" (uint16 for raw counts)
   int threads = 0;              // CPU builder threads, 0 = OpenMP default
   size_t batch = 64;            // images built at a time
-  int deflate = 4;
+  int deflate = 4;              // zlib level (1 is about 1.7x faster at R = 1500, files 4x larger)
   std::string store_path;       // recorded in the file
   std::string command;          // recorded in the file
   bool progress = true;

@@ -7,6 +7,7 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/h5.hpp"
+#include "dataset/cli.hpp"
 #include "experiments/sample_index.hpp"
 #include "helpers.hpp"
 #include "kernels/image_builder_cpu.hpp"
@@ -135,4 +136,47 @@ TEST(Render, BitmapFontDrawsEveryCharacter) {
       for (int x = 1 + 6 * static_cast<int>(i); x < 6 + 6 * static_cast<int>(i); ++x) ink |= rgb[(y * w + x) * 3] == 0;
     EXPECT_TRUE(ink) << "glyph '" << text[i] << "'";
   }
+}
+
+TEST(ImagesCommand, StoreFileToImagesFileAndPicture) {
+  // Through the flowpic_data subcommands: a store written by PacketStoreWriter, read back by
+  // read_packet_store.
+  ft::TempDir dir;
+  std::mt19937_64 rng(21);
+  {
+    PacketStoreWriter w(dir.file("store.h5"), {"category"});
+    SourceInfo info;
+    info.name = "a.pcap";
+    w.add_source(info);
+    for (int f = 0; f < 6; ++f) {
+      w.set_current_labels({f % 2 ? "Video" : "VoIP"});
+      FlowRecord r;
+      for (const ft::Pkt& p : ft::random_flow(rng, 400, 0.2)) {
+        r.time.push_back(p.t);
+        r.ip_length.push_back(p.size);
+        r.payload_length.push_back(p.payload);
+        r.direction.push_back(p.dir);
+        r.tcp_flags.push_back(0);
+      }
+      w.add_flow(r);
+    }
+    w.commit();
+  }
+  std::ofstream(dir.file("repr.json")) << R"({"type": "flowpic", "resolution": 64, "flow_view": "bidirectional"})";
+  EXPECT_EQ(cli::images({dir.file("store.h5"), "--config", dir.file("repr.json"), "--out", dir.file("img.h5"),
+                         "--quiet", "--device", "cpu", "--batch", "3"}),
+            0);
+  h5::Id f = h5::open_file(dir.file("img.h5"));
+  auto shape = h5::dataset_shape(f, "/images");
+  ASSERT_EQ(shape.size(), 4u);
+  EXPECT_GT(shape[0], 6u);
+  EXPECT_EQ(h5::read_strings(f, "/labels/category/values").size(), 2u);
+  EXPECT_EQ(cli::render({dir.file("store.h5"), "--config", dir.file("repr.json"), "--out", dir.file("c.png"),
+                         "--per-class", "category"}),
+            0);
+  EXPECT_TRUE(file_exists(dir.file("c.png")));
+  EXPECT_THROW(cli::images({dir.file("store.h5"), "--config", dir.file("repr.json"), "--out", dir.file("x.h5"),
+                            "--bogus"}),
+               Error);
+  EXPECT_EQ(cli::images({dir.file("store.h5")}), 2);  // usage
 }

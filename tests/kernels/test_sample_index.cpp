@@ -126,6 +126,17 @@ TEST(SampleIndex, SubsetOfFlows) {
   EXPECT_THROW(build_sample_index(s, fp_config(""), &flows), Error);
 }
 
+TEST(SampleIndex, LabelsOfSamples) {
+  PacketStore s = steady_session(150);
+  ft::add_flow(s, {{0, 100}, {1, 100}}, FlowView::kSession, 2);
+  auto idx = build_sample_index(s, fp_config(R"("packets_more_than": 0)"));
+  auto ids = sample_labels(s, idx, "category");
+  ASSERT_EQ(ids.size(), idx.samples.size());
+  EXPECT_EQ(ids.front(), 0);
+  EXPECT_EQ(ids.back(), 2);
+  EXPECT_THROW(sample_labels(s, idx, "application"), Error);
+}
+
 TEST(RepresentationConfigTest, RoundTripsThroughJsonWithEveryKey) {
   auto c = fp_config(R"("resolution": 32, "transform": "clip255", "flow_view": "bidirectional", "channels": "per_direction",
                       "time_axis": "span", "block_s": 15, "blocks": "first", "span_more_than_s": 5)");
@@ -167,4 +178,16 @@ TEST(RepresentationConfigTest, ErrorsNameTheFileAndTheKey) {
   EXPECT_TRUE(has(e, "length") && has(e, "side")) << e;
   e = error_of(R"({"type": "payload_image", "variant": "colour"})");
   EXPECT_TRUE(has(e, "variant") && has(e, "two_channel")) << e;
+}
+
+TEST(RepresentationConfigTest, ShippedConfigsParse) {
+  const std::string dir = std::string(FLOWPIC_SOURCE_DIR) + "/configs/representations/";
+  for (const char* name : {"flowpic_paper.json", "flowpic_authors_code.json", "mini_flowpic_32.json",
+                           "payload_image_28.json"}) {
+    auto c = RepresentationConfig::load(dir + name);
+    EXPECT_EQ(RepresentationConfig::from_json(c.to_json(), {name, ""}).to_json(), c.to_json()) << name;
+  }
+  auto authors = RepresentationConfig::load(dir + "flowpic_authors_code.json");
+  EXPECT_EQ(authors.flowpic.time_axis, TimeAxis::kSpan);
+  EXPECT_EQ(*authors.flowpic.span_more_than_s, 50.0);
 }
