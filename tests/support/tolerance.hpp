@@ -21,7 +21,9 @@ template <typename A, typename B>
   for (size_t i = 0; i < got.size(); ++i) {
     double g = static_cast<double>(got[i]), r = static_cast<double>(ref[i]);
     double thr = atol + std::fabs(r) * rtol;
-    double use = std::isfinite(g) ? std::fabs(g - r) / thr : INFINITY;
+    double diff = std::fabs(g - r);
+    // thr == 0 (atol 0, reference 0) allows only an exact match.
+    double use = !std::isfinite(g) ? INFINITY : thr > 0 ? diff / thr : (diff == 0 ? 0.0 : INFINITY);
     if (!(use <= worst_use)) {
       worst_use = use;
       worst = i;
