@@ -158,22 +158,30 @@ struct PacketBlock {
 
 // Appends packet blocks to the /packets datasets on a thread of its own, so that compressing
 // them (most of the store's write cost) overlaps with reading and assembling the next packets.
-// Only this thread touches HDF5 between start() and finish(); the caller keeps away from HDF5
-// meanwhile (the writer's per-flow columns stay in memory until commit).
+// Other threads may use HDF5 meanwhile (merge reads its inputs) only because the library is
+// built thread-safe (it serialises calls); with a library that is not, blocks are written on
+// the caller's thread instead.
 class BackgroundPacketWriter {
  public:
   explicit BackgroundPacketWriter(hid_t file) {
+    hbool_t threadsafe = 0;
+    threaded_ = H5is_library_threadsafe(&threadsafe) >= 0 && threadsafe;
     time_ = h5::Appender::of<double>(file, "/packets/time", {}, kPacketChunkRows, kTimeDeflate);
     ip_length_ = h5::Appender::of<uint32_t>(file, "/packets/ip_length", {}, kPacketChunkRows, kPacketDeflate);
     payload_length_ = h5::Appender::of<uint32_t>(file, "/packets/payload_length", {}, kPacketChunkRows, kPacketDeflate);
     direction_ = h5::Appender::of<uint8_t>(file, "/packets/direction", {}, kPacketChunkRows, kPacketDeflate);
     tcp_flags_ = h5::Appender::of<uint8_t>(file, "/packets/tcp_flags", {}, kPacketChunkRows, kPacketDeflate);
-    thread_ = std::thread([this] { run(); });
+    if (threaded_) thread_ = std::thread([this] { run(); });
   }
   ~BackgroundPacketWriter() { stop(); }
 
   // Queues a filled block and returns an empty one to fill next; rethrows a write error.
   PacketBlock submit(PacketBlock&& block) {
+    if (!threaded_) {
+      write(block);
+      block.clear();
+      return std::move(block);
+    }
     std::unique_lock<std::mutex> lock(mu_);
     space_.wait(lock, [&] { return queue_.size() < kMaxQueuedBlocks || error_; });
     if (error_) std::rethrow_exception(error_);
@@ -212,6 +220,7 @@ class BackgroundPacketWriter {
     if (thread_.joinable()) thread_.join();
   }
   void run() {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // error printing is per thread; flowpic reports errors itself
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
       work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
@@ -247,6 +256,7 @@ class BackgroundPacketWriter {
   std::deque<PacketBlock> queue_;
   std::vector<PacketBlock> spare_;
   std::exception_ptr error_;
+  bool threaded_ = false;
   bool stopping_ = false;
   std::thread thread_;
 };
