@@ -173,7 +173,14 @@ class BackgroundPacketWriter {
     tcp_flags_ = h5::Appender::of<uint8_t>(file, "/packets/tcp_flags", {}, kPacketChunkRows, kPacketDeflate);
     if (threaded_) thread_ = std::thread([this] { run(); });
   }
-  ~BackgroundPacketWriter() { stop(); }
+  // Without finish(): the store is being abandoned, so queued blocks are dropped, not written.
+  ~BackgroundPacketWriter() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.clear();
+    }
+    stop();
+  }
 
   // Queues a filled block and returns an empty one to fill next; rethrows a write error.
   PacketBlock submit(PacketBlock&& block) {
