@@ -78,7 +78,7 @@ Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.
 - flowpic_data peak memory: {rss['flowpic_data'] / 1024:.0f} MB (goal: under 1 GB)
 
 Load average while measuring: {open('/proc/loadavg').read().split()[:3]} (1, 5, 15 min).
-All runs (wall s, peak RSS KB, CPU s): {runs}
+All runs (wall s, CPU s, peak RSS MB): {', '.join(k + ' ' + ' / '.join('%.2f, %.2f, %.0f' % (w, c, r / 1024) for w, r, c in v) for k, v in runs.items())}
 """
 open("results/bench/ingest.md", "w").write(out)
 print(out)
