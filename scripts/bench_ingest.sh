@@ -60,7 +60,7 @@ cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d:
 out = f"""# Ingestion benchmark
 
 Command: `bash scripts/bench_ingest.sh {target}` (Release build; median of 3 runs of each tool on the same file;
-peak RSS = the largest of the 3 runs, from `/usr/bin/time`).
+peak RSS = the largest of the 3 runs, from `/usr/bin/time`; the capture is in the page cache, as it was just written).
 
 Capture: {gen.split(': ', 1)[1]} (synthetic Ethernet pcap from `bench_ingest`:
 TCP with handshake and FINs, UDP, 10% IPv6; {size/1e9:.2f} GB).
