@@ -267,6 +267,9 @@ IngestReport import_authors_csv(const std::vector<std::string>& csv_files, const
     bytes_before += size;
     if (progress) progress->update(static_cast<double>(bytes_before));
   }
+  if (report.packets_read == 0 && report.files_damaged == report.files)
+    fail("no usable session in the ", report.files, " CSV files (first problem: ",
+         report.warnings.empty() ? std::string("none") : report.warnings.front(), "); no store written");
   sink.finish();
   writer.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -295,6 +295,9 @@ IngestReport ingest_captures(const std::vector<std::string>& captures, const std
     report.bytes += info.size_bytes;
   }
   ingester.finish();
+  if (report.packets_read == 0 && report.files_damaged == report.files)
+    fail("none of the ", report.files, " files could be read (first: ", report.warnings.front(),
+         "); no store written");
   sink.finish();
   writer.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

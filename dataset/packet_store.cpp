@@ -7,31 +7,18 @@
 #include <cmath>
 #include <ctime>
 #include <memory>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/h5.hpp"
+#include "dataset/packet_column_writer.hpp"
 
 namespace flowpic {
 
 namespace {
 
 constexpr const char* kFormatName = "flowpic packet store";
-// Packet columns are appended in chunks of this many rows (also the HDF5 chunk size).
-constexpr hsize_t kPacketChunkRows = 1 << 16;
-// Deflate level of the integer packet columns (after shuffle): level 1 shrinks them about 4x;
-// higher levels gain little and cost more time. The float64 times are stored uncompressed: they
-// shrink by under 20% and deflating them cost more than the rest of ingestion (bench_ingest.sh).
-constexpr int kPacketDeflate = 1;
-constexpr int kTimeDeflate = 0;
-// Filled blocks waiting for the background writer; add_flow waits when this many are queued.
-constexpr size_t kMaxQueuedBlocks = 2;
 
 std::string utc_now_iso8601() {
   std::time_t t = std::time(nullptr);
@@ -132,126 +119,6 @@ void PacketStore::validate(const std::string& origin) const {
 // ---------------------------------------------------------------------------------------------
 // Writer.
 
-namespace {
-
-// The five packet columns of a run of packets.
-struct PacketBlock {
-  std::vector<double> time;
-  std::vector<uint32_t> ip_length, payload_length;
-  std::vector<uint8_t> direction, tcp_flags;
-  size_t size() const { return time.size(); }
-  void clear() {
-    time.clear();
-    ip_length.clear();
-    payload_length.clear();
-    direction.clear();
-    tcp_flags.clear();
-  }
-  void append(const FlowRecord& f) {
-    time.insert(time.end(), f.time.begin(), f.time.end());
-    ip_length.insert(ip_length.end(), f.ip_length.begin(), f.ip_length.end());
-    payload_length.insert(payload_length.end(), f.payload_length.begin(), f.payload_length.end());
-    direction.insert(direction.end(), f.direction.begin(), f.direction.end());
-    tcp_flags.insert(tcp_flags.end(), f.tcp_flags.begin(), f.tcp_flags.end());
-  }
-};
-
-// Appends packet blocks to the /packets datasets on a thread of its own, so that compressing
-// them (most of the store's write cost) overlaps with reading and assembling the next packets.
-// Only this thread touches HDF5 between start() and finish(); the caller keeps away from HDF5
-// meanwhile (the writer's per-flow columns stay in memory until commit).
-class BackgroundPacketWriter {
- public:
-  explicit BackgroundPacketWriter(hid_t file) {
-    time_ = h5::Appender::of<double>(file, "/packets/time", {}, kPacketChunkRows, kTimeDeflate);
-    ip_length_ = h5::Appender::of<uint32_t>(file, "/packets/ip_length", {}, kPacketChunkRows, kPacketDeflate);
-    payload_length_ = h5::Appender::of<uint32_t>(file, "/packets/payload_length", {}, kPacketChunkRows, kPacketDeflate);
-    direction_ = h5::Appender::of<uint8_t>(file, "/packets/direction", {}, kPacketChunkRows, kPacketDeflate);
-    tcp_flags_ = h5::Appender::of<uint8_t>(file, "/packets/tcp_flags", {}, kPacketChunkRows, kPacketDeflate);
-    thread_ = std::thread([this] { run(); });
-  }
-  ~BackgroundPacketWriter() { stop(); }
-
-  // Queues a filled block and returns an empty one to fill next; rethrows a write error.
-  PacketBlock submit(PacketBlock&& block) {
-    std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [&] { return queue_.size() < kMaxQueuedBlocks || error_; });
-    if (error_) std::rethrow_exception(error_);
-    queue_.push_back(std::move(block));
-    work_.notify_one();
-    PacketBlock next;
-    if (!spare_.empty()) {
-      next = std::move(spare_.back());
-      spare_.pop_back();
-    }
-    return next;
-  }
-  // Writes what is queued, stops the thread, flushes the datasets and closes them.
-  void finish() {
-    stop();
-    if (error_) std::rethrow_exception(error_);
-    time_.finish();
-    ip_length_.finish();
-    payload_length_.finish();
-    direction_.finish();
-    tcp_flags_.finish();
-    time_ = {};
-    ip_length_ = {};
-    payload_length_ = {};
-    direction_ = {};
-    tcp_flags_ = {};
-  }
-
- private:
-  void stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    work_.notify_one();
-    if (thread_.joinable()) thread_.join();
-  }
-  void run() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;  // stopping and drained
-      PacketBlock b = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      try {
-        if (!error_) write(b);
-      } catch (...) {
-        lock.lock();
-        error_ = std::current_exception();
-        space_.notify_all();
-        continue;
-      }
-      b.clear();
-      lock.lock();
-      spare_.push_back(std::move(b));
-      space_.notify_all();
-    }
-  }
-  void write(const PacketBlock& b) {
-    time_.append(b.time.data(), b.size());
-    ip_length_.append(b.ip_length.data(), b.size());
-    payload_length_.append(b.payload_length.data(), b.size());
-    direction_.append(b.direction.data(), b.size());
-    tcp_flags_.append(b.tcp_flags.data(), b.size());
-  }
-
-  h5::Appender time_, ip_length_, payload_length_, direction_, tcp_flags_;
-  std::mutex mu_;
-  std::condition_variable work_, space_;
-  std::deque<PacketBlock> queue_;
-  std::vector<PacketBlock> spare_;
-  std::exception_ptr error_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
-
-}  // namespace
 
 struct PacketStoreWriter::Impl {
   // One label column being built: values interned as they come.
@@ -345,7 +212,7 @@ void PacketStoreWriter::add_flow(const FlowRecord& flow) {
     fail("internal error: flow ", flow.key.to_string(), " has packet columns of different lengths");
   FLOWPIC_ASSERT(flow.source < m.sources.size());
   m.filling.append(flow);
-  if (m.filling.size() >= kPacketChunkRows) m.filling = m.packets->submit(std::move(m.filling));
+  if (m.filling.size() >= BackgroundPacketWriter::kBlockRows) m.filling = m.packets->submit(std::move(m.filling));
   m.offsets.push_back(m.offsets.back() + n);
   m.ip_version.push_back(flow.key.ip_version);
   m.protocol.push_back(flow.key.protocol);

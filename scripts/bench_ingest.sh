@@ -60,7 +60,7 @@ cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d:
 out = f"""# Ingestion benchmark
 
 Command: `bash scripts/bench_ingest.sh {target}` (Release build; median of 3 runs of each tool on the same file;
-peak RSS = the largest of the 3 runs, from `/usr/bin/time`).
+peak RSS = the largest of the 3 runs, from `/usr/bin/time`; the capture is in the page cache, as it was just written).
 
 Capture: {gen.split(': ', 1)[1]} (synthetic Ethernet pcap from `bench_ingest`:
 TCP with handshake and FINs, UDP, 10% IPv6; {size/1e9:.2f} GB).
@@ -78,7 +78,7 @@ Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.
 - flowpic_data peak memory: {rss['flowpic_data'] / 1024:.0f} MB (goal: under 1 GB)
 
 Load average while measuring: {open('/proc/loadavg').read().split()[:3]} (1, 5, 15 min).
-All runs (wall s, peak RSS KB, CPU s): {runs}
+All runs (wall s, CPU s, peak RSS MB): {', '.join(k + ' ' + ' / '.join('%.2f, %.2f, %.0f' % (w, c, r / 1024) for w, r, c in v) for k, v in runs.items())}
 """
 open("results/bench/ingest.md", "w").write(out)
 print(out)

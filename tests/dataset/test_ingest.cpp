@@ -218,8 +218,15 @@ TEST(Ingest, BadFilesAreReportedAndSkippedOthersContinue) {
   EXPECT_EQ(source_named(s, "good.pcap").status, "ok");
   EXPECT_EQ(source_named(s, "text.pcap").status.rfind("skipped: ", 0), 0u);
   EXPECT_EQ(source_named(s, "user0.pcap").flows, 0u);
-  // Nothing usable at all is an error before any file is written.
+  // Nothing usable at all is an error, and no store is written.
   EXPECT_THROW(ingest_captures({dir.file("missing.pcap")}, dir.file("t.h5"), quiet()), Error);
+  try {
+    ingest_captures({dir.file("text.pcap"), dir.file("empty.pcap")}, dir.file("t.h5"), quiet());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("none of the 2 files could be read (first: "), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(file_exists(dir.file("t.h5")));
 }
 
 TEST(Ingest, SkippedPacketsAreCountedByReason) {

@@ -200,6 +200,15 @@ TEST(PacketStore, WriterWithoutCommitLeavesNoFile) {
     r.direction = {0, 1};
     r.tcp_flags = {2, 18};
     w.add_flow(r);
+    // Enough packets that blocks are queued to (and written by) the background writer.
+    FlowRecord big;
+    big.time.assign(300000, 0.5);
+    big.ip_length.assign(300000, 1500);
+    big.payload_length.assign(300000, 1460);
+    big.direction.assign(300000, 1);
+    big.tcp_flags.assign(300000, 16);
+    w.add_flow(big);
+    w.add_flow(big);
     EXPECT_EQ(dir_entries(dir.path()).size(), 1u);  // the temporary file, while writing
     EXPECT_FALSE(file_exists(dir.file("s.h5")));
   }
