@@ -54,8 +54,10 @@ void save_weights(Model& model, const std::string& path) {
 
 namespace {
 // The group holding the model: "/" in a weights file, "/model" in a result file.
-h5::Id open_model_group(hid_t f, const std::string& path) {
-  h5::Id g = h5::exists(f, "/model") ? h5::open_group(f, "/model") : h5::open_group(f, "/");
+h5::Id open_model_group(hid_t f, const std::string& path, std::string* prefix = nullptr) {
+  const bool in_result = h5::exists(f, "/model");
+  if (prefix) *prefix = in_result ? "/model/" : "/";
+  h5::Id g = h5::open_group(f, in_result ? "/model" : "/");
   if (!h5::has_attr(g, "format") || h5::get_attr_string(g, "format") != kFormat)
     fail(path, ": not a flowpic weights or result file (attribute format != ", kFormat, ")");
   return g;
@@ -65,14 +67,16 @@ h5::Id open_model_group(hid_t f, const std::string& path) {
 void load_weights(Model& model, const std::string& path) {
   h5::quiet_errors();
   h5::Id file = h5::open_file(path);
-  h5::Id f = open_model_group(file, path);
+  std::string prefix;
+  h5::Id f = open_model_group(file, path, &prefix);
   for (const auto& np : model.named_params()) {
-    std::string ds = "weights/" + np.name;
-    if (!h5::exists(f, ds)) fail(path, ": dataset ", ds, " is missing; was the file saved from a different architecture?");
+    const std::string ds = "weights/" + np.name;
+    if (!h5::exists(f, ds))
+      fail(path, ": dataset ", prefix, ds, " is missing; was the file saved from a different architecture?");
     std::vector<hsize_t> shape;
     std::vector<float> v = h5::read<float>(f, ds, &shape);
     std::vector<hsize_t> want = file_shape(*np.param, np.name);
-    if (shape != want) fail(path, ": dataset ", ds, " has shape ", shape_str(shape), ", the model expects ", shape_str(want));
+    if (shape != want) fail(path, ": dataset ", prefix, ds, " has shape ", shape_str(shape), ", the model expects ", shape_str(want));
     np.param->value.copy_from_host(v);
   }
 }

@@ -136,7 +136,9 @@ TEST_F(Runner, HeldOutApplicationsOnlyInTheirGroup) {
   auto app_of = [&](size_t sample) { return app.values[static_cast<size_t>(app.ids[d.index.samples[sample].flow])]; };
   for (const SampleSet* s : {&d.train, &d.validation, &d.evaluation[0]})
     for (size_t i : s->samples)
-      if (d.sample_class[i] == 0) EXPECT_TRUE(app_of(i) != "Vimeo" && app_of(i) != "YouTube") << s->name;
+      if (d.sample_class[i] == 0) {
+        EXPECT_TRUE(app_of(i) != "Vimeo" && app_of(i) != "YouTube") << s->name;
+      }
   ASSERT_EQ(d.evaluation.size(), 2u);
   EXPECT_EQ(d.evaluation[1].name, "held_out");
   size_t positives = 0;
