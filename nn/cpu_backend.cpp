@@ -14,19 +14,21 @@ void need_cpu(const Tensor& t, const char* what) { check_device(t, DeviceKind::c
 class CpuConv final : public ConvOp {
  public:
   explicit CpuConv(const ConvGeom& g) : g_(g) {}
-  void forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
+  void forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
     need_cpu(x, "conv2d input");
     const int n = x.shape().n;
     check_shape(x, {n, g_.in_c, g_.in_h, g_.in_w}, "conv2d input");
     y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cpu);
-    cpu::conv2d_forward(g_, n, x.data(), w.data(), b.empty() ? nullptr : b.data(), y.data());
+    cpu::conv2d_forward(g_, n, x.data(), w.data(), b.empty() ? nullptr : b.data(), y.data(), 0,
+                        act == Activation::relu);
   }
-  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db) override {
+  void backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Tensor* dx, Tensor& dw,
+                Tensor* db, Activation act) override {
     const int n = x.shape().n;
     check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
     if (dx) dx->ensure(x.shape(), DeviceKind::cpu);
     cpu::conv2d_backward(g_, n, x.data(), w.data(), dy.data(), dx ? dx->data() : nullptr, dw.data(),
-                         db ? db->data() : nullptr);
+                         db ? db->data() : nullptr, 0, act == Activation::relu ? y.data() : nullptr);
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "nn/geometry.hpp"
@@ -161,9 +162,11 @@ inline ConvTiling conv_tiling(const ConvGeom& g, int batch, int band_override) {
 
 // y[n][oc] = b[oc] + sum w[oc][c][ky][kx] * x[n][c][..]; w is OIHW, b may be null.
 // `band` > 0 forces rows per GEMM, < 0 forces -band images per GEMM (0: conv_tiling decides);
-// tests use it to cover band seams and image groups.
+// tests use it to cover band seams and image groups. With `relu`, y = max(conv + b, 0), applied
+// while the band is in cache.
 template <typename T>
-void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const T* b, T* y, int band = 0) {
+void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const T* b, T* y, int band = 0,
+                    bool relu = false) {
   single_threaded_blas();
   const int OH = g.out_h(), OW = g.out_w(), K = g.k_size(), M = g.out_c;
   const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, P = size_t(OH) * OW;
@@ -181,10 +184,11 @@ void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const 
         T* yn = y + n * M * P;
         im2col_band(g, x + n * in_size, r0, r1, col.data(), cols);
         gemm(false, false, M, int(cols), K, T(1), w, K, col.data(), int(cols), T(0), yn + size_t(r0) * OW, int(P));
-        if (b)
+        if (b || relu)
           for (int oc = 0; oc < M; ++oc) {
             T* p = yn + oc * P + size_t(r0) * OW;
-            for (size_t i = 0; i < cols; ++i) p[i] += b[oc];
+            const T bias = b ? b[oc] : T(0), floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+            for (size_t i = 0; i < cols; ++i) p[i] = std::max(p[i] + bias, floor);
           }
       } else {
         const int n0 = int(item) * t.images, G = std::min(t.images, batch - n0);
@@ -195,8 +199,8 @@ void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const 
           for (int oc = 0; oc < M; ++oc) {
             const T* src = ybuf.data() + oc * ld + gi * P;
             T* dst = y + (size_t(n0 + gi) * M + oc) * P;
-            const T bias = b ? b[oc] : T(0);
-            for (size_t i = 0; i < P; ++i) dst[i] = src[i] + bias;
+            const T bias = b ? b[oc] : T(0), floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+            for (size_t i = 0; i < P; ++i) dst[i] = std::max(src[i] + bias, floor);
           }
       }
     }
@@ -205,9 +209,10 @@ void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const 
 
 // dw, db are overwritten; dx (overwritten) may be null when the input needs no gradient.
 // Bands of one image stay in one thread (their input gradients overlap at the seams).
+// With `relu_y` (the output of a forward pass with relu), dy is masked by relu_y > 0 as it is read.
 template <typename T>
 void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
-                     int band = 0) {
+                     int band = 0, const T* relu_y = nullptr) {
   single_threaded_blas();
   const int OH = g.out_h(), OW = g.out_w(), K = g.k_size(), M = g.out_c;
   const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, P = size_t(OH) * OW;
@@ -222,30 +227,41 @@ void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const
     dw_part[th].assign(wcount, T(0));
     db_part[th].assign(M, T(0));
     std::vector<T> col(size_t(K) * t.images * t.rows * OW), dcol(dx ? col.size() : 0);
-    std::vector<T> dybuf(t.images > 1 ? size_t(M) * t.images * P : 0);
+    std::vector<T> dybuf(size_t(M) * t.images * t.rows * OW);
 #pragma omp for schedule(static)
     for (int item = 0; item < groups; ++item) {
       const int n0 = item * t.images, G = std::min(t.images, batch - n0);
       if (dx) std::fill(dx + n0 * in_size, dx + (n0 + G) * in_size, T(0));
-      for (int gi = 0; gi < G; ++gi) {
-        const T* p = dy + size_t(n0 + gi) * M * P;
+      // Copies rows [r0, r1) of image n's output gradient, masked when a ReLU was fused, into
+      // dst (row length ld) and adds them to the bias gradient.
+      auto gather = [&](int n, int r0, int r1, T* dst, size_t ld) {
+        const size_t cols = size_t(r1 - r0) * OW;
         for (int oc = 0; oc < M; ++oc) {
+          const size_t at = (size_t(n) * M + oc) * P + size_t(r0) * OW;
+          const T* src = dy + at;
+          T* d = dst + oc * ld;
+          if (relu_y) {
+            const T* yy = relu_y + at;
+            for (size_t i = 0; i < cols; ++i) d[i] = yy[i] > T(0) ? src[i] : T(0);
+          } else {
+            std::copy(src, src + cols, d);
+          }
           T s = 0;
-          for (size_t i = 0; i < P; ++i) s += p[oc * P + i];
+          for (size_t i = 0; i < cols; ++i) s += d[i];
           db_part[th][oc] += s;
         }
-      }
+      };
       if (t.images == 1) {
         const T* xn = x + n0 * in_size;
-        const T* dyn = dy + n0 * M * P;
         for (int r0 = 0; r0 < OH; r0 += t.rows) {
           const int r1 = std::min(OH, r0 + t.rows);
           const size_t cols = size_t(r1 - r0) * OW;
+          gather(n0, r0, r1, dybuf.data(), cols);
           im2col_band(g, xn, r0, r1, col.data(), cols);
-          gemm(false, true, M, K, int(cols), T(1), dyn + size_t(r0) * OW, int(P), col.data(), int(cols), T(1),
+          gemm(false, true, M, K, int(cols), T(1), dybuf.data(), int(cols), col.data(), int(cols), T(1),
                dw_part[th].data(), K);
           if (dx) {
-            gemm(true, false, K, int(cols), M, T(1), w, K, dyn + size_t(r0) * OW, int(P), T(0), dcol.data(), int(cols));
+            gemm(true, false, K, int(cols), M, T(1), w, K, dybuf.data(), int(cols), T(0), dcol.data(), int(cols));
             col2im_band(g, dcol.data(), r0, r1, dx + n0 * in_size, cols);
           }
         }
@@ -253,9 +269,7 @@ void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const
         const size_t ld = size_t(G) * P;
         for (int gi = 0; gi < G; ++gi) {
           im2col_band(g, x + (n0 + gi) * in_size, 0, OH, col.data() + gi * P, ld);
-          for (int oc = 0; oc < M; ++oc)
-            std::copy(dy + (size_t(n0 + gi) * M + oc) * P, dy + (size_t(n0 + gi) * M + oc + 1) * P,
-                      dybuf.data() + oc * ld + gi * P);
+          gather(n0 + gi, 0, OH, dybuf.data() + gi * P, ld);
         }
         gemm(false, true, M, K, int(ld), T(1), dybuf.data(), int(ld), col.data(), int(ld), T(1), dw_part[th].data(), K);
         if (dx) {

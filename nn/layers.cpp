@@ -60,13 +60,14 @@ Shape Conv2d::setup(Backend& backend, const Shape& in, Rng& rng, uint64_t) {
 
 const Tensor& Conv2d::forward(const Tensor& x, bool) {
   x_ = &x;
-  op_->forward(x, kernel_.value, bias_.value, y_);
+  op_->forward(x, kernel_.value, bias_.value, y_, act_);
   return y_;
 }
 
 const Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
   need_input(x_, "conv2d");
-  op_->backward(*x_, kernel_.value, dy, need_dx ? &dx_ : nullptr, kernel_.grad, cfg_.use_bias ? &bias_.grad : nullptr);
+  op_->backward(*x_, kernel_.value, y_, dy, need_dx ? &dx_ : nullptr, kernel_.grad,
+                cfg_.use_bias ? &bias_.grad : nullptr, act_);
   return need_dx ? dx_ : none_;
 }
 
@@ -107,12 +108,14 @@ Shape ReLU::setup(Backend& backend, const Shape& in, Rng&, uint64_t) {
 
 const Tensor& ReLU::forward(const Tensor& x, bool) {
   x_ = &x;
+  if (fused_) return x;
   backend_->relu_forward(x, y_);
   return y_;
 }
 
 const Tensor& ReLU::backward(const Tensor& dy, bool) {
   need_input(x_, "relu");
+  if (fused_) return dy;
   backend_->relu_backward(y_, dy, dx_);
   return dx_;
 }

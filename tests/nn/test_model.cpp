@@ -229,6 +229,28 @@ TEST_P(Training, SaveAndLoadGiveIdenticalOutputs) {
 INSTANTIATE_TEST_SUITE_P(Backends, Training, ::testing::Values("cpu", "cuda"),
                          [](const auto& info) { return info.param; });
 
+TEST(Model, FusedConvReluMatchesSeparateLayers) {
+  auto cpu = make_cpu_backend();
+  std::vector<float> out[2];
+  std::vector<std::vector<float>> grads[2];
+  double loss[2];
+  for (int fuse = 0; fuse < 2; ++fuse) {
+    ModelOptions o{{1, 1, 8, 8}, 2, 4};
+    o.fuse = fuse == 1;
+    Model m = Model::from_json(tiny_net_json(), "tiny", o, *cpu);
+    EXPECT_EQ(static_cast<ReLU&>(m.layer(1)).fused(), fuse == 1);
+    auto b = toy_batch(6, 9);
+    Tensor x = Tensor::from_host(b.images, {6, 1, 8, 8}, DeviceKind::cpu);
+    out[fuse] = m.forward(x, true).to_host();
+    loss[fuse] = m.loss_and_grad(b.labels);
+    m.backward();
+    for (Param* p : m.trainable_params()) grads[fuse].push_back(p->grad.to_host());
+  }
+  EXPECT_EQ(out[0], out[1]);
+  EXPECT_EQ(loss[0], loss[1]);
+  for (size_t i = 0; i < grads[0].size(); ++i) EXPECT_ALL_CLOSE(grads[1][i], grads[0][i], 1e-6, 1e-5);
+}
+
 TEST(Optimizers, AdamMatchesKerasFormula) {
   auto cpu = make_cpu_backend();
   Tensor p = Tensor::from_host({1.0f, -2.0f}, {1, 2, 1, 1}, DeviceKind::cpu);
