@@ -98,7 +98,8 @@ void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col, size_t l
           const T* row = plane + size_t(iy) * g.in_w + off;
           std::fill(d, d + lo, T(0));
           if (sw == 1) {
-            std::copy(row + lo, row + hi, d + lo);
+#pragma omp simd
+            for (int ox = lo; ox < hi; ++ox) d[ox] = row[ox];  // rows are short: no memmove call
           } else {
             for (int ox = lo; ox < hi; ++ox) d[ox] = row[ox * sw];
           }
@@ -132,6 +133,31 @@ void col2im_band(const ConvGeom& g, const T* col, int r0, int r1, T* dx, size_t 
           }
         }
       }
+}
+
+// d = src where y > 0, else 0; returns the sum of d. Loads are unconditional and the pointers
+// restrict-qualified so that GCC if-converts and vectorises (a branch here is a coin flip).
+template <typename T>
+T masked_copy_sum(size_t n, const T* __restrict y, const T* __restrict src, T* __restrict d) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (size_t i = 0; i < n; ++i) {
+    T g = src[i];
+    T v = y[i] > T(0) ? g : T(0);
+    d[i] = v;
+    s += v;
+  }
+  return s;
+}
+template <typename T>
+T copy_sum(size_t n, const T* __restrict src, T* __restrict d) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (size_t i = 0; i < n; ++i) {
+    d[i] = src[i];
+    s += src[i];
+  }
+  return s;
 }
 
 // How the work is cut: a large output (the 1500x1500 first layer) into bands of output rows of
@@ -240,15 +266,7 @@ void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const
           const size_t at = (size_t(n) * M + oc) * P + size_t(r0) * OW;
           const T* src = dy + at;
           T* d = dst + oc * ld;
-          if (relu_y) {
-            const T* yy = relu_y + at;
-            for (size_t i = 0; i < cols; ++i) d[i] = yy[i] > T(0) ? src[i] : T(0);
-          } else {
-            std::copy(src, src + cols, d);
-          }
-          T s = 0;
-          for (size_t i = 0; i < cols; ++i) s += d[i];
-          db_part[th][oc] += s;
+          db_part[th][oc] += relu_y ? masked_copy_sum(cols, relu_y + at, src, d) : copy_sum(cols, src, d);
         }
       };
       if (t.images == 1) {
@@ -315,11 +333,35 @@ void maxpool_forward(const PoolGeom& g, int batch, const T* x, T* y) {
 template <typename T>
 void maxpool_backward(const PoolGeom& g, int batch, const T* x, const T* dy, T* dx) {
   const int OH = g.out_h(), OW = g.out_w();
+  const bool tiles = g.kh == g.sh && g.kw == g.sw && g.in_h == OH * g.sh && g.in_w == OW * g.sw;
 #pragma omp parallel for schedule(static)
   for (long p = 0; p < long(batch) * g.c; ++p) {
     const T* xp = x + size_t(p) * g.in_h * g.in_w;
     const T* dyp = dy + size_t(p) * OH * OW;
     T* dxp = dx + size_t(p) * g.in_h * g.in_w;
+    if (tiles) {  // every input pixel in exactly one window: write each window whole, no memset
+      for (int oy = 0; oy < OH; ++oy)
+        for (int ox = 0; ox < OW; ++ox) {
+          const size_t base = size_t(oy * g.sh) * g.in_w + ox * g.sw;
+          size_t best = base;
+          T m = xp[base];
+          for (int ky = 0; ky < g.kh; ++ky)
+            for (int kx = 0; kx < g.kw; ++kx) {
+              size_t i = base + size_t(ky) * g.in_w + kx;
+              T v = xp[i];
+              bool gt = v > m;
+              best = gt ? i : best;
+              m = gt ? v : m;
+            }
+          const T d = dyp[size_t(oy) * OW + ox];
+          for (int ky = 0; ky < g.kh; ++ky)
+            for (int kx = 0; kx < g.kw; ++kx) {
+              size_t i = base + size_t(ky) * g.in_w + kx;
+              dxp[i] = i == best ? d : T(0);
+            }
+        }
+      continue;
+    }
     std::fill(dxp, dxp + size_t(g.in_h) * g.in_w, T(0));
     for (int oy = 0; oy < OH; ++oy)
       for (int ox = 0; ox < OW; ++ox) {
@@ -352,7 +394,10 @@ void relu_forward(size_t n, const T* __restrict x, T* __restrict y) {
 template <typename T>
 void relu_backward(size_t n, const T* __restrict y, const T* __restrict dy, T* __restrict dx) {
 #pragma omp parallel for simd schedule(static)
-  for (long i = 0; i < long(n); ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+  for (long i = 0; i < long(n); ++i) {
+    T g = dy[i];  // unconditional load: lets GCC if-convert and vectorise
+    dx[i] = y[i] > T(0) ? g : T(0);
+  }
 }
 
 // y = x * keep / (1 - rate); the same function computes dx from dy (the mask is recomputed from

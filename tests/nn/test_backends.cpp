@@ -67,6 +67,7 @@ std::vector<LayerCase> layer_cases() {
       {"conv2d_explicit_no_bias", R"({"type": "conv2d", "filters": 2, "kernel_size": [2, 3], "padding": [2, 0, 1, 3], "use_bias": false})", {2, 2, 5, 6}, 5e-4},
       {"conv2d_fused_relu", R"({"type": "conv2d", "filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"})", {3, 2, 9, 8}, 5e-4, true},
       {"max_pool2d", R"({"type": "max_pool2d", "pool_size": 2})", {2, 3, 9, 8}, 1e-5},
+      {"max_pool2d_tiling", R"({"type": "max_pool2d", "pool_size": 2})", {2, 3, 8, 6}, 1e-5},
       {"max_pool2d_overlap", R"({"type": "max_pool2d", "pool_size": 3, "strides": 2})", {2, 2, 9, 9}, 1e-5},
       {"relu", R"({"type": "relu"})", {2, 3, 5, 5}, 1e-5},
       {"dropout", R"({"type": "dropout", "rate": 0.4})", {2, 3, 5, 5}, 1e-5},

@@ -183,7 +183,9 @@ TEST(GradCheck, Conv2dFusedReluIsTheComposition) {
 }
 
 TEST(GradCheck, MaxPool) {
-  for (PoolGeom g : {PoolGeom{2, 6, 7, 2, 2, 2, 2}, PoolGeom{1, 7, 7, 3, 3, 2, 2}, PoolGeom{2, 5, 6, 2, 3, 1, 2}}) {
+  // Tiling windows (every pixel in one window: the direct-write path), dropped edges, overlaps.
+  for (PoolGeom g : {PoolGeom{2, 6, 8, 2, 2, 2, 2}, PoolGeom{2, 6, 7, 2, 2, 2, 2}, PoolGeom{1, 7, 7, 3, 3, 2, 2},
+                     PoolGeom{2, 5, 6, 2, 3, 1, 2}}) {
     const int N = 2;
     Vec x = spaced_vec(size_t(N) * g.c * g.in_h * g.in_w, 11);
     GradCase c;
