@@ -15,6 +15,11 @@ bash scripts/build.sh "$mode" bench_nn_train >/dev/null
 bin="$build/bench/bench_nn_train"
 torch_py=/usr/bin/python3
 "$torch_py" -c "import torch" 2>/dev/null || { echo "bench_nn.sh: PyTorch missing; run: bash scripts/setup.sh --bench" >&2; exit 1; }
+run_torch=1
+if [[ "$device" == cuda ]] && ! "$torch_py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  echo "bench_nn.sh: this PyTorch has no CUDA; the PyTorch column is left out" >&2
+  run_torch=0
+fi
 
 # name | model | input | batch | iters | warmup
 configs=(
@@ -30,9 +35,9 @@ for cfg in "${configs[@]}"; do
   for ((r = 0; r < repeats; ++r)); do
     OMP_NUM_THREADS="$threads" "$bin" --model "$model" --input "$input" --batch "$batch" --iters "$iters" \
       --warmup "$warmup" --device "$device" 2>/dev/null | sed "s/^{/{\"config\": \"$name\", /" >>"$out"
-    OMP_NUM_THREADS="$threads" "$torch_py" scripts/bench_nn_torch.py --model "$model" --input "$input" --batch "$batch" \
+    [[ $run_torch == 1 ]] && OMP_NUM_THREADS="$threads" "$torch_py" scripts/bench_nn_torch.py --model "$model" --input "$input" --batch "$batch" \
       --iters "$iters" --warmup "$warmup" --threads "$threads" --device "$device" 2>/dev/null \
-      | sed "s/^{/{\"config\": \"$name\", /" >>"$out"
+      | sed "s/^{/{\"config\": \"$name\", /" >>"$out" || true
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -46,6 +51,10 @@ for cfg in dict.fromkeys(r["config"] for r in rows):
     f = [r["images_per_s"] for r in rows if r["config"] == cfg and r["engine"] == "flowpic"]
     t = [r["images_per_s"] for r in rows if r["config"] == cfg and r["engine"] != "flowpic"]
     one = next(r for r in rows if r["config"] == cfg)
-    mf, mt = statistics.median(f), statistics.median(t)
-    print(f"| {cfg} | {one['input']} | {one['batch']} | {mf:.1f} | {mt:.1f} | {mf / mt:.2f} |")
+    mf = statistics.median(f)
+    if t:
+        mt = statistics.median(t)
+        print(f"| {cfg} | {one['input']} | {one['batch']} | {mf:.1f} | {mt:.1f} | {mf / mt:.2f} |")
+    else:
+        print(f"| {cfg} | {one['input']} | {one['batch']} | {mf:.1f} | n/a | n/a |")
 PY
