@@ -35,6 +35,8 @@ struct LayerCase {
   bool fuse_relu = false;  // conv2d with the following ReLU fused in
 };
 
+void PrintTo(const LayerCase& c, std::ostream* os) { *os << c.name; }
+
 struct LayerRun {
   std::vector<float> y, dx;
   std::vector<std::vector<float>> grads, values;
