@@ -131,11 +131,7 @@ Shape Dropout::setup(Backend& backend, const Shape& in, Rng&, uint64_t seed) {
 const Tensor& Dropout::forward(const Tensor& x, bool training) {
   x_ = &x;
   last_training_ = training && rate_ > 0;
-  if (!last_training_) {
-    y_.ensure(x.shape(), x.device());
-    y_.copy_from(x);
-    return y_;
-  }
+  if (!last_training_) return x;  // inference: the identity, no copy
   if (advance_) ++step_;
   backend_->dropout(x, rate_, seed_, step_, y_);
   return y_;
@@ -143,12 +139,8 @@ const Tensor& Dropout::forward(const Tensor& x, bool training) {
 
 const Tensor& Dropout::backward(const Tensor& dy, bool) {
   need_input(x_, "dropout");
-  if (!last_training_) {
-    dx_.ensure(dy.shape(), dy.device());
-    dx_.copy_from(dy);
-  } else {
-    backend_->dropout(dy, rate_, seed_, step_, dx_);
-  }
+  if (!last_training_) return dy;
+  backend_->dropout(dy, rate_, seed_, step_, dx_);
   return dx_;
 }
 
