@@ -150,7 +150,7 @@ class CpuBackend final : public Backend {
     float *mp = m.data(), *vp = v.data();
     const float a = float(alpha), b1 = u.beta1, b2 = u.beta2, eps = u.eps, wd = u.weight_decay;
     const long n = long(p.count());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= cpu::kParallelMin)
     for (long i = 0; i < n; ++i) {
       float gi = gp[i] + wd * pp[i];
       mp[i] = b1 * mp[i] + (1 - b1) * gi;
@@ -163,7 +163,7 @@ class CpuBackend final : public Backend {
     const float* gp = g.data();
     float* vp = vel.data();
     const long n = long(p.count());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= cpu::kParallelMin)
     for (long i = 0; i < n; ++i) {
       float gi = gp[i] + u.weight_decay * pp[i];
       vp[i] = u.momentum * vp[i] + gi;  // PyTorch form: v = mu v + g; p -= lr (g + mu v if nesterov else v)

@@ -30,6 +30,10 @@ inline int max_threads() {
   return 1;
 #endif
 }
+// Element-wise loops below this many elements run on one thread: a parallel region costs more
+// than it saves there (LeNet's biases, the dense layers' activations).
+constexpr long kParallelMin = 1 << 15;
+
 inline int thread_id() {
 #ifdef _OPENMP
   return omp_get_thread_num();
@@ -313,7 +317,7 @@ void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const
 template <typename T>
 void maxpool_forward(const PoolGeom& g, int batch, const T* x, T* y) {
   const int OH = g.out_h(), OW = g.out_w();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (long(batch) * g.c * g.in_h * g.in_w >= kParallelMin)
   for (long p = 0; p < long(batch) * g.c; ++p) {
     const T* xp = x + size_t(p) * g.in_h * g.in_w;
     T* yp = y + size_t(p) * OH * OW;
@@ -334,7 +338,7 @@ template <typename T>
 void maxpool_backward(const PoolGeom& g, int batch, const T* x, const T* dy, T* dx) {
   const int OH = g.out_h(), OW = g.out_w();
   const bool tiles = g.kh == g.sh && g.kw == g.sw && g.in_h == OH * g.sh && g.in_w == OW * g.sw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (long(batch) * g.c * g.in_h * g.in_w >= kParallelMin)
   for (long p = 0; p < long(batch) * g.c; ++p) {
     const T* xp = x + size_t(p) * g.in_h * g.in_w;
     const T* dyp = dy + size_t(p) * OH * OW;
@@ -387,13 +391,13 @@ void maxpool_backward(const PoolGeom& g, int batch, const T* x, const T* dy, T* 
 // be mispredicted half the time (it was 17% of a LeNet training step).
 template <typename T>
 void relu_forward(size_t n, const T* __restrict x, T* __restrict y) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (long(n) >= kParallelMin)
   for (long i = 0; i < long(n); ++i) y[i] = std::max(x[i], T(0));
 }
 // Uses the output: dx = dy where y > 0.
 template <typename T>
 void relu_backward(size_t n, const T* __restrict y, const T* __restrict dy, T* __restrict dx) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (long(n) >= kParallelMin)
   for (long i = 0; i < long(n); ++i) {
     T g = dy[i];  // unconditional load: lets GCC if-convert and vectorise
     dx[i] = y[i] > T(0) ? g : T(0);
@@ -406,7 +410,7 @@ template <typename T>
 void dropout_apply(size_t n, const T* x, T* y, float rate, uint64_t seed, uint64_t step) {
   const T scale = T(1) / (T(1) - T(rate));
   const uint64_t key = dropout_key(seed, step);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (long(n) >= kParallelMin)
   for (long i = 0; i < long(n); ++i) y[i] = x[i] * (scale * T(dropout_keep(key, uint64_t(i), rate)));
 }
 
