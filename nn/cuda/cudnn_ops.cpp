@@ -88,15 +88,20 @@ struct ConvPlan {
   size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
 };
 
-// The fastest successful algorithm within the workspace limit (cudnnFind* sorts by time). Without
-// TF32, only plain FP32 (FMA) algorithms qualify, so results match the CPU to float rounding.
+// The fastest successful algorithm within the workspace limit (cudnnFind* sorts by time).
 template <typename Perf>
-const Perf& pick(const std::vector<Perf>& perfs, int count, bool allow_tf32, const char* what) {
+const Perf& pick(const std::vector<Perf>& perfs, int count, const char* what) {
   for (int i = 0; i < count; ++i)
-    if (perfs[i].status == CUDNN_STATUS_SUCCESS && perfs[i].memory <= kMaxWorkspace &&
-        (allow_tf32 || perfs[i].mathType == CUDNN_FMA_MATH))
-      return perfs[i];
-  fail("cuDNN found no usable ", what, " algorithm for this convolution", allow_tf32 ? "" : " in FP32 (FMA) math");
+    if (perfs[i].status == CUDNN_STATUS_SUCCESS && perfs[i].memory <= kMaxWorkspace) return perfs[i];
+  fail("cuDNN found no usable ", what, " algorithm for this convolution");
+}
+
+// The math type to run an algorithm with: what cudnnFind measured it with. Without TF32 the
+// search itself ran on a CUDNN_FMA_MATH descriptor (plain FP32, no tensor cores), and the
+// algorithm runs on one too, so results match the CPU to float rounding.
+template <typename Perf>
+cudnnMathType_t math_of(const Perf& p, bool allow_tf32) {
+  return allow_tf32 ? p.mathType : CUDNN_FMA_MATH;
 }
 }  // namespace
 
@@ -133,28 +138,28 @@ struct Convolution::Impl {
       std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(kMax);
       CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(ctx.handle, p.x.get(), filter.get(), probe.get(), p.y.get(), kMax,
                                                        &found, perf.data()));
-      const auto& best = pick(perf, found, allow_tf32, "forward");
+      const auto& best = pick(perf, found, "forward");
       p.fwd = best.algo;
       p.fwd_ws = best.memory;
-      p.fwd_desc = conv_desc(best.mathType);
+      p.fwd_desc = conv_desc(math_of(best, allow_tf32));
     }
     {
       std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(kMax);
       CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(ctx.handle, filter.get(), p.y.get(), probe.get(), p.x.get(),
                                                             kMax, &found, perf.data()));
-      const auto& best = pick(perf, found, allow_tf32, "backward-data");
+      const auto& best = pick(perf, found, "backward-data");
       p.bwd_data = best.algo;
       p.bwd_data_ws = best.memory;
-      p.bwd_data_desc = conv_desc(best.mathType);
+      p.bwd_data_desc = conv_desc(math_of(best, allow_tf32));
     }
     {
       std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(kMax);
       CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(ctx.handle, p.x.get(), p.y.get(), probe.get(),
                                                               filter.get(), kMax, &found, perf.data()));
-      const auto& best = pick(perf, found, allow_tf32, "backward-filter");
+      const auto& best = pick(perf, found, "backward-filter");
       p.bwd_filter = best.algo;
       p.bwd_filter_ws = best.memory;
-      p.bwd_filter_desc = conv_desc(best.mathType);
+      p.bwd_filter_desc = conv_desc(math_of(best, allow_tf32));
     }
     return plans.emplace(n, std::move(p)).first->second;
   }
