@@ -167,13 +167,19 @@ T copy_sum(size_t n, const T* __restrict src, T* __restrict d) {
 // How the work is cut: a large output (the 1500x1500 first layer) into bands of output rows of
 // one image, so the column buffer stays in cache (its full im2col would be 36 MB per image); a
 // small output (LeNet) into groups of whole images side by side in one column matrix, so each
-// GEMM is wide enough to run near peak. Either way the column buffer is ~256K elements.
+// GEMM is wide enough to run near peak. Either way the column buffer has
+// FLOWPIC_CONV_COLUMN_ELEMENTS elements.
 struct ConvTiling {
   int images = 1;  // images per GEMM (> 1 only with rows == out_h)
   int rows = 1;    // output rows per GEMM
 };
+#ifndef FLOWPIC_CONV_COLUMN_ELEMENTS
+// 64K elements (256 KiB) keep the column buffer in L2 while the GEMM reads it: measured
+// against 16K, 128K, 256K and 1M on LeNet and the paper network (results/bench/nn.md).
+#define FLOWPIC_CONV_COLUMN_ELEMENTS (size_t(1) << 16)
+#endif
 inline ConvTiling conv_tiling(const ConvGeom& g, int batch, int band_override) {
-  const size_t target = size_t(1) << 18, per_row = size_t(g.k_size()) * g.out_w(), per_image = per_row * g.out_h();
+  const size_t target = FLOWPIC_CONV_COLUMN_ELEMENTS, per_row = size_t(g.k_size()) * g.out_w(), per_image = per_row * g.out_h();
   ConvTiling t;
   t.rows = g.out_h();
   if (band_override > 0) {
@@ -337,35 +343,11 @@ void maxpool_forward(const PoolGeom& g, int batch, const T* x, T* y) {
 template <typename T>
 void maxpool_backward(const PoolGeom& g, int batch, const T* x, const T* dy, T* dx) {
   const int OH = g.out_h(), OW = g.out_w();
-  const bool tiles = g.kh == g.sh && g.kw == g.sw && g.in_h == OH * g.sh && g.in_w == OW * g.sw;
 #pragma omp parallel for schedule(static) if (long(batch) * g.c * g.in_h * g.in_w >= kParallelMin)
   for (long p = 0; p < long(batch) * g.c; ++p) {
     const T* xp = x + size_t(p) * g.in_h * g.in_w;
     const T* dyp = dy + size_t(p) * OH * OW;
     T* dxp = dx + size_t(p) * g.in_h * g.in_w;
-    if (tiles) {  // every input pixel in exactly one window: write each window whole, no memset
-      for (int oy = 0; oy < OH; ++oy)
-        for (int ox = 0; ox < OW; ++ox) {
-          const size_t base = size_t(oy * g.sh) * g.in_w + ox * g.sw;
-          size_t best = base;
-          T m = xp[base];
-          for (int ky = 0; ky < g.kh; ++ky)
-            for (int kx = 0; kx < g.kw; ++kx) {
-              size_t i = base + size_t(ky) * g.in_w + kx;
-              T v = xp[i];
-              bool gt = v > m;
-              best = gt ? i : best;
-              m = gt ? v : m;
-            }
-          const T d = dyp[size_t(oy) * OW + ox];
-          for (int ky = 0; ky < g.kh; ++ky)
-            for (int kx = 0; kx < g.kw; ++kx) {
-              size_t i = base + size_t(ky) * g.in_w + kx;
-              dxp[i] = i == best ? d : T(0);
-            }
-        }
-      continue;
-    }
     std::fill(dxp, dxp + size_t(g.in_h) * g.in_w, T(0));
     for (int oy = 0; oy < OH; ++oy)
       for (int ox = 0; ox < OW; ++ox) {
