@@ -5,11 +5,14 @@
 # Each configuration runs REPEATS times alternating the two engines; the table reports the
 # median of the per-run medians. Needs python3-torch (bash scripts/setup.sh --bench).
 #   usage: scripts/bench_nn.sh [cpu|cuda]      (env: REPEATS=3 THREADS=2 BUILD=build/cpu)
+# Both engines use GNU OpenMP; OMP_WAIT_POLICY defaults to passive here (idle threads sleep
+# instead of spinning), which on a shared, oversubscribed machine is worth 3-8x to both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 device="${1:-cpu}"
 repeats="${REPEATS:-3}"
 threads="${THREADS:-2}"
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 if [[ "$device" == cuda ]]; then build="${BUILD:-build/cuda}"; mode=cuda; else build="${BUILD:-build/cpu}"; mode=cpu; fi
 bash scripts/build.sh "$mode" bench_nn_train >/dev/null
 bin="$build/bench/bench_nn_train"
@@ -29,7 +32,7 @@ configs=(
 )
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg), OMP_WAIT_POLICY=$OMP_WAIT_POLICY" >&2
 for cfg in "${configs[@]}"; do
   IFS='|' read -r name model input batch iters warmup <<<"$cfg"
   for ((r = 0; r < repeats; ++r)); do
