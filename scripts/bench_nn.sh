@@ -16,6 +16,11 @@ export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 if [[ "$device" == cuda ]]; then build="${BUILD:-build/cuda}"; mode=cuda; else build="${BUILD:-build/cpu}"; mode=cpu; fi
 bash scripts/build.sh "$mode" bench_nn_train >/dev/null
 bin="$build/bench/bench_nn_train"
+if [[ "$device" == cuda ]] && ! "$bin" --device cuda --model configs/models/lenet5.json --input 1x32x32 --batch 2 \
+    --iters 1 --warmup 0 >/dev/null 2>&1; then
+  echo "bench_nn.sh: no usable CUDA device here; GPU benchmark skipped" >&2
+  exit 0
+fi
 torch_py=/usr/bin/python3
 "$torch_py" -c "import torch" 2>/dev/null || { echo "bench_nn.sh: PyTorch missing; run: bash scripts/setup.sh --bench" >&2; exit 1; }
 run_torch=1
