@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/h5.hpp"
 #include "nn/cpu_kernels.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/random.hpp"
+#include "nn/weights.hpp"
 
 using namespace flowpic;
 using namespace flowpic::nn;
@@ -28,6 +30,7 @@ struct Args {
   Shape input{1, 1, 1500, 1500};
   int batch = 32, iters = 3, warmup = 1, classes = 5;
   std::string device = "cpu";
+  std::string dump;  // PREFIX: write PREFIX.weights.h5 and PREFIX.outputs.h5 (input, probabilities)
 };
 
 Shape parse_shape(const std::string& s) {
@@ -50,7 +53,9 @@ Args parse(int argc, char** argv) {
     std::string f = argv[i];
     if (f == "--help" || f == "-h") {
       std::puts("usage: bench_nn_train [--model JSON] [--input CxHxW] [--batch N] [--iters N] [--warmup N] "
-                "[--classes N] [--device cpu|cuda|auto]");
+                "[--classes N] [--device cpu|cuda|auto] [--dump PREFIX]\n"
+                "--dump writes PREFIX.weights.h5 (docs/weights.md) and PREFIX.outputs.h5 (/input, /probabilities\n"
+                "in inference mode) after the run, for scripts/check_nn_torch.py");
       std::exit(0);
     }
     if (i + 1 >= argc) fail(f, ": missing value (see --help)");
@@ -62,6 +67,7 @@ Args parse(int argc, char** argv) {
     else if (f == "--warmup") a.warmup = std::stoi(v);
     else if (f == "--classes") a.classes = parse_int(f, v);
     else if (f == "--device") a.device = v;
+    else if (f == "--dump") a.dump = v;
     else fail("unknown option '", f, "' (see --help)");
   }
   return a;
@@ -110,6 +116,13 @@ int main(int argc, char** argv) {
       model.set_profiling(true);
       step();
       std::fprintf(stderr, "%s", model.profile_report().c_str());
+    }
+    if (!a.dump.empty()) {
+      save_weights(model, a.dump + ".weights.h5");
+      std::vector<float> probs = model.predict(x);
+      h5::Id f = h5::create_file(a.dump + ".outputs.h5");
+      h5::write(f, "/input", host, {hsize_t(bs.n), hsize_t(bs.c), hsize_t(bs.h), hsize_t(bs.w)});
+      h5::write(f, "/probabilities", probs, {hsize_t(a.batch), hsize_t(a.classes)});
     }
     std::sort(secs.begin(), secs.end());
     std::sort(cpu_secs.begin(), cpu_secs.end());
