@@ -100,14 +100,14 @@ void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col, size_t l
             continue;
           }
           const T* row = plane + size_t(iy) * g.in_w + off;
-          std::fill(d, d + lo, T(0));
+          if (lo > 0) std::fill(d, d + lo, T(0));  // guarded: an empty fill is still a memset call
           if (sw == 1) {
 #pragma omp simd
             for (int ox = lo; ox < hi; ++ox) d[ox] = row[ox];  // rows are short: no memmove call
           } else {
             for (int ox = lo; ox < hi; ++ox) d[ox] = row[ox * sw];
           }
-          std::fill(d + hi, d + OW, T(0));
+          if (hi < OW) std::fill(d + hi, d + OW, T(0));
         }
       }
 }
