@@ -255,6 +255,38 @@ TEST(Model, FusedConvReluMatchesSeparateLayers) {
   for (size_t i = 0; i < grads[0].size(); ++i) EXPECT_ALL_CLOSE(grads[1][i], grads[0][i], 1e-6, 1e-5);
 }
 
+TEST(Model, BatchNormTrainsAndItsStatisticsAreSaved) {
+  auto cpu = make_cpu_backend();
+  flowpic::testing::TempDir dir;
+  auto arch = json::parse(R"({"layers": [
+      {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "use_bias": false, "init": "kaiming_uniform"},
+      {"type": "batch_norm2d"}, {"type": "relu"}, {"type": "max_pool2d"}, {"type": "flatten"},
+      {"type": "dense", "units": "classes", "init": "kaiming_normal"}]})");
+  Model m = Model::from_json(arch, "bn", {{1, 1, 8, 8}, 2, 3}, *cpu);
+  Adam opt(m, AdamConfig{});
+  double first = 0, last = 0;
+  for (int s = 0; s < 60; ++s) {
+    auto b = toy_batch(16, 300 + s);
+    Tensor x = Tensor::from_host(b.images, {16, 1, 8, 8}, DeviceKind::cpu);
+    m.forward(x, true);
+    double loss = m.loss_and_grad(b.labels);
+    (s == 0 ? first : last) = loss;
+    m.backward();
+    opt.step();
+  }
+  EXPECT_LT(last, first);
+  std::string path = dir.file("bn.h5");
+  save_weights(m, path);
+  Model again = load_model(path, *cpu);
+  auto test = toy_batch(10, 4);
+  Tensor x = Tensor::from_host(test.images, {10, 1, 8, 8}, DeviceKind::cpu);
+  EXPECT_EQ(m.predict(x), again.predict(x));  // inference uses the saved running statistics
+  h5::Id f = h5::open_file(path);
+  std::vector<float> rv = h5::read<float>(f, "/weights/01_batch_norm2d/running_var");
+  ASSERT_EQ(rv.size(), 4u);
+  EXPECT_NE(rv[0], 1.0f);  // moved away from its initial value
+}
+
 TEST(Optimizers, AdamMatchesKerasFormula) {
   auto cpu = make_cpu_backend();
   Tensor p = Tensor::from_host({1.0f, -2.0f}, {1, 2, 1, 1}, DeviceKind::cpu);
