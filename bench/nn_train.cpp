@@ -6,16 +6,19 @@
 // CPU threads: OMP_NUM_THREADS. The PyTorch twin is scripts/bench_nn_torch.py.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/h5.hpp"
 #include "nn/cpu_kernels.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/random.hpp"
+#include "nn/weights.hpp"
 
 using namespace flowpic;
 using namespace flowpic::nn;
@@ -27,6 +30,7 @@ struct Args {
   Shape input{1, 1, 1500, 1500};
   int batch = 32, iters = 3, warmup = 1, classes = 5;
   std::string device = "cpu";
+  std::string dump;  // PREFIX: write PREFIX.weights.h5 and PREFIX.outputs.h5 (input, probabilities)
 };
 
 Shape parse_shape(const std::string& s) {
@@ -49,7 +53,9 @@ Args parse(int argc, char** argv) {
     std::string f = argv[i];
     if (f == "--help" || f == "-h") {
       std::puts("usage: bench_nn_train [--model JSON] [--input CxHxW] [--batch N] [--iters N] [--warmup N] "
-                "[--classes N] [--device cpu|cuda|auto]");
+                "[--classes N] [--device cpu|cuda|auto] [--dump PREFIX]\n"
+                "--dump writes PREFIX.weights.h5 (docs/weights.md) and PREFIX.outputs.h5 (/input, /probabilities\n"
+                "in inference mode) after the run, for scripts/check_nn_torch.py");
       std::exit(0);
     }
     if (i + 1 >= argc) fail(f, ": missing value (see --help)");
@@ -61,6 +67,7 @@ Args parse(int argc, char** argv) {
     else if (f == "--warmup") a.warmup = std::stoi(v);
     else if (f == "--classes") a.classes = parse_int(f, v);
     else if (f == "--device") a.device = v;
+    else if (f == "--dump") a.dump = v;
     else fail("unknown option '", f, "' (see --help)");
   }
   return a;
@@ -95,12 +102,14 @@ int main(int argc, char** argv) {
       return loss;
     };
     for (int i = 0; i < a.warmup; ++i) step();
-    std::vector<double> secs;
+    std::vector<double> secs, cpu_secs;  // wall time, and process CPU time (all threads)
     for (int i = 0; i < a.iters; ++i) {
       auto t0 = std::chrono::steady_clock::now();
+      std::clock_t c0 = std::clock();
       double loss = step();
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       secs.push_back(s);
+      cpu_secs.push_back(double(std::clock() - c0) / CLOCKS_PER_SEC);
       std::fprintf(stderr, "  iter %d: %.1f ms, %.1f images/s, loss %.4f\n", i, s * 1e3, a.batch / s, loss);
     }
     if (std::getenv("FLOWPIC_NN_PROFILE")) {  // per-layer totals over one more timed pass
@@ -108,12 +117,20 @@ int main(int argc, char** argv) {
       step();
       std::fprintf(stderr, "%s", model.profile_report().c_str());
     }
+    if (!a.dump.empty()) {
+      save_weights(model, a.dump + ".weights.h5");
+      std::vector<float> probs = model.predict(x);
+      h5::Id f = h5::create_file(a.dump + ".outputs.h5");
+      h5::write(f, "/input", host, {hsize_t(bs.n), hsize_t(bs.c), hsize_t(bs.h), hsize_t(bs.w)});
+      h5::write(f, "/probabilities", probs, {hsize_t(a.batch), hsize_t(a.classes)});
+    }
     std::sort(secs.begin(), secs.end());
-    double med = secs[secs.size() / 2];
+    std::sort(cpu_secs.begin(), cpu_secs.end());
+    double med = secs[secs.size() / 2], cpu_med = cpu_secs[cpu_secs.size() / 2];
     std::printf("{\"engine\": \"flowpic\", \"device\": \"%s\", \"model\": \"%s\", \"input\": \"%dx%dx%d\", \"batch\": %d, "
-                "\"iters\": %d, \"median_ms\": %.3f, \"images_per_s\": %.2f}\n",
+                "\"iters\": %d, \"median_ms\": %.3f, \"median_cpu_ms\": %.3f, \"images_per_s\": %.2f}\n",
                 a.device.c_str(), a.model.c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.iters, med * 1e3,
-                a.batch / med);
+                cpu_med * 1e3, a.batch / med);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_nn_train: %s\n", e.what());

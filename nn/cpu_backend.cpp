@@ -14,19 +14,21 @@ void need_cpu(const Tensor& t, const char* what) { check_device(t, DeviceKind::c
 class CpuConv final : public ConvOp {
  public:
   explicit CpuConv(const ConvGeom& g) : g_(g) {}
-  void forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
+  void forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
     need_cpu(x, "conv2d input");
     const int n = x.shape().n;
     check_shape(x, {n, g_.in_c, g_.in_h, g_.in_w}, "conv2d input");
     y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cpu);
-    cpu::conv2d_forward(g_, n, x.data(), w.data(), b.empty() ? nullptr : b.data(), y.data());
+    cpu::conv2d_forward(g_, n, x.data(), w.data(), b.empty() ? nullptr : b.data(), y.data(), 0,
+                        act == Activation::relu);
   }
-  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db) override {
+  void backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Tensor* dx, Tensor& dw,
+                Tensor* db, Activation act) override {
     const int n = x.shape().n;
     check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
     if (dx) dx->ensure(x.shape(), DeviceKind::cpu);
     cpu::conv2d_backward(g_, n, x.data(), w.data(), dy.data(), dx ? dx->data() : nullptr, dw.data(),
-                         db ? db->data() : nullptr);
+                         db ? db->data() : nullptr, 0, act == Activation::relu ? y.data() : nullptr);
   }
 
  private:
@@ -148,7 +150,7 @@ class CpuBackend final : public Backend {
     float *mp = m.data(), *vp = v.data();
     const float a = float(alpha), b1 = u.beta1, b2 = u.beta2, eps = u.eps, wd = u.weight_decay;
     const long n = long(p.count());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= cpu::kParallelMin)
     for (long i = 0; i < n; ++i) {
       float gi = gp[i] + wd * pp[i];
       mp[i] = b1 * mp[i] + (1 - b1) * gi;
@@ -161,7 +163,7 @@ class CpuBackend final : public Backend {
     const float* gp = g.data();
     float* vp = vel.data();
     const long n = long(p.count());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= cpu::kParallelMin)
     for (long i = 0; i < n; ++i) {
       float gi = gp[i] + u.weight_decay * pp[i];
       vp[i] = u.momentum * vp[i] + gi;  // PyTorch form: v = mu v + g; p -= lr (g + mu v if nesterov else v)

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "nn/geometry.hpp"
@@ -29,6 +30,10 @@ inline int max_threads() {
   return 1;
 #endif
 }
+// Element-wise loops below this many elements run on one thread: a parallel region costs more
+// than it saves there (LeNet's biases, the dense layers' activations).
+constexpr long kParallelMin = 1 << 15;
+
 inline int thread_id() {
 #ifdef _OPENMP
   return omp_get_thread_num();
@@ -95,13 +100,14 @@ void im2col_band(const ConvGeom& g, const T* x, int r0, int r1, T* col, size_t l
             continue;
           }
           const T* row = plane + size_t(iy) * g.in_w + off;
-          std::fill(d, d + lo, T(0));
+          if (lo > 0) std::fill(d, d + lo, T(0));  // guarded: an empty fill is still a memset call
           if (sw == 1) {
-            std::copy(row + lo, row + hi, d + lo);
+#pragma omp simd
+            for (int ox = lo; ox < hi; ++ox) d[ox] = row[ox];  // rows are short: no memmove call
           } else {
             for (int ox = lo; ox < hi; ++ox) d[ox] = row[ox * sw];
           }
-          std::fill(d + hi, d + OW, T(0));
+          if (hi < OW) std::fill(d + hi, d + OW, T(0));
         }
       }
 }
@@ -133,16 +139,47 @@ void col2im_band(const ConvGeom& g, const T* col, int r0, int r1, T* dx, size_t 
       }
 }
 
+// d = src where y > 0, else 0; returns the sum of d. Loads are unconditional and the pointers
+// restrict-qualified so that GCC if-converts and vectorises (a branch here is a coin flip).
+template <typename T>
+T masked_copy_sum(size_t n, const T* __restrict y, const T* __restrict src, T* __restrict d) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (size_t i = 0; i < n; ++i) {
+    T g = src[i];
+    T v = y[i] > T(0) ? g : T(0);
+    d[i] = v;
+    s += v;
+  }
+  return s;
+}
+template <typename T>
+T copy_sum(size_t n, const T* __restrict src, T* __restrict d) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (size_t i = 0; i < n; ++i) {
+    d[i] = src[i];
+    s += src[i];
+  }
+  return s;
+}
+
 // How the work is cut: a large output (the 1500x1500 first layer) into bands of output rows of
 // one image, so the column buffer stays in cache (its full im2col would be 36 MB per image); a
 // small output (LeNet) into groups of whole images side by side in one column matrix, so each
-// GEMM is wide enough to run near peak. Either way the column buffer is ~256K elements.
+// GEMM is wide enough to run near peak. Either way the column buffer has
+// FLOWPIC_CONV_COLUMN_ELEMENTS elements.
 struct ConvTiling {
   int images = 1;  // images per GEMM (> 1 only with rows == out_h)
   int rows = 1;    // output rows per GEMM
 };
+#ifndef FLOWPIC_CONV_COLUMN_ELEMENTS
+// 64K elements (256 KiB) keep the column buffer in L2 while the GEMM reads it: measured
+// against 16K, 128K, 256K and 1M on LeNet and the paper network (results/bench/nn.md).
+#define FLOWPIC_CONV_COLUMN_ELEMENTS (size_t(1) << 16)
+#endif
 inline ConvTiling conv_tiling(const ConvGeom& g, int batch, int band_override) {
-  const size_t target = size_t(1) << 18, per_row = size_t(g.k_size()) * g.out_w(), per_image = per_row * g.out_h();
+  const size_t target = FLOWPIC_CONV_COLUMN_ELEMENTS, per_row = size_t(g.k_size()) * g.out_w(), per_image = per_row * g.out_h();
   ConvTiling t;
   t.rows = g.out_h();
   if (band_override > 0) {
@@ -161,9 +198,11 @@ inline ConvTiling conv_tiling(const ConvGeom& g, int batch, int band_override) {
 
 // y[n][oc] = b[oc] + sum w[oc][c][ky][kx] * x[n][c][..]; w is OIHW, b may be null.
 // `band` > 0 forces rows per GEMM, < 0 forces -band images per GEMM (0: conv_tiling decides);
-// tests use it to cover band seams and image groups.
+// tests use it to cover band seams and image groups. With `relu`, y = max(conv + b, 0), applied
+// while the band is in cache.
 template <typename T>
-void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const T* b, T* y, int band = 0) {
+void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const T* b, T* y, int band = 0,
+                    bool relu = false) {
   single_threaded_blas();
   const int OH = g.out_h(), OW = g.out_w(), K = g.k_size(), M = g.out_c;
   const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, P = size_t(OH) * OW;
@@ -181,10 +220,11 @@ void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const 
         T* yn = y + n * M * P;
         im2col_band(g, x + n * in_size, r0, r1, col.data(), cols);
         gemm(false, false, M, int(cols), K, T(1), w, K, col.data(), int(cols), T(0), yn + size_t(r0) * OW, int(P));
-        if (b)
+        if (b || relu)
           for (int oc = 0; oc < M; ++oc) {
             T* p = yn + oc * P + size_t(r0) * OW;
-            for (size_t i = 0; i < cols; ++i) p[i] += b[oc];
+            const T bias = b ? b[oc] : T(0), floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+            for (size_t i = 0; i < cols; ++i) p[i] = std::max(p[i] + bias, floor);
           }
       } else {
         const int n0 = int(item) * t.images, G = std::min(t.images, batch - n0);
@@ -195,8 +235,8 @@ void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const 
           for (int oc = 0; oc < M; ++oc) {
             const T* src = ybuf.data() + oc * ld + gi * P;
             T* dst = y + (size_t(n0 + gi) * M + oc) * P;
-            const T bias = b ? b[oc] : T(0);
-            for (size_t i = 0; i < P; ++i) dst[i] = src[i] + bias;
+            const T bias = b ? b[oc] : T(0), floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+            for (size_t i = 0; i < P; ++i) dst[i] = std::max(src[i] + bias, floor);
           }
       }
     }
@@ -205,9 +245,10 @@ void conv2d_forward(const ConvGeom& g, int batch, const T* x, const T* w, const 
 
 // dw, db are overwritten; dx (overwritten) may be null when the input needs no gradient.
 // Bands of one image stay in one thread (their input gradients overlap at the seams).
+// With `relu_y` (the output of a forward pass with relu), dy is masked by relu_y > 0 as it is read.
 template <typename T>
 void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db,
-                     int band = 0) {
+                     int band = 0, const T* relu_y = nullptr) {
   single_threaded_blas();
   const int OH = g.out_h(), OW = g.out_w(), K = g.k_size(), M = g.out_c;
   const size_t in_size = size_t(g.in_c) * g.in_h * g.in_w, P = size_t(OH) * OW;
@@ -222,30 +263,33 @@ void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const
     dw_part[th].assign(wcount, T(0));
     db_part[th].assign(M, T(0));
     std::vector<T> col(size_t(K) * t.images * t.rows * OW), dcol(dx ? col.size() : 0);
-    std::vector<T> dybuf(t.images > 1 ? size_t(M) * t.images * P : 0);
+    std::vector<T> dybuf(size_t(M) * t.images * t.rows * OW);
 #pragma omp for schedule(static)
     for (int item = 0; item < groups; ++item) {
       const int n0 = item * t.images, G = std::min(t.images, batch - n0);
       if (dx) std::fill(dx + n0 * in_size, dx + (n0 + G) * in_size, T(0));
-      for (int gi = 0; gi < G; ++gi) {
-        const T* p = dy + size_t(n0 + gi) * M * P;
+      // Copies rows [r0, r1) of image n's output gradient, masked when a ReLU was fused, into
+      // dst (row length ld) and adds them to the bias gradient.
+      auto gather = [&](int n, int r0, int r1, T* dst, size_t ld) {
+        const size_t cols = size_t(r1 - r0) * OW;
         for (int oc = 0; oc < M; ++oc) {
-          T s = 0;
-          for (size_t i = 0; i < P; ++i) s += p[oc * P + i];
-          db_part[th][oc] += s;
+          const size_t at = (size_t(n) * M + oc) * P + size_t(r0) * OW;
+          const T* src = dy + at;
+          T* d = dst + oc * ld;
+          db_part[th][oc] += relu_y ? masked_copy_sum(cols, relu_y + at, src, d) : copy_sum(cols, src, d);
         }
-      }
+      };
       if (t.images == 1) {
         const T* xn = x + n0 * in_size;
-        const T* dyn = dy + n0 * M * P;
         for (int r0 = 0; r0 < OH; r0 += t.rows) {
           const int r1 = std::min(OH, r0 + t.rows);
           const size_t cols = size_t(r1 - r0) * OW;
+          gather(n0, r0, r1, dybuf.data(), cols);
           im2col_band(g, xn, r0, r1, col.data(), cols);
-          gemm(false, true, M, K, int(cols), T(1), dyn + size_t(r0) * OW, int(P), col.data(), int(cols), T(1),
+          gemm(false, true, M, K, int(cols), T(1), dybuf.data(), int(cols), col.data(), int(cols), T(1),
                dw_part[th].data(), K);
           if (dx) {
-            gemm(true, false, K, int(cols), M, T(1), w, K, dyn + size_t(r0) * OW, int(P), T(0), dcol.data(), int(cols));
+            gemm(true, false, K, int(cols), M, T(1), w, K, dybuf.data(), int(cols), T(0), dcol.data(), int(cols));
             col2im_band(g, dcol.data(), r0, r1, dx + n0 * in_size, cols);
           }
         }
@@ -253,9 +297,7 @@ void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const
         const size_t ld = size_t(G) * P;
         for (int gi = 0; gi < G; ++gi) {
           im2col_band(g, x + (n0 + gi) * in_size, 0, OH, col.data() + gi * P, ld);
-          for (int oc = 0; oc < M; ++oc)
-            std::copy(dy + (size_t(n0 + gi) * M + oc) * P, dy + (size_t(n0 + gi) * M + oc + 1) * P,
-                      dybuf.data() + oc * ld + gi * P);
+          gather(n0 + gi, 0, OH, dybuf.data() + gi * P, ld);
         }
         gemm(false, true, M, K, int(ld), T(1), dybuf.data(), int(ld), col.data(), int(ld), T(1), dw_part[th].data(), K);
         if (dx) {
@@ -281,7 +323,7 @@ void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const
 template <typename T>
 void maxpool_forward(const PoolGeom& g, int batch, const T* x, T* y) {
   const int OH = g.out_h(), OW = g.out_w();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (long(batch) * g.c * g.in_h * g.in_w >= kParallelMin)
   for (long p = 0; p < long(batch) * g.c; ++p) {
     const T* xp = x + size_t(p) * g.in_h * g.in_w;
     T* yp = y + size_t(p) * OH * OW;
@@ -301,7 +343,7 @@ void maxpool_forward(const PoolGeom& g, int batch, const T* x, T* y) {
 template <typename T>
 void maxpool_backward(const PoolGeom& g, int batch, const T* x, const T* dy, T* dx) {
   const int OH = g.out_h(), OW = g.out_w();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (long(batch) * g.c * g.in_h * g.in_w >= kParallelMin)
   for (long p = 0; p < long(batch) * g.c; ++p) {
     const T* xp = x + size_t(p) * g.in_h * g.in_w;
     const T* dyp = dy + size_t(p) * OH * OW;
@@ -331,14 +373,17 @@ void maxpool_backward(const PoolGeom& g, int batch, const T* x, const T* dy, T* 
 // be mispredicted half the time (it was 17% of a LeNet training step).
 template <typename T>
 void relu_forward(size_t n, const T* __restrict x, T* __restrict y) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (long(n) >= kParallelMin)
   for (long i = 0; i < long(n); ++i) y[i] = std::max(x[i], T(0));
 }
 // Uses the output: dx = dy where y > 0.
 template <typename T>
 void relu_backward(size_t n, const T* __restrict y, const T* __restrict dy, T* __restrict dx) {
-#pragma omp parallel for simd schedule(static)
-  for (long i = 0; i < long(n); ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+#pragma omp parallel for simd schedule(static) if (long(n) >= kParallelMin)
+  for (long i = 0; i < long(n); ++i) {
+    T g = dy[i];  // unconditional load: lets GCC if-convert and vectorise
+    dx[i] = y[i] > T(0) ? g : T(0);
+  }
 }
 
 // y = x * keep / (1 - rate); the same function computes dx from dy (the mask is recomputed from
@@ -347,7 +392,7 @@ template <typename T>
 void dropout_apply(size_t n, const T* x, T* y, float rate, uint64_t seed, uint64_t step) {
   const T scale = T(1) / (T(1) - T(rate));
   const uint64_t key = dropout_key(seed, step);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (long(n) >= kParallelMin)
   for (long i = 0; i < long(n); ++i) y[i] = x[i] * (scale * T(dropout_keep(key, uint64_t(i), rate)));
 }
 

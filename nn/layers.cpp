@@ -60,13 +60,14 @@ Shape Conv2d::setup(Backend& backend, const Shape& in, Rng& rng, uint64_t) {
 
 const Tensor& Conv2d::forward(const Tensor& x, bool) {
   x_ = &x;
-  op_->forward(x, kernel_.value, bias_.value, y_);
+  op_->forward(x, kernel_.value, bias_.value, y_, act_);
   return y_;
 }
 
 const Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
   need_input(x_, "conv2d");
-  op_->backward(*x_, kernel_.value, dy, need_dx ? &dx_ : nullptr, kernel_.grad, cfg_.use_bias ? &bias_.grad : nullptr);
+  op_->backward(*x_, kernel_.value, y_, dy, need_dx ? &dx_ : nullptr, kernel_.grad,
+                cfg_.use_bias ? &bias_.grad : nullptr, act_);
   return need_dx ? dx_ : none_;
 }
 
@@ -107,12 +108,14 @@ Shape ReLU::setup(Backend& backend, const Shape& in, Rng&, uint64_t) {
 
 const Tensor& ReLU::forward(const Tensor& x, bool) {
   x_ = &x;
+  if (fused_) return x;
   backend_->relu_forward(x, y_);
   return y_;
 }
 
 const Tensor& ReLU::backward(const Tensor& dy, bool) {
   need_input(x_, "relu");
+  if (fused_) return dy;
   backend_->relu_backward(y_, dy, dx_);
   return dx_;
 }
@@ -128,11 +131,7 @@ Shape Dropout::setup(Backend& backend, const Shape& in, Rng&, uint64_t seed) {
 const Tensor& Dropout::forward(const Tensor& x, bool training) {
   x_ = &x;
   last_training_ = training && rate_ > 0;
-  if (!last_training_) {
-    y_.ensure(x.shape(), x.device());
-    y_.copy_from(x);
-    return y_;
-  }
+  if (!last_training_) return x;  // inference: the identity, no copy
   if (advance_) ++step_;
   backend_->dropout(x, rate_, seed_, step_, y_);
   return y_;
@@ -140,12 +139,8 @@ const Tensor& Dropout::forward(const Tensor& x, bool training) {
 
 const Tensor& Dropout::backward(const Tensor& dy, bool) {
   need_input(x_, "dropout");
-  if (!last_training_) {
-    dx_.ensure(dy.shape(), dy.device());
-    dx_.copy_from(dy);
-  } else {
-    backend_->dropout(dy, rate_, seed_, step_, dx_);
-  }
+  if (!last_training_) return dy;
+  backend_->dropout(dy, rate_, seed_, step_, dx_);
   return dx_;
 }
 

@@ -63,10 +63,13 @@ class Conv2d final : public Layer {
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
   std::vector<Param*> params() override;
   const ConvGeom& geometry() const { return geom_; }
+  // The model fuses a following ReLU into the convolution (see Activation in backend.hpp).
+  void fuse_activation(Activation act) { act_ = act; }
 
  private:
   Conv2dConfig cfg_;
   ConvGeom geom_;
+  Activation act_ = Activation::none;
   std::unique_ptr<ConvOp> op_;
   Param kernel_{"kernel", {}, {}, true}, bias_{"bias", {}, {}, true};
 };
@@ -84,12 +87,19 @@ class MaxPool2d final : public Layer {
   std::unique_ptr<PoolOp> op_;
 };
 
+// When fused into the convolution before it, a pass-through: forward returns its input and
+// backward its output gradient.
 class ReLU final : public Layer {
  public:
   std::string type() const override { return "relu"; }
   Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  void set_fused(bool fused) { fused_ = fused; }
+  bool fused() const { return fused_; }
+
+ private:
+  bool fused_ = false;
 };
 
 // Inverted dropout. Each training forward pass draws a new mask from (seed, step); tests can pin

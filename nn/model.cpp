@@ -188,6 +188,15 @@ Model Model::from_json(const json& arch, const std::string& origin, const ModelO
     m.shapes_.push_back(out);
     m.layers_.push_back(std::move(layer));
   }
+  if (opt.fuse)
+    for (size_t i = 0; i + 1 < m.layers_.size(); ++i) {
+      auto* conv = dynamic_cast<Conv2d*>(m.layers_[i].get());
+      auto* relu = dynamic_cast<ReLU*>(m.layers_[i + 1].get());
+      if (conv && relu) {
+        conv->fuse_activation(Activation::relu);
+        relu->set_fused(true);
+      }
+    }
   Shape last = m.shapes_.back();
   if (last.c != opt.classes || last.h != 1 || last.w != 1)
     fail(origin, ": the last layer must output one logit per class (", opt.classes, "), but layers[",

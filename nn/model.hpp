@@ -45,6 +45,7 @@ struct ModelOptions {
   Shape input;           // per sample: {1, C, H, W}
   int classes = 0;       // >= 2
   uint64_t seed = 0;     // initial weights and dropout masks
+  bool fuse = true;      // fuse conv2d + relu (same results; off to test or profile layers apart)
 };
 
 class Model {

@@ -122,16 +122,18 @@ def main():
 
     for _ in range(a.warmup):
         step()
-    secs = []
+    secs, cpu_secs = [], []  # wall time, and process CPU time (all threads)
     for i in range(a.iters):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = step()
         s = time.perf_counter() - t0
         secs.append(s)
+        cpu_secs.append(time.process_time() - c0)
         print(f"  iter {i}: {s * 1e3:.1f} ms, {a.batch / s:.1f} images/s, loss {loss:.4f}", file=sys.stderr)
     med = statistics.median_low(secs)
     print(json.dumps({"engine": "pytorch " + torch.__version__, "device": a.device, "model": a.model,
                       "input": a.input, "batch": a.batch, "iters": a.iters, "median_ms": round(med * 1e3, 3),
+                      "median_cpu_ms": round(statistics.median_low(cpu_secs) * 1e3, 3),
                       "images_per_s": round(a.batch / med, 2), "threads": torch.get_num_threads(),
                       "mkldnn": torch.backends.mkldnn.is_available()}))
 

@@ -38,19 +38,31 @@ class CublasHandle {
 // padded copy of the input, and a crop of the input gradient).
 class CudaConv final : public ConvOp {
  public:
-  CudaConv(cudnn::Context& ctx, const ConvGeom& g, bool allow_tf32) : g_(g), conv_(ctx, symmetric(g), allow_tf32) {}
+  CudaConv(cudnn::Context& ctx, cudnn::Relu& relu, const ConvGeom& g, bool allow_tf32)
+      : g_(g), conv_(ctx, symmetric(g), allow_tf32), relu_(relu) {}
 
-  void forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
+  // A fused ReLU runs as cuDNN's activation over the output in place (and, backward, into a
+  // masked copy of dy): one kernel less per layer would need the graph API, not worth it here.
+  void forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
     need_cuda(x, "conv2d input");
     const int n = x.shape().n;
     check_shape(x, {n, g_.in_c, g_.in_h, g_.in_w}, "conv2d input");
     y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cuda);
     conv_.forward(n, padded_input(x, true), w.data(), b.empty() ? nullptr : b.data(), y.data());
+    if (act == Activation::relu) relu_.forward(y.count(), y.data(), y.data());
   }
 
-  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db) override {
+  void backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy_in, Tensor* dx, Tensor& dw,
+                Tensor* db, Activation act) override {
     const int n = x.shape().n;
-    check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
+    check_shape(dy_in, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
+    const Tensor* dyp = &dy_in;
+    if (act == Activation::relu) {
+      masked_dy_.ensure(dy_in.shape(), DeviceKind::cuda);
+      relu_.backward(y.count(), y.data(), dy_in.data(), masked_dy_.data());
+      dyp = &masked_dy_;
+    }
+    const Tensor& dy = *dyp;
     conv_.backward_filter(n, padded_input(x, false), dy.data(), dw.data());
     if (db) conv_.backward_bias(n, dy.data(), db->data());
     if (!dx) return;
@@ -98,7 +110,8 @@ class CudaConv final : public ConvOp {
 
   ConvGeom g_;
   cudnn::Convolution conv_;
-  Tensor xp_, dxp_;
+  cudnn::Relu& relu_;
+  Tensor xp_, dxp_, masked_dy_;
   const float* padded_from_ = nullptr;
 };
 
@@ -159,7 +172,7 @@ class CudaBackend final : public Backend {
     return "cuda (" + cuda_device_description() + ", " + cuda_versions() + (opt_.allow_tf32 ? ", TF32 convolutions)" : ", FP32)");
   }
   std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) override {
-    return std::make_unique<CudaConv>(dnn_, g, opt_.allow_tf32);
+    return std::make_unique<CudaConv>(dnn_, relu_, g, opt_.allow_tf32);
   }
   std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) override { return std::make_unique<CudaPool>(dnn_, g); }
   std::unique_ptr<BatchNormOp> make_batchnorm(int c, double eps, double factor) override {

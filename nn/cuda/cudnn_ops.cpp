@@ -95,6 +95,14 @@ const Perf& pick(const std::vector<Perf>& perfs, int count, const char* what) {
     if (perfs[i].status == CUDNN_STATUS_SUCCESS && perfs[i].memory <= kMaxWorkspace) return perfs[i];
   fail("cuDNN found no usable ", what, " algorithm for this convolution");
 }
+
+// The math type to run an algorithm with: what cudnnFind measured it with. Without TF32 the
+// search itself ran on a CUDNN_FMA_MATH descriptor (plain FP32, no tensor cores), and the
+// algorithm runs on one too, so results match the CPU to float rounding.
+template <typename Perf>
+cudnnMathType_t math_of(const Perf& p, bool allow_tf32) {
+  return allow_tf32 ? p.mathType : CUDNN_FMA_MATH;
+}
 }  // namespace
 
 struct Convolution::Impl {
@@ -133,7 +141,7 @@ struct Convolution::Impl {
       const auto& best = pick(perf, found, "forward");
       p.fwd = best.algo;
       p.fwd_ws = best.memory;
-      p.fwd_desc = conv_desc(allow_tf32 ? best.mathType : CUDNN_FMA_MATH);
+      p.fwd_desc = conv_desc(math_of(best, allow_tf32));
     }
     {
       std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(kMax);
@@ -142,7 +150,7 @@ struct Convolution::Impl {
       const auto& best = pick(perf, found, "backward-data");
       p.bwd_data = best.algo;
       p.bwd_data_ws = best.memory;
-      p.bwd_data_desc = conv_desc(allow_tf32 ? best.mathType : CUDNN_FMA_MATH);
+      p.bwd_data_desc = conv_desc(math_of(best, allow_tf32));
     }
     {
       std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(kMax);
@@ -151,7 +159,7 @@ struct Convolution::Impl {
       const auto& best = pick(perf, found, "backward-filter");
       p.bwd_filter = best.algo;
       p.bwd_filter_ws = best.memory;
-      p.bwd_filter_desc = conv_desc(allow_tf32 ? best.mathType : CUDNN_FMA_MATH);
+      p.bwd_filter_desc = conv_desc(math_of(best, allow_tf32));
     }
     return plans.emplace(n, std::move(p)).first->second;
   }

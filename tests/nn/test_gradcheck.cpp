@@ -158,8 +158,34 @@ TEST(GradCheck, Conv2dImagesSideBySideInOneGemm) {
   check_conv({geom(1, 8, 8, 2, 5, 5, 1, 1, 0, 0, 0, 0), 4, -4});
 }
 
+// conv2d with a fused ReLU is exactly the composition of the two checked layers (in double):
+// relu(conv(x)) forward, and conv's backward of relu's backward.
+TEST(GradCheck, Conv2dFusedReluIsTheComposition) {
+  for (int band : {0, 1, -2}) {
+    ConvGeom g = same_geom(2, 7, 6, 3, 3, 2);
+    const int N = 3;
+    Vec x = random_vec(size_t(N) * g.in_c * g.in_h * g.in_w, 31), w = random_vec(size_t(g.out_c) * g.k_size(), 32);
+    Vec b = random_vec(g.out_c, 33);
+    const size_t yc = size_t(N) * g.out_c * g.out_h() * g.out_w();
+    Vec y_fused(yc), y_plain(yc), y_relu(yc), dy = random_vec(yc, 34), dy_masked(yc);
+    cpu::conv2d_forward(g, N, x.data(), w.data(), b.data(), y_fused.data(), band, true);
+    cpu::conv2d_forward(g, N, x.data(), w.data(), b.data(), y_plain.data(), band, false);
+    cpu::relu_forward(yc, y_plain.data(), y_relu.data());
+    EXPECT_EQ(y_fused, y_relu);
+    cpu::relu_backward(yc, y_relu.data(), dy.data(), dy_masked.data());
+    Vec dx1(x.size()), dw1(w.size()), db1(b.size()), dx2(x.size()), dw2(w.size()), db2(b.size());
+    cpu::conv2d_backward(g, N, x.data(), w.data(), dy.data(), dx1.data(), dw1.data(), db1.data(), band, y_fused.data());
+    cpu::conv2d_backward(g, N, x.data(), w.data(), dy_masked.data(), dx2.data(), dw2.data(), db2.data(), band);
+    EXPECT_ALL_CLOSE(dx1, dx2, 1e-12, 1e-12);
+    EXPECT_ALL_CLOSE(dw1, dw2, 1e-12, 1e-12);
+    EXPECT_ALL_CLOSE(db1, db2, 1e-12, 1e-12);
+  }
+}
+
 TEST(GradCheck, MaxPool) {
-  for (PoolGeom g : {PoolGeom{2, 6, 7, 2, 2, 2, 2}, PoolGeom{1, 7, 7, 3, 3, 2, 2}, PoolGeom{2, 5, 6, 2, 3, 1, 2}}) {
+  // Tiling windows (every pixel in one window: the direct-write path), dropped edges, overlaps.
+  for (PoolGeom g : {PoolGeom{2, 6, 8, 2, 2, 2, 2}, PoolGeom{2, 6, 7, 2, 2, 2, 2}, PoolGeom{1, 7, 7, 3, 3, 2, 2},
+                     PoolGeom{2, 5, 6, 2, 3, 1, 2}}) {
     const int N = 2;
     Vec x = spaced_vec(size_t(N) * g.c * g.in_h * g.in_w, 11);
     GradCase c;
