@@ -1,5 +1,6 @@
 #pragma once
-// Move-only owner of a device allocation (tiny-cuda-nn's GPUMemory): no manual frees anywhere.
+// Move-only owners of CUDA resources (tiny-cuda-nn's GPUMemory): device memory, page-locked host
+// memory, events. No manual frees anywhere.
 #include <cstddef>
 #include <utility>
 
@@ -49,6 +50,50 @@ class DeviceBuffer {
  private:
   void release() noexcept {
     if (ptr_) CUDA_CHECK_WARN(cudaFree(ptr_));
+    ptr_ = nullptr;
+    count_ = 0;
+  }
+  T* ptr_ = nullptr;
+  size_t count_ = 0;
+};
+
+class CudaEvent {
+ public:
+  CudaEvent() { CUDA_CHECK(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming)); }
+  ~CudaEvent() {
+    if (event_) CUDA_CHECK_WARN(cudaEventDestroy(event_));
+  }
+  CudaEvent(const CudaEvent&) = delete;
+  CudaEvent& operator=(const CudaEvent&) = delete;
+  CudaEvent(CudaEvent&& o) noexcept : event_(std::exchange(o.event_, nullptr)) {}
+  cudaEvent_t get() const { return event_; }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+// Page-locked host memory (cudaMallocHost), so host-to-device copies are truly asynchronous.
+template <typename T>
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer() { release(); }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  PinnedBuffer(PinnedBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+  // Discards the contents when it grows.
+  void reserve(size_t count) {
+    if (count <= count_) return;
+    release();
+    CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&ptr_), count * sizeof(T)));
+    count_ = count;
+  }
+  T* data() { return ptr_; }
+  size_t size() const { return count_; }
+
+ private:
+  void release() noexcept {
+    if (ptr_) CUDA_CHECK_WARN(cudaFreeHost(ptr_));
     ptr_ = nullptr;
     count_ = 0;
   }
