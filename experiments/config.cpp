@@ -47,7 +47,7 @@ DatasetConfig parse_dataset(const json& j, const JsonWhere& w) {
   if (j.contains("synthetic")) {
     const json& s = j["synthetic"];
     JsonWhere sw = w.at("synthetic");
-    check_keys(s, sw, {"seed", "preset", "dir"});
+    check_keys(s, sw, {"seed", "preset", "scale", "dir"});
     if (s.contains("seed")) {
       int64_t seed = json_int(s, "seed", sw);
       if (seed < 0) fail(sw.at("seed").str(), ": must be >= 0");
@@ -56,6 +56,10 @@ DatasetConfig parse_dataset(const json& j, const JsonWhere& w) {
     if (s.contains("preset")) d.synthetic_preset = json_string(s, "preset", sw);
     if (d.synthetic_preset != "small" && d.synthetic_preset != "paper")
       fail(sw.at("preset").str(), ": '", d.synthetic_preset, "' is not a preset; allowed: small, paper");
+    if (s.contains("scale")) {
+      d.synthetic_scale = json_number(s, "scale", sw);
+      if (!(d.synthetic_scale >= 0.01 && d.synthetic_scale <= 100)) fail(sw.at("scale").str(), ": must be in [0.01, 100]");
+    }
     if (s.contains("dir")) d.synthetic_dir = json_string(s, "dir", sw);
   }
   return d;
@@ -104,7 +108,8 @@ json to_json(const DatasetConfig& d) {
   return {{"source", d.source},
           {"store", d.store},
           {"store_hint", d.store_hint},
-          {"synthetic", {{"seed", d.synthetic_seed}, {"preset", d.synthetic_preset}, {"dir", d.synthetic_dir}}}};
+          {"synthetic", {{"seed", d.synthetic_seed}, {"preset", d.synthetic_preset},
+                         {"scale", d.synthetic_scale}, {"dir", d.synthetic_dir}}}};
 }
 
 json to_json(const TrainingConfig& t) {

@@ -18,6 +18,7 @@ struct DatasetConfig {
   std::string store_hint;        // how to build the store when it is missing (one line, shown in the error)
   uint64_t synthetic_seed = 1;
   std::string synthetic_preset = "small";  // small | paper
+  double synthetic_scale = 1.0;            // multiplies every capture's duration (flowpic_data synth --scale)
   std::string synthetic_dir = "data/synthetic";  // where the built-in traffic and its store are cached
 };
 

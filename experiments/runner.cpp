@@ -67,7 +67,8 @@ std::vector<size_t> balance(const std::vector<size_t>& candidates, const Experim
 PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed) {
   PreparedExperiment d;
   if (cfg.dataset.source == "synthetic") {
-    d.store_path = ensure_synthetic_store(cfg.dataset.synthetic_dir, cfg.dataset.synthetic_seed, cfg.dataset.synthetic_preset);
+    d.store_path = ensure_synthetic_store(cfg.dataset.synthetic_dir, cfg.dataset.synthetic_seed, cfg.dataset.synthetic_preset,
+                                          cfg.dataset.synthetic_scale);
     d.data_source = "synthetic";
   } else {
     d.store_path = cfg.dataset.store;
@@ -244,18 +245,20 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 
 
 }  // namespace
 
+nn::Model build_model(const ExperimentConfig& cfg, const PreparedExperiment& d, nn::Backend& backend, uint64_t seed) {
+  nn::ModelOptions mo;
+  mo.input = {1, d.representation.channels(), d.representation.height(), d.representation.width()};
+  mo.classes = static_cast<int>(d.assignment.class_names.size());
+  mo.seed = seed;
+  return cfg.model.is_string() ? nn::Model::from_file(resolve_config_path(cfg.model.get<std::string>()), mo, backend)
+                               : nn::Model::from_json(cfg.model, cfg.file + ": model", mo, backend);
+}
+
 TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t seed, const std::string& command) {
   const auto t_start = Clock::now();
   auto backend = std::shared_ptr<nn::Backend>(nn::make_backend(cfg.device));
   const size_t classes = d.assignment.class_names.size();
-  nn::ModelOptions mo;
-  mo.input = {1, d.representation.channels(), d.representation.height(), d.representation.width()};
-  mo.classes = static_cast<int>(classes);
-  mo.seed = seed;
-  auto model = std::make_shared<nn::Model>(
-      cfg.model.is_string()
-          ? nn::Model::from_file(resolve_config_path(cfg.model.get<std::string>()), mo, *backend)
-          : nn::Model::from_json(cfg.model, cfg.file + ": model", mo, *backend));
+  auto model = std::make_shared<nn::Model>(build_model(cfg, d, *backend, seed));
   auto optimizer = nn::make_optimizer(cfg.optimizer, {cfg.file, "optimizer"}, *model);
   ImageBatcher batcher(d, backend->device(), cfg.training.batch_size);
 
@@ -463,6 +466,11 @@ int run_experiment_main(int argc, char** argv) {
       std::printf("%s\n", cfg.resolved.dump(2).c_str());
       PreparedExperiment d = prepare_experiment(cfg, cfg.training.seed);
       std::printf("%s", d.summary_table().c_str());
+      // The model and optimizer are checked too (on the CPU: nothing is trained).
+      auto backend = nn::make_backend("cpu");
+      nn::Model model = build_model(cfg, d, *backend, cfg.training.seed);
+      nn::make_optimizer(cfg.optimizer, {cfg.file, "optimizer"}, model);
+      std::printf("model: %zu parameters\n%s", model.parameter_count(), model.summary().c_str());
       return 0;
     }
     std::signal(SIGINT, on_sigint);

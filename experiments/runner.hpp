@@ -52,6 +52,9 @@ struct TrainedRun {
   std::shared_ptr<nn::Backend> backend;  // the model's backend must outlive it
   std::shared_ptr<nn::Model> model;      // the selected (best-epoch) weights
 };
+// The config's model for the prepared data's input shape and classes.
+nn::Model build_model(const ExperimentConfig& cfg, const PreparedExperiment& d, nn::Backend& backend, uint64_t seed);
+
 TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& data, uint64_t seed, const std::string& command);
 
 // The whole program: parse arguments, prepare, run each repeat, write result files.

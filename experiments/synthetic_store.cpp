@@ -17,8 +17,13 @@ std::string find_config_file(const std::string& relative) {
   fail("cannot find configs/", relative, " (looked in the working directory and in ", FLOWPIC_SOURCE_DIR, ")");
 }
 
-std::string ensure_synthetic_store(const std::string& dir, uint64_t seed, const std::string& preset) {
-  const std::string base = dir + "/" + preset + "-seed" + std::to_string(seed);
+std::string ensure_synthetic_store(const std::string& dir, uint64_t seed, const std::string& preset, double scale) {
+  std::string base = dir + "/" + preset + "-seed" + std::to_string(seed);
+  if (scale != 1.0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "-scale%g", scale);
+    base += buf;
+  }
   const std::string store = base + "/store.h5";
   if (file_exists(store)) return store;
   std::fprintf(stderr, "built-in SYNTHETIC traffic (preset %s, seed %llu) is not in %s yet: generating and ingesting it\n",
@@ -27,6 +32,7 @@ std::string ensure_synthetic_store(const std::string& dir, uint64_t seed, const 
   so.out_dir = base;
   so.seed = seed;
   so.preset = preset;
+  so.scale = scale;
   so.command = "run_experiment (built-in synthetic data)";
   synth::SynthReport sr = synth::generate_synthetic(so);
   std::fprintf(stderr, "%s", sr.summary(so).c_str());

@@ -169,7 +169,7 @@ class CudaBackend final : public Backend {
 
   DeviceKind device() const override { return DeviceKind::cuda; }
   std::string description() const override {
-    return "cuda (" + cuda_device_description() + ", " + cuda_versions() + (opt_.allow_tf32 ? ", TF32 convolutions)" : ", FP32)");
+    return "cuda (" + cuda_device_description() + ", " + cuda_versions() + ", " + cudnn::version() + (opt_.allow_tf32 ? ", TF32 convolutions)" : ", FP32)");
   }
   std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) override {
     return std::make_unique<CudaConv>(dnn_, relu_, g, opt_.allow_tf32);

@@ -14,6 +14,12 @@
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace flowpic::nn::cudnn {
+
+std::string version() {
+  size_t v = cudnnGetVersion();  // major * 10000 + minor * 100 + patch since cuDNN 9
+  return "cuDNN " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+}
+
 namespace {
 
 // Move-only owner of one cuDNN descriptor.

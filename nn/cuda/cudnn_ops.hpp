@@ -5,10 +5,14 @@
 // on the device) and cache them.
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "nn/geometry.hpp"
 
 namespace flowpic::nn::cudnn {
+
+// "cuDNN 9.19.0" (the library loaded at run time), for logs and result provenance.
+std::string version();
 
 // A cuDNN handle and a growing workspace shared by the operations made from it.
 class Context {

@@ -1,8 +1,14 @@
 // run_experiment end to end on a tiny synthetic store: every field of the result file, the class
 // sets and groups of each task, the flow-level split, and the program's errors.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <fstream>
+#include <functional>
 #include <filesystem>
 #include <set>
 
@@ -215,4 +221,88 @@ TEST(ShippedConfigs, EveryConfigIsValid) {
     }
   }
   EXPECT_EQ(n, 25u) << "quickstart, 5 Table III, 13 Table IV, 3 unseen-application, 2 payload-image configs";
+}
+
+namespace {
+
+// Runs `argv` with stderr on a pipe; calls on_line for each stderr line (it may signal the child).
+// Returns the exit status as the shell reports it (128 + signal for a signal).
+int run_program(const std::vector<std::string>& argv, const std::function<void(pid_t, const std::string&)>& on_line) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    close(fds[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  FILE* in = fdopen(fds[0], "r");
+  char line[4096];
+  while (fgets(line, sizeof line, in)) on_line(pid, line);
+  fclose(in);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_F(Runner, CtrlCStopsCleanlyAndKeepsWhatIsDone) {
+  const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/experiments/run_experiment";
+  const std::string cfg = *dir_ + "/interrupt.json";
+  {
+    json j = config(R"({"type": "category", "encapsulation": "Non-VPN"})").resolved;
+    j["name"] = "interrupt";
+    j["training"]["epochs"] = 100000;
+    j["training"]["patience"] = 0;
+    std::ofstream(cfg) << j.dump(2);
+  }
+  bool signalled = false;
+  std::string last;
+  int rc = run_program({bin, cfg}, [&](pid_t pid, const std::string& line) {
+    last = line;
+    if (!signalled && line.rfind("epoch 2/", 0) == 0) {
+      kill(pid, SIGINT);
+      signalled = true;
+    }
+  });
+  ASSERT_TRUE(signalled) << "training never reached epoch 2; last line: " << last;
+  EXPECT_EQ(rc, 130);
+  RunResult r = read_result(*dir_ + "/results/interrupt/seed5.h5");
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_GE(r.history.size(), 2u);
+  EXPECT_LT(r.history.size(), 100000u);
+  ASSERT_EQ(r.groups.size(), 1u);
+  EXPECT_FALSE(r.groups[0].truth.empty()) << "the best model so far is evaluated";
+}
+
+TEST(Quickstart, TheReadmeMainCommandRuns) {
+  // scripts/quickstart.sh runs exactly this program and config (here with 2 epochs, into a
+  // temporary folder): synthetic data generated and ingested on first use, training, result file.
+  const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/experiments/run_experiment";
+  const std::string q = std::string(FLOWPIC_SOURCE_DIR) + "/configs/quickstart.json";
+  const std::string tmp = (std::filesystem::temp_directory_path() / ("flowpic-quickstart-" + std::to_string(getpid()))).string();
+  std::string script;
+  {
+    std::ifstream in(std::string(FLOWPIC_SOURCE_DIR) + "/scripts/quickstart.sh");
+    script.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_NE(script.find("/experiments/run_experiment\" configs/quickstart.json"), std::string::npos);
+  int rc = run_program({bin, q, "--set", "training.epochs=2", "--set", "dataset.synthetic.dir=" + tmp + "/data", "--set",
+                        "output=" + tmp + "/results"},
+                       [](pid_t, const std::string&) {});
+  EXPECT_EQ(rc, 0);
+  RunResult r = read_result(tmp + "/results/quickstart/seed1.h5");
+  EXPECT_EQ(r.data_source, "synthetic");
+  EXPECT_EQ(r.class_names.size(), 5u);
+  EXPECT_EQ(r.history.size(), 2u);
+  std::error_code ec;
+  std::filesystem::remove_all(tmp, ec);
 }
