@@ -6,8 +6,8 @@
 #                                   [--only NAME]... [run_experiment args, e.g. --set training.epochs=2]
 #   --synthetic    run on the built-in SYNTHETIC data (--set dataset.source=synthetic);
 #                  results go to results/synthetic unless --results is given
-#   --reduced      a documented reduced setting for 2-core CPUs: FlowPic configs at 64x64 with
-#                  LeNet-5 (--set representation.resolution=64 --set model=configs/models/lenet5.json);
+#   --reduced      a documented reduced setting for 2-core CPUs: FlowPic configs at 32x32 (mini-FlowPic) with
+#                  LeNet-5 (--set representation.resolution=32 --set model=configs/models/lenet5.json);
 #                  the payload-image configs are unchanged. The tables say so in their captions.
 #   --results DIR  where result files and tables/ go (default results, or results/synthetic)
 #   --resume       skip runs whose result file is complete (run_experiment --resume)
@@ -63,7 +63,7 @@ for c in "${configs[@]}"; do
   [[ -f "configs/$c.json" ]] || { echo "reproduce_paper.sh: configs/$c.json does not exist" >&2; failed+=("$c"); continue; }
   args=("configs/$c.json" "${common[@]}")
   if [[ $reduced == 1 && $c != payload_* ]]; then
-    args+=(--set representation.resolution=64 --set model=configs/models/lenet5.json)
+    args+=(--set representation.resolution=32 --set model=configs/models/lenet5.json)
   fi
   args+=("${resume[@]}" "${extra[@]}")
   t0=$(date +%s)
