@@ -359,7 +359,9 @@ CellText cell_text(const Cell& c, bool latex) {
     return t;
   }
   const std::string pm = latex ? " $\\pm$ " : " ± ";
-  t.ours = number(c.ours.mean, c.decimals) + pm + number(c.ours.std, c.decimals) + " (n=" + std::to_string(c.ours.n) + ")";
+  // One run has no spread to show: "97.9 (n=1)", not "97.9 ± 0.0".
+  t.ours = number(c.ours.mean, c.decimals) + (c.ours.n > 1 ? pm + number(c.ours.std, c.decimals) : std::string()) + " (n=" +
+           std::to_string(c.ours.n) + ")";
   if (c.optimistic) t.ours += latex ? "$^\\dagger$" : " †";
   if (c.interrupted) t.ours += latex ? "$^\\ddagger$" : " ‡";
   t.diff = c.paper ? signed_number(c.ours.mean - *c.paper, c.decimals) : dash;
@@ -379,6 +381,8 @@ std::string latex_escape(const std::string& s) {
     switch (ch) {
       case '%': case '&': case '#': case '_': case '$': case '{': case '}': out += '\\'; out += ch; break;
       case '~': out += "\\textasciitilde{}"; break;
+      case '<': out += "\\textless{}"; break;
+      case '>': out += "\\textgreater{}"; break;
       case '^': out += "\\textasciicircum{}"; break;
       case '\\': out += "\\textbackslash{}"; break;
       default: out += ch;
@@ -424,7 +428,7 @@ std::vector<std::string> table_notes(const Table& t) {
   if (opt) notes.push_back("† model chosen on the reported test split (the authors' optimistic protocol), not on a validation split.");
   if (intr) notes.push_back("‡ a run was interrupted (Ctrl-C); its file holds the best model so far.");
   if (avg) notes.push_back("Averages: the mean over the class-vs-all configs of one encapsulation (test on the training encapsulation), per seed; ± over seeds.");
-  notes.push_back("Cells: ours = mean ± sample standard deviation over repeats (n runs), paper = the published number, Δ = ours − paper (percentage points).");
+  notes.push_back("Cells: ours = mean ± sample standard deviation over repeats (n runs; no ± for a single run), paper = the published number, Δ = ours − paper (percentage points).");
   return notes;
 }
 
@@ -498,7 +502,9 @@ RenderedTable render(const Table& t) {
       csv << t.id;
       for (const auto& l : r.labels) csv << "," << csv_field(l);
       csv << "," << csv_field(t.columns[k]);
-      if (c.have) csv << "," << number(c.ours.mean, c.decimals + 2) << "," << number(c.ours.std, c.decimals + 2) << "," << c.ours.n;
+      if (c.have)
+        csv << "," << number(c.ours.mean, c.decimals + 2) << "," << (c.ours.n > 1 ? number(c.ours.std, c.decimals + 2) : "") << ","
+            << c.ours.n;
       else csv << ",,,0";
       csv << "," << (c.paper ? number(*c.paper, c.decimals) : "");
       csv << "," << (c.have && c.paper ? number(c.ours.mean - *c.paper, c.decimals + 2) : "");
