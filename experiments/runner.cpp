@@ -494,10 +494,16 @@ int run_experiment_main(int argc, char** argv) {
         if (points.size() > 1)
           where += ": point " + std::to_string(pi + 1) + "/" + std::to_string(points.size()) + " (" + points[pi].label + ")";
         where += ", seed " + std::to_string(seed);
-        if (resume && result_complete(path)) {
-          ++skipped;
-          std::fprintf(stderr, "%s: %s is complete, skipped (--resume)\n", where.c_str(), path.c_str());
-          continue;
+        if (resume) {
+          json expected = pc.resolved;
+          expected["training"]["seed"] = seed;
+          std::string why;
+          if (result_complete(path, &expected, &why)) {
+            ++skipped;
+            std::fprintf(stderr, "%s: %s is complete, skipped (--resume)\n", where.c_str(), path.c_str());
+            continue;
+          }
+          if (file_exists(path)) std::fprintf(stderr, "%s: %s is there but %s: running it again\n", where.c_str(), path.c_str(), why.c_str());
         }
         std::fprintf(stderr, "%s -> %s\n", where.c_str(), path.c_str());
         const auto t0 = Clock::now();

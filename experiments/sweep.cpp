@@ -141,13 +141,19 @@ std::string point_result_path(const ExperimentConfig& cfg, const SweepPoint& poi
   return dir + "seed" + std::to_string(seed) + ".h5";
 }
 
-bool result_complete(const std::string& path) {
-  if (!file_exists(path)) return false;
+bool result_complete(const std::string& path, const json* expected_config, std::string* why) {
+  auto no = [&](const std::string& reason) {
+    if (why) *why = reason;
+    return false;
+  };
+  if (!file_exists(path)) return no("not written yet");
   try {
     RunResult r = read_result(path);
-    return !r.interrupted;
-  } catch (const std::exception&) {
-    return false;
+    if (r.interrupted) return no("interrupted");
+    if (expected_config && r.config != *expected_config) return no("made with a different config");
+    return true;
+  } catch (const std::exception& e) {
+    return no(std::string("unreadable: ") + e.what());
   }
 }
 

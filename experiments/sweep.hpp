@@ -34,8 +34,10 @@ ExperimentConfig point_config(const json& raw, const SweepPoint& point, const st
 std::string point_result_path(const ExperimentConfig& cfg, const SweepPoint& point, uint64_t seed);
 
 // True when `path` is a whole result file of a run that finished (not interrupted): what
-// --resume skips. A damaged or unreadable file is not complete (it is run again).
-bool result_complete(const std::string& path);
+// --resume skips. A damaged or unreadable file is not complete (it is run again). With
+// `expected_config` (the run's resolved config), a file made from another config is not complete
+// either, and `why` says so.
+bool result_complete(const std::string& path, const json* expected_config = nullptr, std::string* why = nullptr);
 
 // A text file (tables, summaries) written through a temporary file renamed into place; creates the folder.
 void write_text_atomically(const std::string& path, const std::string& text);

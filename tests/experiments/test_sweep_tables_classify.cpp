@@ -169,6 +169,11 @@ TEST_F(Tiny, SweepProgramResumesAndSummarises) {
   EXPECT_EQ(lines, 5u);
   EXPECT_NE(read_text(base + "summary.md").find("| lr=0.001,resolution=32 | 0.001 | 32 | 2/2 |"), std::string::npos);
 
+  // A file made from another config is not skipped.
+  ASSERT_EQ(std::system((bin("run_experiment") + " " + cfg + " --resume --set training.epochs=2 >" + log + " 2>&1").c_str()), 0);
+  EXPECT_NE(read_text(log).find("made with a different config: running it again"), std::string::npos) << read_text(log);
+  EXPECT_EQ(read_result(files[0]).config["training"]["epochs"], 2);
+
   // A bad sweep key fails at once, naming it, and runs nothing.
   EXPECT_NE(std::system((bin("run_experiment") + " " + cfg + " --set 'sweep={\"training.epochz\":[1]}' >" + log + " 2>&1").c_str()), 0);
   EXPECT_NE(read_text(log).find("training.epochz"), std::string::npos);
