@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <sstream>
@@ -139,6 +140,18 @@ class ResultsDir {
   std::map<std::string, RunSet> cache_;
 };
 
+// A value inside a result's config by key path; null when any part is missing (older or foreign files).
+json config_at(const json& j, std::initializer_list<const char*> path) {
+  const json* node = &j;
+  for (const char* key : path) {
+    if (!node->is_object() || !node->contains(key)) return json();
+    node = &(*node)[key];
+  }
+  return *node;
+}
+
+std::string json_text(const json& v) { return v.is_null() ? "?" : v.is_string() ? v.get<std::string>() : v.dump(); }
+
 // One metric of one run's group, in percent; nullopt when the group or class is absent.
 std::optional<double> metric_of(const RunResult& r, const std::string& group, const std::string& metric) {
   for (const auto& g : r.groups) {
@@ -188,16 +201,19 @@ class Provenance {
   explicit Provenance(std::string configs_dir) : configs_dir_(std::move(configs_dir)) {}
   void add(const std::string& config, const RunResult& r) {
     if (r.data_source == "synthetic")
-      sources_.insert("SYNTHETIC (the built-in generated traffic, preset " +
-                      r.config["dataset"]["synthetic"].value("preset", std::string("?")) + "; not ISCX: not comparable with the paper's numbers)");
+      sources_.insert("SYNTHETIC (the built-in generated traffic, preset " + json_text(config_at(r.config, {"dataset", "synthetic", "preset"})) +
+                      "; not ISCX: not comparable with the paper's numbers)");
     else
-      sources_.insert("ISCX (packet store " + r.provenance.value("store", std::string("?")) + ")");
-    const json& rep = r.config["representation"];
-    std::string setting = rep.value("type", std::string("?"));
-    if (rep.contains("resolution")) setting += " " + std::to_string(rep["resolution"].get<int>()) + "x" + std::to_string(rep["resolution"].get<int>());
-    if (rep.contains("side")) setting += " " + std::to_string(rep["side"].get<int>()) + "x" + std::to_string(rep["side"].get<int>());
-    const std::string model = r.config["model"].is_string() ? r.config["model"].get<std::string>() : std::string("inline model");
-    setting += ", model " + model + ", " + std::to_string(r.config["training"]["epochs"].get<int>()) + " epochs";
+      sources_.insert("ISCX (packet store " + json_text(config_at(r.provenance, {"store"})) + ")");
+    const json rep = config_at(r.config, {"representation"});
+    std::string setting = json_text(config_at(rep, {"type"}));
+    for (const char* size : {"resolution", "side"}) {
+      const json v = config_at(rep, {size});
+      if (!v.is_null()) setting += " " + json_text(v) + "x" + json_text(v);
+    }
+    const json model = config_at(r.config, {"model"});
+    setting += ", model " + (model.is_string() ? model.get<std::string>() : std::string("inline model")) + ", " +
+               json_text(config_at(r.config, {"training", "epochs"})) + " epochs";
     settings_.insert(setting);
     // Departure from the shipped config (the paper's setting).
     auto it = shipped_.find(config);
@@ -215,15 +231,14 @@ class Provenance {
     const json& s = it->second;
     if (s.is_null()) return;
     auto differs = [&](const json& a, const json& b, const std::string& what) {
-      if (a != b) departures_.insert(what + " " + (a.is_string() ? a.get<std::string>() : a.dump()) + " instead of " +
-                                     (b.is_string() ? b.get<std::string>() : b.dump()));
+      if (a != b) departures_.insert(what + " " + json_text(a) + " instead of " + json_text(b));
     };
-    if (rep.contains("resolution") && s["representation"].contains("resolution"))
-      differs(rep["resolution"], s["representation"]["resolution"], "resolution");
-    if (rep.contains("side") && s["representation"].contains("side")) differs(rep["side"], s["representation"]["side"], "side");
-    differs(r.config["model"], s["model"], "model");
-    differs(r.config["training"]["epochs"], s["training"]["epochs"], "epochs");
-    differs(r.config["training"]["batches_per_epoch"], s["training"]["batches_per_epoch"], "batches per epoch");
+    for (const char* size : {"resolution", "side"})
+      if (!config_at(rep, {size}).is_null() && !config_at(s, {"representation", size}).is_null())
+        differs(config_at(rep, {size}), config_at(s, {"representation", size}), size);
+    differs(model, config_at(s, {"model"}), "model");
+    differs(config_at(r.config, {"training", "epochs"}), config_at(s, {"training", "epochs"}), "epochs");
+    differs(config_at(r.config, {"training", "batches_per_epoch"}), config_at(s, {"training", "batches_per_epoch"}), "batches per epoch");
   }
   std::vector<std::string> sentences() const {
     std::vector<std::string> out;
@@ -292,7 +307,8 @@ class Builder {
       for (const auto& r : rs.runs) {
         std::optional<double> x = metric_of(r, "test", "accuracy");
         if (!x) continue;
-        per_seed[r.config["training"]["seed"].get<uint64_t>()].push_back(*x);
+        const json seed = config_at(r.config, {"training", "seed"});
+        per_seed[seed.is_number_unsigned() ? seed.get<uint64_t>() : 0].push_back(*x);
         prov_.add(cfg, r);
         c.optimistic |= r.selection == "test_optimistic";
         c.interrupted |= r.interrupted;
