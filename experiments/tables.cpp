@@ -156,6 +156,7 @@ std::string json_text(const json& v) { return v.is_null() ? "?" : v.is_string() 
 std::optional<double> metric_of(const RunResult& r, const std::string& group, const std::string& metric) {
   for (const auto& g : r.groups) {
     if (g.name != group) continue;
+    if (g.truth.empty()) return std::nullopt;  // an empty set has no accuracy (not 0 %)
     if (metric == "accuracy") return 100.0 * g.metrics.accuracy;
     if (metric == "macro_f1") return 100.0 * g.metrics.macro_f1;
     size_t colon = metric.find(':');
@@ -286,7 +287,11 @@ class Builder {
       c.interrupted |= r.interrupted;
     }
     if (v.empty()) {
-      c.gap = "no '" + group + "' " + metric + " in the results of configs/" + config + ".json";
+      bool empty_group = false;
+      for (const auto& r : rs.runs)
+        for (const auto& g : r.groups) empty_group |= g.name == group && g.truth.empty();
+      c.gap = empty_group ? "the '" + group + "' set of configs/" + config + ".json is empty: too few flows to split"
+                          : "no '" + group + "' " + metric + " in the results of configs/" + config + ".json";
       return c;
     }
     c.ours = mean_std(v);
@@ -327,7 +332,11 @@ class Builder {
         v.push_back(s / double(xs.size()));
       }
     if (v.empty()) {
-      c.gap = "the class-vs-all runs share no seed";
+      std::string which;
+      for (const auto& cfg : configs)
+        for (const auto& r : results_.get(cfg).runs)
+          if (!metric_of(r, "test", "accuracy")) which += (which.empty() ? "" : ", ") + cfg;
+      c.gap = which.empty() ? "the class-vs-all runs share no seed" : "no test accuracy (empty test set) in " + which;
       return c;
     }
     c.ours = mean_std(v);

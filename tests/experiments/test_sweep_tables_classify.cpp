@@ -228,6 +228,11 @@ TEST(MakeTables, CellsGapsAndCaptions) {
   put(crafted("nonvpn_category", 2, 18));  // 90 %
   put(crafted("class_vs_all_voip_vpn", 1, 20, {{"cross:Non-VPN", 19}, {"cross:Tor", 10}}, "test_optimistic"));
   put(crafted("payload_vpn", 1, 20));
+  RunResult empty = crafted("unseen_voip_no_facebook", 1, 20);  // a test set with no samples: a gap, not 0 %
+  empty.groups[0] = GroupPredictions{};
+  empty.groups[0].name = "test";
+  empty.groups[0].metrics = compute_metrics({}, {}, empty.class_names);
+  put(empty);
 
   TableOptions o;
   o.results_dir = dir;
@@ -255,6 +260,9 @@ TEST(MakeTables, CellsGapsAndCaptions) {
   EXPECT_NE(t4.find("| Browsing | Non-VPN | — (run configs/class_vs_all_browsing_nonvpn.json) | 90.6 | — | n/a | n/a |"), std::string::npos) << t4;
   EXPECT_EQ(t4.find("| Browsing | VPN |"), std::string::npos) << "the paper has no Browsing VPN row";
 
+  const std::string& unseen = by_id["unseen_applications"].markdown;
+  EXPECT_NE(unseen.find("— (the 'test' set of configs/unseen_voip_no_facebook.json is empty: too few flows to split)"), std::string::npos)
+      << unseen;
   const std::string& pay = by_id["payload_images"].markdown;
   EXPECT_NE(pay.find("| VPN traffic (6 VPN traffic types) | 100.00 (n=1) | 99.55 | +0.45 |"), std::string::npos) << pay;
   EXPECT_NE(pay.find("run configs/payload_conventional.json"), std::string::npos);
