@@ -181,6 +181,7 @@ struct Cell {
   std::string gap;         // why there is no number: "run configs/X.json", ...
   bool optimistic = false, interrupted = false, averaged = false;
   int decimals = 1;
+  double samples = 0;      // evaluation samples per run (mean over runs): how much the number rests on
 };
 
 struct Row {
@@ -282,6 +283,8 @@ class Builder {
       std::optional<double> x = metric_of(r, group, metric);
       if (!x) continue;
       v.push_back(*x);
+      for (const auto& g : r.groups)
+        if (g.name == group) c.samples += double(g.truth.size());
       prov_.add(config, r);
       c.optimistic |= r.selection == "test_optimistic";
       c.interrupted |= r.interrupted;
@@ -295,6 +298,7 @@ class Builder {
       return c;
     }
     c.ours = mean_std(v);
+    c.samples /= double(v.size());
     c.have = true;
     return c;
   }
@@ -386,7 +390,7 @@ CellText cell_text(const Cell& c, bool latex) {
   const std::string pm = latex ? " $\\pm$ " : " ± ";
   // One run has no spread to show: "97.9 (n=1)", not "97.9 ± 0.0".
   t.ours = number(c.ours.mean, c.decimals) + (c.ours.n > 1 ? pm + number(c.ours.std, c.decimals) : std::string()) + " (n=" +
-           std::to_string(c.ours.n) + ")";
+           std::to_string(c.ours.n) + (c.averaged ? "" : "; " + number(c.samples, 0) + " samples") + ")";
   if (c.optimistic) t.ours += latex ? "$^\\dagger$" : " †";
   if (c.interrupted) t.ours += latex ? "$^\\ddagger$" : " ‡";
   t.diff = c.paper ? signed_number(c.ours.mean - *c.paper, c.decimals) : dash;
@@ -453,7 +457,7 @@ std::vector<std::string> table_notes(const Table& t) {
   if (opt) notes.push_back("† model chosen on the reported test split (the authors' optimistic protocol), not on a validation split.");
   if (intr) notes.push_back("‡ a run was interrupted (Ctrl-C); its file holds the best model so far.");
   if (avg) notes.push_back("Averages: the mean over the class-vs-all configs of one encapsulation (test on the training encapsulation), per seed; ± over seeds.");
-  notes.push_back("Cells: ours = mean ± sample standard deviation over repeats (n runs; no ± for a single run), paper = the published number, Δ = ours − paper (percentage points).");
+  notes.push_back("Cells: ours = mean ± sample standard deviation over repeats (n runs; no ± for a single run; samples: the evaluation set's size per run), paper = the published number, Δ = ours − paper (percentage points).");
   return notes;
 }
 
@@ -520,7 +524,7 @@ RenderedTable render(const Table& t) {
   std::ostringstream csv;
   csv << "table";
   for (const auto& h : t.label_headers) csv << "," << csv_field(h);
-  csv << ",column,ours_mean,ours_std,runs,paper,difference,optimistic,interrupted,note\n";
+  csv << ",column,ours_mean,ours_std,runs,samples,paper,difference,optimistic,interrupted,note\n";
   for (const auto& r : t.rows)
     for (size_t k = 0; k < r.cells.size(); ++k) {
       const Cell& c = r.cells[k];
@@ -529,8 +533,8 @@ RenderedTable render(const Table& t) {
       csv << "," << csv_field(t.columns[k]);
       if (c.have)
         csv << "," << number(c.ours.mean, c.decimals + 2) << "," << (c.ours.n > 1 ? number(c.ours.std, c.decimals + 2) : "") << ","
-            << c.ours.n;
-      else csv << ",,,0";
+            << c.ours.n << "," << (c.averaged ? "" : number(c.samples, 0));
+      else csv << ",,,0,";
       csv << "," << (c.paper ? number(*c.paper, c.decimals) : "");
       csv << "," << (c.have && c.paper ? number(c.ours.mean - *c.paper, c.decimals + 2) : "");
       csv << "," << (c.have && c.optimistic ? 1 : 0) << "," << (c.have && c.interrupted ? 1 : 0);

@@ -245,7 +245,7 @@ TEST(MakeTables, CellsGapsAndCaptions) {
 
   const std::string& t3 = by_id["table3_summary"].markdown;
   // 80 and 90: mean 85.0, sample std 7.1, paper 85.0, difference +0.0.
-  EXPECT_NE(t3.find("| Non-VPN traffic categorization | 85.0 ± 7.1 (n=2) | 85.0 | +0.0 |"), std::string::npos) << t3;
+  EXPECT_NE(t3.find("| Non-VPN traffic categorization | 85.0 ± 7.1 (n=2; 20 samples) | 85.0 | +0.0 |"), std::string::npos) << t3;
   EXPECT_NE(t3.find("| Tor traffic categorization | — (run configs/tor_category.json) | 67.8 | — |"), std::string::npos) << t3;
   EXPECT_NE(t3.find("— (run configs/class_vs_all_voip_nonvpn.json, configs/class_vs_all_video_nonvpn.json"), std::string::npos) << t3;
   EXPECT_NE(t3.find("SYNTHETIC"), std::string::npos);
@@ -254,7 +254,7 @@ TEST(MakeTables, CellsGapsAndCaptions) {
 
   const std::string& t4 = by_id["table4_class_vs_all"].markdown;
   // VoIP trained on VPN: Non-VPN 95 % (cross group), VPN 100 % (test), Tor 50 %; optimistic.
-  EXPECT_NE(t4.find("| VoIP | VPN | 95.0 (n=1) † | 95.8 | -0.8 | 100.0 (n=1) † | 99.9 | +0.1 | 50.0 (n=1) † | 58.1 | -8.1 |"),
+  EXPECT_NE(t4.find("| VoIP | VPN | 95.0 (n=1; 20 samples) † | 95.8 | -0.8 | 100.0 (n=1; 20 samples) † | 99.9 | +0.1 | 50.0 (n=1; 20 samples) † | 58.1 | -8.1 |"),
             std::string::npos) << t4;
   EXPECT_NE(t4.find("† model chosen on the reported test split"), std::string::npos);
   EXPECT_NE(t4.find("| Browsing | Non-VPN | — (run configs/class_vs_all_browsing_nonvpn.json) | 90.6 | — | n/a | n/a |"), std::string::npos) << t4;
@@ -264,12 +264,12 @@ TEST(MakeTables, CellsGapsAndCaptions) {
   EXPECT_NE(unseen.find("— (the 'test' set of configs/unseen_voip_no_facebook.json is empty: too few flows to split)"), std::string::npos)
       << unseen;
   const std::string& pay = by_id["payload_images"].markdown;
-  EXPECT_NE(pay.find("| VPN traffic (6 VPN traffic types) | 100.00 (n=1) | 99.55 | +0.45 |"), std::string::npos) << pay;
+  EXPECT_NE(pay.find("| VPN traffic (6 VPN traffic types) | 100.00 (n=1; 20 samples) | 99.55 | +0.45 |"), std::string::npos) << pay;
   EXPECT_NE(pay.find("run configs/payload_conventional.json"), std::string::npos);
 
   const std::string& csv = by_id["table3_summary"].csv;
-  EXPECT_NE(csv.find("table3_summary,Non-VPN traffic categorization,accuracy,85.000,7.071,2,85.0,0.000,0,0,"), std::string::npos) << csv;
-  EXPECT_NE(by_id["table3_summary"].latex.find("85.0 $\\pm$ 7.1"), std::string::npos);
+  EXPECT_NE(csv.find("table3_summary,Non-VPN traffic categorization,accuracy,85.000,7.071,2,20,85.0,0.000,0,0,"), std::string::npos) << csv;
+  EXPECT_NE(by_id["table3_summary"].latex.find("85.0 $\\pm$ 7.1 (n=2; 20 samples)"), std::string::npos);
   EXPECT_NE(by_id["table4_class_vs_all"].latex.find("cross:\\textless{}encapsulation\\textgreater{}"), std::string::npos);
   EXPECT_NE(by_id["table4_class_vs_all"].latex.find("\\begin{tabular}"), std::string::npos);
 
