@@ -186,6 +186,7 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
   for (const auto& k : keys) csv << "," << k;
   csv << ",runs,accuracy_mean,accuracy_std,macro_f1_mean,macro_f1_std,data_source,selection\n";
   std::string sources;
+  size_t interrupted = 0;
   md << "# Sweep summary: " << base.name << "\n\n";
   md << "Test accuracy and macro F1 (%), mean and sample standard deviation over the seeds found; config "
      << base.file << ".\n\n";
@@ -202,6 +203,10 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
       std::string path = point_result_path(c, points[i], c.training.seed + static_cast<uint64_t>(rep));
       if (!file_exists(path)) continue;
       RunResult r = read_result(path);
+      if (r.interrupted) {
+        ++interrupted;  // holds a partly trained model: not averaged with the finished runs
+        continue;
+      }
       for (const auto& g : r.groups)
         if (g.name == "test") {
           acc.push_back(g.metrics.accuracy);
@@ -227,6 +232,7 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
   }
   md << "\nData: " << (sources.empty() ? "none yet" : sources == "synthetic" ? "SYNTHETIC (built-in generated traffic, not ISCX)" : sources)
      << ". Standard deviation: sample (n - 1), 0 for a single run.\n";
+  if (interrupted) md << interrupted << " interrupted run(s) left out; run again with --resume to finish them.\n";
   const std::string dir = base.output + "/" + base.name + "/";
   write_text_atomically(dir + "summary.csv", csv.str());
   write_text_atomically(dir + "summary.md", md.str());
