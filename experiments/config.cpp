@@ -131,7 +131,7 @@ json to_json(const TrainingConfig& t) {
 ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
   JsonWhere w{origin, ""};
   check_keys(j, w, {"name", "description", "dataset", "representation", "model", "optimizer", "training", "task", "device",
-                    "output", "sweep"},
+                    "output", "sweep", "sweep_point"},
              {"name", "dataset", "representation", "model", "task"});
   ExperimentConfig c;
   c.file = origin;
@@ -152,6 +152,11 @@ ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
   if (c.device != "auto" && c.device != "cpu" && c.device != "cuda")
     fail(w.at("device").str(), ": '", c.device, "' is not a device; allowed: auto, cpu, cuda");
   if (j.contains("output")) c.output = json_string(j, "output", w);
+  // The grid itself is expanded and checked point by point by expand_sweep (experiments/sweep.hpp).
+  if (j.contains("sweep") && !j["sweep"].is_object())
+    fail(w.at("sweep").str(), ": expected an object of \"key.path\": [values], e.g. {\"optimizer.lr\": [0.001, 0.0001]}");
+  if (j.contains("sweep_point") && !j["sweep_point"].is_object())
+    fail(w.at("sweep_point").str(), ": expected an object (the values of one sweep point, written by run_experiment)");
   // The resolved config: every default written out, so a result says exactly what ran.
   c.resolved = j;
   c.resolved["dataset"] = to_json(c.dataset);

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/progress.hpp"
 #include "experiments/image_batcher.hpp"
+#include "experiments/sweep.hpp"
 #include "experiments/synthetic_store.hpp"
 #include "nn/backend.hpp"
 #include "nn/model.hpp"
@@ -44,13 +45,6 @@ std::string file_hash(const std::string& path) {
   return out;
 }
 
-// A path from a config: as given when it exists, else a shipped "configs/..." file found by
-// find_config_file (so configs work from any working directory).
-std::string resolve_config_path(const std::string& p) {
-  if (file_exists(p) || p.rfind("configs/", 0) != 0) return p;
-  return find_config_file(p.substr(8));
-}
-
 // Chooses the samples of one set: balanced undersampling (multi-class tasks) or the class-vs-all
 // ratio sampling, when the config asks for balance.
 std::vector<size_t> balance(const std::vector<size_t>& candidates, const ExperimentConfig& cfg,
@@ -63,6 +57,11 @@ std::vector<size_t> balance(const std::vector<size_t>& candidates, const Experim
 }
 
 }  // namespace
+
+std::string resolve_config_path(const std::string& p) {
+  if (file_exists(p) || p.rfind("configs/", 0) != 0) return p;
+  return find_config_file(p.substr(8));
+}
 
 PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed) {
   PreparedExperiment d;
@@ -412,11 +411,14 @@ void on_sigint(int) {
 
 void usage(FILE* out) {
   std::fprintf(out,
-               "usage: run_experiment CONFIG.json [--set key.path=value]... [--dry-run]\n\n"
+               "usage: run_experiment CONFIG.json [--set key.path=value]... [--resume] [--dry-run]\n\n"
                "Trains and evaluates the experiment CONFIG describes; writes one HDF5 result file per\n"
-               "repeat under <output>/<name>/ (layout: docs/results.md).\n\n"
+               "repeat under <output>/<name>/ (layout: docs/results.md). A config's \"sweep\"\n"
+               "({\"optimizer.lr\": [0.001, 0.0001], ...}) runs every point of the grid into\n"
+               "<output>/<name>/<point>/seed<N>.h5 and writes summary.csv and summary.md there.\n\n"
                "  --set key.path=value  override a config value (JSON value or bare string), e.g.\n"
                "                        --set training.epochs=3 --set dataset.source=synthetic\n"
+               "  --resume              skip runs whose result file is already complete (after an interruption)\n"
                "  --dry-run             print the resolved config and the samples per class and set, then stop\n");
 }
 
@@ -425,7 +427,7 @@ void usage(FILE* out) {
 int run_experiment_main(int argc, char** argv) {
   std::string config_path;
   std::vector<std::string> sets;
-  bool dry_run = false;
+  bool dry_run = false, resume = false;
   std::string command = "run_experiment";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   for (int i = 1; i < argc; ++i) {
@@ -435,6 +437,8 @@ int run_experiment_main(int argc, char** argv) {
       return 0;
     } else if (a == "--dry-run") {
       dry_run = true;
+    } else if (a == "--resume") {
+      resume = true;
     } else if (a == "--set") {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "run_experiment: --set needs key.path=value\n");
@@ -459,12 +463,24 @@ int run_experiment_main(int argc, char** argv) {
     return 2;
   }
   try {
-    ExperimentConfig cfg = load_experiment(config_path, sets);
+    json raw = load_json_file(config_path);
+    for (const auto& o : sets) apply_override(raw, o, config_path);
+    ExperimentConfig cfg = parse_experiment(raw, config_path);
     // Check the representation before any data is read, and record it with every default.
     cfg.resolved["representation"] = RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"}).to_json();
+    // A sweep is a grid of points, each checked now (an unknown key fails before any run).
+    const std::vector<SweepPoint> points = expand_sweep(raw, config_path);
+    std::vector<ExperimentConfig> point_cfgs;
+    for (const auto& p : points) point_cfgs.push_back(point_config(raw, p, config_path));
     if (dry_run) {
       std::printf("%s\n", cfg.resolved.dump(2).c_str());
-      PreparedExperiment d = prepare_experiment(cfg, cfg.training.seed);
+      if (points.size() > 1) {
+        std::printf("sweep: %zu points x %d seeds\n", points.size(), cfg.training.repeats);
+        for (size_t i = 0; i < points.size(); ++i)
+          std::printf("  %zu/%zu %s -> %s\n", i + 1, points.size(), points[i].label.c_str(),
+                      point_result_path(point_cfgs[i], points[i], cfg.training.seed).c_str());
+      }
+      PreparedExperiment d = prepare_experiment(point_cfgs[0], cfg.training.seed);
       std::printf("%s", d.summary_table().c_str());
       // The model and optimizer are checked too (on the CPU: nothing is trained).
       auto backend = nn::make_backend("cpu");
@@ -474,17 +490,46 @@ int run_experiment_main(int argc, char** argv) {
       return 0;
     }
     std::signal(SIGINT, on_sigint);
-    for (int rep = 0; rep < cfg.training.repeats && !g_stop_requested; ++rep) {
-      const uint64_t seed = cfg.training.seed + static_cast<uint64_t>(rep);
-      const auto t0 = Clock::now();
-      PreparedExperiment d = prepare_experiment(cfg, seed);
-      const double prep_s = seconds_since(t0);
-      TrainedRun run = run_once(cfg, d, seed, command);
-      run.result.timings["prepare"] = prep_s;
-      run.result.timings["total"] += prep_s;
-      const std::string path = cfg.output + "/" + cfg.name + "/" + run.result.run + ".h5";
-      write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
-      std::fprintf(stderr, "wrote %s%s\n", path.c_str(), run.result.interrupted ? " (interrupted: holds what was done)" : "");
+    size_t total = 0, done = 0, skipped = 0;
+    for (const auto& c : point_cfgs) total += static_cast<size_t>(c.training.repeats);
+    for (size_t pi = 0; pi < points.size() && !g_stop_requested; ++pi) {
+      const ExperimentConfig& pc = point_cfgs[pi];
+      for (int rep = 0; rep < pc.training.repeats && !g_stop_requested; ++rep) {
+        const uint64_t seed = pc.training.seed + static_cast<uint64_t>(rep);
+        const std::string path = point_result_path(pc, points[pi], seed);
+        ++done;
+        std::string where = "run " + std::to_string(done) + "/" + std::to_string(total);
+        if (points.size() > 1)
+          where += ": point " + std::to_string(pi + 1) + "/" + std::to_string(points.size()) + " (" + points[pi].label + ")";
+        where += ", seed " + std::to_string(seed);
+        if (resume) {
+          json expected = pc.resolved;
+          expected["training"]["seed"] = seed;
+          std::string why;
+          if (result_complete(path, &expected, &why)) {
+            ++skipped;
+            std::fprintf(stderr, "%s: %s is complete, skipped (--resume)\n", where.c_str(), path.c_str());
+            continue;
+          }
+          if (file_exists(path)) std::fprintf(stderr, "%s: %s is there but %s: running it again\n", where.c_str(), path.c_str(), why.c_str());
+        }
+        std::fprintf(stderr, "%s -> %s\n", where.c_str(), path.c_str());
+        const auto t0 = Clock::now();
+        PreparedExperiment d = prepare_experiment(pc, seed);
+        const double prep_s = seconds_since(t0);
+        TrainedRun run = run_once(pc, d, seed, command);
+        if (!points[pi].label.empty()) run.result.run = points[pi].label + "/" + run.result.run;
+        run.result.timings["prepare"] = prep_s;
+        run.result.timings["total"] += prep_s;
+        write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
+        std::fprintf(stderr, "wrote %s%s\n", path.c_str(), run.result.interrupted ? " (interrupted: holds what was done)" : "");
+      }
+    }
+    if (points.size() > 1 || cfg.training.repeats > 1) {
+      std::string md = write_sweep_summary(cfg, points, point_cfgs);
+      std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md%s\n", g_stop_requested ? "(interrupted: partial) " : "",
+                   md.c_str(), cfg.output.c_str(), cfg.name.c_str(),
+                   skipped ? (" (" + std::to_string(skipped) + " finished runs skipped)").c_str() : "");
     }
     return g_stop_requested ? 130 : 0;
   } catch (const std::exception& e) {

@@ -38,6 +38,10 @@ struct PreparedExperiment {
   std::string summary_table() const;  // the same, for a terminal
 };
 
+// A path from a config: as given when it exists, else a shipped "configs/..." file found by
+// find_config_file (so configs work from any working directory).
+std::string resolve_config_path(const std::string& path);
+
 // Loads (or, for synthetic data, generates and ingests) the store, builds the sample index of the
 // task's flows, splits by flow (or window) and balances. Deterministic for `seed`.
 PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed);

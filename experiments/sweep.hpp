@@ -1,0 +1,58 @@
+#pragma once
+// Sweeps: a config's "sweep" object, {"optimizer.lr": [1e-3, 1e-4], "representation.resolution":
+// [32, 64]}, is a grid; each point is the config with those values set (as --set would set them,
+// after any --set), run for every repeat seed into its own result file
+// <output>/<name>/<point>/seed<N>.h5 (docs/results.md). A config without a sweep is one point
+// whose files are <output>/<name>/seed<N>.h5, as before.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/json_util.hpp"
+#include "experiments/config.hpp"
+
+namespace flowpic {
+
+struct SweepPoint {
+  std::vector<std::pair<std::string, json>> values;  // key path -> value, in the sweep's key order
+  std::string label;  // "lr=0.001,resolution=32" (folder name); "" for the single point of no sweep
+  json to_json() const;  // {"optimizer.lr": 0.001, ...}: recorded as "sweep_point" in the resolved config
+};
+
+// The grid of `raw` (a config's JSON after --set) in row-major order (the last key varies
+// fastest). Every point is parsed and checked up front (config keys, representation, model and
+// optimizer), so a bad key or value fails before anything runs, with an error naming "sweep" and
+// the key. No "sweep" (or an empty one): one point without values.
+std::vector<SweepPoint> expand_sweep(const json& raw, const std::string& origin);
+
+// The config of one point: `raw` without its "sweep", the point's values applied, parsed, and the
+// representation resolved with every default; resolved["sweep_point"] records the values.
+ExperimentConfig point_config(const json& raw, const SweepPoint& point, const std::string& origin);
+
+// <output>/<name>/[<label>/]seed<N>.h5
+std::string point_result_path(const ExperimentConfig& cfg, const SweepPoint& point, uint64_t seed);
+
+// True when `path` is a whole result file of a run that finished (not interrupted): what
+// --resume skips. A damaged or unreadable file is not complete (it is run again). With
+// `expected_config` (the run's resolved config), a file made from another config is not complete
+// either, and `why` says so.
+bool result_complete(const std::string& path, const json* expected_config = nullptr, std::string* why = nullptr);
+
+// A text file (tables, summaries) written through a temporary file renamed into place; creates the folder.
+void write_text_atomically(const std::string& path, const std::string& text);
+
+// Mean and sample standard deviation (n - 1; 0 for one value) of `v`.
+struct MeanStd {
+  size_t n = 0;
+  double mean = 0, std = 0;
+};
+MeanStd mean_std(const std::vector<double>& v);
+
+// Reads every point's result files (the seeds of the config's repeats that exist) and writes
+// <output>/<name>/summary.csv and summary.md: per point, runs found, mean and standard deviation
+// over seeds of the test accuracy and macro F1. Returns the Markdown.
+std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<SweepPoint>& points,
+                                const std::vector<ExperimentConfig>& point_configs);
+
+}  // namespace flowpic
