@@ -283,6 +283,9 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
 
   const bool optimistic = cfg.training.selection == "test_optimistic";
   const std::vector<size_t>& select_ids = optimistic ? d.evaluation[0].samples : d.validation.samples;
+  if (select_ids.empty())
+    std::fprintf(stderr, "warning: %s: the %s set is empty (too few flows to split by flow?): no model selection, the last "
+                 "epoch is kept\n", cfg.file.c_str(), optimistic ? "test" : "validation");
   SplitMix64 rng(seed ^ 0xABCDEF);
   std::vector<size_t> order = d.train.samples;
   size_t cursor = order.size();  // reshuffle on first use
