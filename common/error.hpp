@@ -22,6 +22,22 @@ std::string concat(Args&&... args) {
 }
 }  // namespace detail
 
+// Text from outside (a JSON key, a --set argument, a field of a file) made safe to quote in a
+// one-line message: control characters become \n, \r, \t or \xNN.
+inline std::string printable(const std::string& text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    else out += static_cast<char>(c);
+  }
+  return out;
+}
+
 // fail("cannot open ", path, ": ", reason) throws flowpic::Error with the pieces joined.
 template <typename... Args>
 [[noreturn]] void fail(Args&&... args) {

@@ -7,21 +7,27 @@ namespace flowpic {
 void apply_override(json& j, const std::string& assignment, const std::string& origin) {
   size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    fail(origin, ": --set '", assignment, "' should look like key.path=value (e.g. training.epochs=3)");
+    fail(origin, ": --set '", printable(assignment), "' should look like key.path=value (e.g. training.epochs=3)");
   std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value;
   try {
     value = json::parse(text);
   } catch (const json::parse_error&) {
     value = text;  // a bare word: a string
+    try {
+      (void)value.dump();  // the config is stored with the results: it must be valid UTF-8
+    } catch (const json::type_error&) {
+      fail(origin, ": --set '", printable(assignment), "': the value is not valid UTF-8 text");
+    }
   }
   json* node = &j;
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
     std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (key.empty()) fail(origin, ": --set '", assignment, "': empty key in '", path, "'");
-    if (!node->is_object()) fail(origin, ": --set '", assignment, "': '", path.substr(0, start ? start - 1 : 0), "' is not an object");
+    if (key.empty()) fail(origin, ": --set '", printable(assignment), "': empty key in '", printable(path), "'");
+    if (!node->is_object())
+      fail(origin, ": --set '", printable(assignment), "': '", printable(path.substr(0, start ? start - 1 : 0)), "' is not an object");
     if (dot == std::string::npos) {
       (*node)[key] = value;
       return;

@@ -32,7 +32,7 @@ std::pair<int, int> int_pair(const json& obj, const std::string& key, const Json
   if (v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[1].is_number_integer() && v[0].get<int64_t>() > 0 &&
       v[1].get<int64_t>() > 0)
     return {v[0].get<int>(), v[1].get<int>()};
-  fail(where.at(key).str(), ": expected a positive integer or a pair [height, width], got ", v.dump());
+  fail(where.at(key).str(), ": expected a positive integer or a pair [height, width], got ", json_text(v));
 }
 
 Init init_of(const json& obj, const JsonWhere& where, Init fallback) {
@@ -62,11 +62,11 @@ std::unique_ptr<Layer> make_conv2d(const json& o, const JsonWhere& w, const Buil
       int* dst[4] = {&c.pad_top, &c.pad_bottom, &c.pad_left, &c.pad_right};
       for (int i = 0; i < 4; ++i) {
         if (!p[i].is_number_integer() || p[i].get<int64_t>() < 0 || p[i].get<int64_t>() > 4096)
-          fail(w.at("padding").at(i).str(), ": expected a non-negative integer, got ", p[i].dump());
+          fail(w.at("padding").at(i).str(), ": expected a non-negative integer, got ", json_text(p[i]));
         *dst[i] = p[i].get<int>();
       }
     } else {
-      fail(w.at("padding").str(), ": expected \"valid\", \"same\" or [top, bottom, left, right], got ", p.dump());
+      fail(w.at("padding").str(), ": expected \"valid\", \"same\" or [top, bottom, left, right], got ", json_text(p));
     }
   }
   if (o.contains("use_bias")) c.use_bias = json_bool(o, "use_bias", w);
@@ -103,7 +103,7 @@ std::unique_ptr<Layer> make_dense(const json& o, const JsonWhere& w, const Build
   int units = 0;
   if (o["units"].is_string()) {
     if (o["units"] != "classes")
-      fail(w.at("units").str(), ": expected a positive integer or \"classes\", got ", o["units"].dump());
+      fail(w.at("units").str(), ": expected a positive integer or \"classes\", got ", json_text(o["units"]));
     units = ctx.classes;
   } else {
     units = positive_int(o, "units", w);
