@@ -125,6 +125,9 @@ std::string AuthorsCsvRowParser::parse(std::string_view line, FlowRecord& flow, 
       return "field " + std::to_string(10 + n + i) + " (size_" + std::to_string(i + 1) + ") is not a packet size: '" + std::string(trim(fields_[9 + n + i])) + "'";
   }
   reordered = normalise_times(flow, start_time);
+  // Finite numbers can still add up to infinity (1e308 + 1e308): the store needs finite times.
+  if (!std::isfinite(flow.start_time) || !std::isfinite(flow.time.back()))
+    return "the times are too large (start_time plus ts overflows); the line is damaged";
   flow.view = FlowView::kUnidirectional;
   flow.payload_length.assign(n, kUnknownPayload);
   flow.direction.assign(n, 0);

@@ -1,6 +1,7 @@
 #include "experiments/config.hpp"
 
 #include "common/error.hpp"
+#include "experiments/sample_index.hpp"
 
 namespace flowpic {
 
@@ -127,6 +128,17 @@ json to_json(const TrainingConfig& t) {
           {"balance", t.balance}};
 }
 
+// One batch of images is held on the host and the device at once: refuse a batch size and image
+// shape whose product would need more than kMaxBatchImageBytes, before any data is read.
+void check_batch_memory(const ExperimentConfig& c, const JsonWhere& w) {
+  const RepresentationConfig r = RepresentationConfig::from_json(c.representation, w.at("representation"));
+  const double bytes = static_cast<double>(r.image_floats()) * sizeof(float) * c.training.batch_size;
+  if (bytes > static_cast<double>(kMaxBatchImageBytes))
+    fail(w.at("training").at("batch_size").str(), ": ", c.training.batch_size, " images of ", r.channels(), "x",
+         r.height(), "x", r.width(), " need ", static_cast<int64_t>(bytes / (1 << 20)), " MiB per batch, over the limit of ",
+         kMaxBatchImageBytes >> 20, " MiB; use a smaller batch_size or resolution");
+}
+
 }  // namespace
 
 ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
@@ -153,6 +165,7 @@ ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
   if (c.device != "auto" && c.device != "cpu" && c.device != "cuda")
     fail(w.at("device").str(), ": '", c.device, "' is not a device; allowed: auto, cpu, cuda");
   if (j.contains("output")) c.output = json_string(j, "output", w);
+  check_batch_memory(c, w);
   // The resolved config: every default written out, so a result says exactly what ran.
   c.resolved = j;
   c.resolved["dataset"] = to_json(c.dataset);

@@ -44,6 +44,7 @@ void write_weights(Model& model, hid_t file, const std::string& group) {
 
 void save_weights(Model& model, const std::string& path) {
   h5::quiet_errors();
+  remove_stale_partials(path);
   AtomicFile out(path);
   {
     h5::Id f = h5::create_file(out.temp_path());
