@@ -35,6 +35,11 @@ json parse_json(const std::string& text, const std::string& origin) {
     size_t colon = msg.find(": ", msg.find("parse error"));
     std::string reason = colon == std::string::npos ? msg : msg.substr(colon + 2);
     fail(origin, ":", line, ":", col, ": JSON syntax error: ", reason);
+  } catch (const json::exception& e) {
+    // A number too large for a double ("1e999") is out_of_range.406, not a parse_error.
+    std::string msg = e.what();
+    size_t close = msg.find("] ");
+    fail(origin, ": JSON error: ", close == std::string::npos ? msg : msg.substr(close + 2));
   }
 }
 

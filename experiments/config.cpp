@@ -13,7 +13,7 @@ void apply_override(json& j, const std::string& assignment, const std::string& o
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {  // parse_error, or out_of_range for "1e999"
     value = text;  // a bare word: a string
     try {
       (void)value.dump();  // the config is stored with the results: it must be valid UTF-8

@@ -34,6 +34,18 @@ TEST(JsonErrors, KeysWithNewlinesStayOnOneLine) {
   EXPECT_THROW(json_int(big, "n", {"x.json", ""}), Error) << "an unsigned value over INT64_MAX must not wrap to -1";
 }
 
+// Fuzz finding (fuzz_label_map): a number too large for a double threw json::out_of_range, which
+// escaped parse_json (it caught only parse_error) and ended the program.
+TEST(JsonErrors, NumberOutOfRangeIsAOneLineError) {
+  try {
+    parse_json("{\"name\": 3e33333333}", "m.json");
+    FAIL();
+  } catch (const Error& e) {
+    std::string w = e.what();
+    EXPECT_NE(w.find("m.json: JSON error: number overflow"), std::string::npos) << w;
+  }
+}
+
 TEST(H5Limits, DatasetDeclaringMoreThanItHoldsIsRefusedBeforeAllocating) {
   TempDir dir;
   const std::string path = dir.file("sparse.h5");

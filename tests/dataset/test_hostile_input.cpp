@@ -19,6 +19,7 @@
 #include "dataset/csv_row.hpp"
 #include "dataset/flow_assembler.hpp"
 #include "dataset/ingest.hpp"
+#include "dataset/label_map.hpp"
 #include "dataset/packet_store.hpp"
 #include "support/pcap_writer.hpp"
 #include "support/temp_dir.hpp"
@@ -258,4 +259,21 @@ TEST(AtomicWrite, IngestKilledMidWriteLeavesNoStoreAndARerunSucceeds) {
   PacketStore s = read_packet_store(out);
   EXPECT_EQ(s.num_packets(), 600000u);
   EXPECT_TRUE(partials_in(dir.path()).empty()) << "the rerun removes the killed run's temporary file";
+}
+
+// ---- Inputs the fuzz targets found (tests/data/fuzz/), replayed through the same code. ----
+
+TEST(FuzzRegressions, LabelMapWithANumberTooLargeForADouble) {
+  // fuzz_label_map input: first line the capture name, the rest the map. json::out_of_range
+  // escaped parse_json and terminated the program.
+  Bytes in = read_bytes(std::string(FLOWPIC_TEST_DATA_DIR) + "/fuzz/label_map_number_overflow.txt");
+  ASSERT_FALSE(in.empty());
+  std::string text(in.begin(), in.end());
+  std::string map = text.substr(text.find('\n') + 1);
+  try {
+    LabelMap::parse(map, "fuzz.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fuzz.json: JSON error"), std::string::npos) << e.what();
+  }
 }

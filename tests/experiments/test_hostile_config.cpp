@@ -47,6 +47,8 @@ TEST(HostileConfig, SetValuesStayOnOneLineAndValid) {
   // A value that is not UTF-8 would make the results file unwritable at the end of the run.
   e = error_of({"description=\xff\xfe"});
   EXPECT_NE(e.find("not valid UTF-8"), std::string::npos) << e;
+  e = error_of({"training.epochs=1e999"});  // fuzz finding: json::out_of_range escaped apply_override
+  EXPECT_NE(e.find("training.epochs: expected an integer"), std::string::npos) << e;
   e = error_of({"training.epochs=18446744073709551615"});
   EXPECT_NE(e.find("training.epochs"), std::string::npos) << e;
   EXPECT_NE(e.find("too large"), std::string::npos) << e;
