@@ -20,5 +20,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.flows().num_flows()) r.read_packets(r.flows().num_flows() - 1, 1, part);
     (void)describe_store(in.path());
   });
+  fuzz::expect_no_open_hdf5_ids();
   return 0;
 }
