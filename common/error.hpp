@@ -13,14 +13,6 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
-namespace detail {
-template <typename... Args>
-std::string concat(Args&&... args) {
-  std::ostringstream os;
-  (os << ... << std::forward<Args>(args));
-  return os.str();
-}
-}  // namespace detail
 
 // Text from outside (a JSON key, a --set argument, a field of a file) made safe to quote in a
 // one-line message: control characters become \n, \r, \t or \xNN.
@@ -38,10 +30,21 @@ inline std::string printable(const std::string& text) {
   return out;
 }
 
-// fail("cannot open ", path, ": ", reason) throws flowpic::Error with the pieces joined.
+namespace detail {
+template <typename... Args>
+std::string concat(Args&&... args) {
+  std::ostringstream os;
+  (os << ... << std::forward<Args>(args));
+  return os.str();
+}
+}  // namespace detail
+
+// fail("cannot open ", path, ": ", reason) throws flowpic::Error with the pieces joined. The
+// message is one line whatever the pieces hold: a value from a config or a file may contain a
+// newline (found by fuzzing), so control characters are escaped here, once for every message.
 template <typename... Args>
 [[noreturn]] void fail(Args&&... args) {
-  throw Error(detail::concat(std::forward<Args>(args)...));
+  throw Error(printable(detail::concat(std::forward<Args>(args)...)));
 }
 
 }  // namespace flowpic

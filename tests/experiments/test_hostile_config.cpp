@@ -3,6 +3,7 @@
 
 #include "common/error.hpp"
 #include "experiments/config.hpp"
+#include "experiments/sample_index.hpp"
 
 using namespace flowpic;
 
@@ -38,6 +39,27 @@ TEST(HostileConfig, BatchTimesImageSizeIsBounded) {
   EXPECT_NE(e.find("representation.resolution"), std::string::npos) << e;
   e = error_of({"representation={\"type\": \"payload_image\", \"side\": 1000000}"});
   EXPECT_NE(e.find("representation.side"), std::string::npos) << e;
+}
+
+// Fuzz finding (fuzz_config): a value quoted in an error ("variant": "/two_ch\nnel") split the
+// message over two lines; fail() now escapes control characters in every message.
+TEST(HostileConfig, QuotedValuesStayOnOneLine) {
+  const std::string path = std::string(FLOWPIC_TEST_DATA_DIR) + "/fuzz/config_newline_in_value.json";
+  json j = load_json_file(path);
+  std::string e;
+  try {
+    RepresentationConfig::from_json(j, {path, ""});  // the input is a representation object
+  } catch (const Error& err) {
+    e = err.what();
+  }
+  ASSERT_FALSE(e.empty());
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  try {
+    RepresentationConfig::from_json(json{{"type", "payload_image"}, {"variant", "a\nb"}}, {"r.json", ""});
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("\"a\\nb\""), std::string::npos) << err.what();
+  }
 }
 
 TEST(HostileConfig, SetValuesStayOnOneLineAndValid) {
