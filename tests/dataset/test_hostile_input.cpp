@@ -9,6 +9,7 @@
 #include <fcntl.h>
 
 #include <chrono>
+#include <regex>
 #include <cstdio>
 #include <dirent.h>
 #include <thread>
@@ -275,5 +276,43 @@ TEST(FuzzRegressions, LabelMapWithANumberTooLargeForADouble) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("fuzz.json: JSON error"), std::string::npos) << e.what();
+  }
+}
+
+TEST(FuzzRegressions, LabelMapPatternThatMadeStdRegexBacktrackForMinutes) {
+  // fuzz_label_map timeout: "vpn_sk*****...ype_files\d+[ab]?" against "vpn_skype_audio1" ran for
+  // minutes in std::regex (backtracking); the POSIX engine answers at once.
+  Bytes in = read_bytes(std::string(FLOWPIC_TEST_DATA_DIR) + "/fuzz/label_map_backtracking.txt");
+  std::string text(in.begin(), in.end());
+  LabelMap m = LabelMap::parse(text.substr(text.find('\n') + 1), "fuzz.json");
+  const auto t0 = std::chrono::steady_clock::now();
+  LabelMap::Match r = m.match("vpn_skype_audio1.pcap");
+  EXPECT_TRUE(r.matched());
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  // The classic exponential patterns, on a name built to make a backtracking engine explode.
+  LabelMap e = LabelMap::parse(R"({"name": "m", "columns": ["c"], "rules": [
+      {"match": "(a+)+b", "labels": {"c": "x"}}, {"match": "(a|aa)*c", "labels": {"c": "y"}}]})", "e.json");
+  EXPECT_FALSE(e.match(std::string(200, 'a')).matched());
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+}
+
+TEST(LabelMapPatterns, EcmaScriptFeaturesKeepTheirMeaningOrAreRefused) {
+  auto map = [](const std::string& pattern) {
+    return LabelMap::parse(R"({"name": "m", "columns": ["c"], "rules": [{"match": ")" + pattern + R"(", "labels": {"c": "x"}}]})", "p.json");
+  };
+  EXPECT_TRUE(map("scp\\\\d+[ab]?").match("SCP12b").matched()) << "case-insensitive, \\d";
+  EXPECT_FALSE(map("scp\\\\d+").match("scp12x").matched()) << "whole name";
+  EXPECT_TRUE(map("(?:a|b)\\\\w*?").match("a_z9").matched()) << "non-capturing group, lazy quantifier";
+  EXPECT_TRUE(map("x[\\\\d-]+").match("x1-2").matched()) << "escapes in a bracket expression";
+  EXPECT_TRUE(map("tor_p2p_vuze(-\\\\d+)*").match("tor_p2p_vuze-1-2").matched());
+  EXPECT_TRUE(map("scp\\\\d+").match("scp1-2").matched()) << "split-file suffix removed";
+  EXPECT_FALSE(map("x").match(std::string(100000, 'x') + "-1").matched()) << "a long name does not overflow the stack";
+  for (const char* bad : {"(a)\\\\1", "a(?=b)", "(a{200}){200}", "a{1000}"}) {
+    try {
+      map(bad);
+      ADD_FAILURE() << bad;
+    } catch (const Error& err) {
+      EXPECT_NE(std::string(err.what()).find("p.json: rules[0].match"), std::string::npos) << err.what();
+    }
   }
 }
