@@ -67,13 +67,17 @@ void load_weights(Model& model, const std::string& path) {
   h5::quiet_errors();
   h5::Id file = h5::open_file(path);
   h5::Id f = open_model_group(file, path);
+  const std::string group = h5::exists(file, "/model") ? "/model/" : "/";  // for messages
   for (const auto& np : model.named_params()) {
     std::string ds = "weights/" + np.name;
-    if (!h5::exists(f, ds)) fail(path, ": dataset ", ds, " is missing; was the file saved from a different architecture?");
-    std::vector<hsize_t> shape;
-    std::vector<float> v = h5::read<float>(f, ds, &shape);
+    if (!h5::exists(f, ds))
+      fail(path, ": dataset ", group, ds, " is missing; was the file saved from a different architecture?");
+    // The shape is checked before the data is read, so a damaged file cannot ask for a huge buffer.
+    std::vector<hsize_t> shape = h5::dataset_shape(f, ds);
     std::vector<hsize_t> want = file_shape(*np.param, np.name);
-    if (shape != want) fail(path, ": dataset ", ds, " has shape ", shape_str(shape), ", the model expects ", shape_str(want));
+    if (shape != want)
+      fail(path, ": dataset ", group, ds, " has shape ", shape_str(shape), ", the model expects ", shape_str(want));
+    std::vector<float> v = h5::read<float>(f, ds);
     np.param->value.copy_from_host(v);
   }
 }

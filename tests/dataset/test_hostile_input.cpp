@@ -201,7 +201,8 @@ TEST(HostileCsv, RefusedLinesSayWhyOnOneLine) {
   std::string name;
   uint64_t reordered = 0;
   for (const char* line : {
-           "a,1.2.3.4,1,5.6.7.8,2,TCP,1e308,2,0,1e308,,1,2",       // start time + offset overflows
+           "a,1.2.3.4,1,5.6.7.8,2,TCP,1e308,1,1e308,,1",           // start time + offset overflows
+           "a,1.2.3.4,1,5.6.7.8,2,TCP,0,2,1e308,-1e308,,1,2",      // the span overflows
            "a,1.2.3.4,1,5.6.7.8,2,TCP,0,2,0,nan,,1,2",             // not a number
            "a,1.2.3.4,1,5.6.7.8,2,TCP,0,18446744073709551615,0,,1",  // absurd length
            "a,1.2.3.4,99999,5.6.7.8,2,TCP,0,1,0,,1",               // port out of range
