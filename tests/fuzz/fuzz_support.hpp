@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the libFuzzer targets (tests/fuzz/README.md says how to run them).
+// Shared by the libFuzzer targets (README.md, "Reliability", says how to run them).
 //
 // A target may throw flowpic::Error only: that is the one-line user error the program prints.
 // Any other exception escapes LLVMFuzzerTestOneInput, libFuzzer reports it as a crash, and it is
