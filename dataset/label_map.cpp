@@ -106,13 +106,25 @@ class LabelMap::Matcher {
 
 namespace {
 
-// Counted repetition is expanded by both regex engines when compiling: "(a{255}){255}" alone is
-// 65025 copies. Counts are limited to 255 (a file name's length) and may not nest.
+// Repetition is expanded by the regex engines when compiling: "(a{255}){255}" alone is 65025
+// copies, and glibc copies the tree for each stacked quantifier ("a+++...", a fuzz finding that
+// took gigabytes). Counts are limited to 255 (a file name's length) and may not nest, and a
+// quantifier may not follow another (a lazy '?' excepted).
 std::string repetition_problem(const std::string& p) {
   std::vector<bool> group_has_count{false};  // one entry per open group, [0] = the whole pattern
-  bool in_class = false;
+  bool in_class = false, after_quantifier = false, lazy = false;
   for (size_t i = 0; i < p.size(); ++i) {
     char c = p[i];
+    const bool quantifier = !in_class && (c == '*' || c == '+' || c == '?' || c == '{');
+    if (quantifier) {
+      if (c == '?' && after_quantifier && !lazy) {
+        lazy = true;  // "a*?": lazy, the same names for a whole-name match
+        continue;
+      }
+      if (after_quantifier) return "a quantifier follows another one (like a** or a+{2})";
+    }
+    after_quantifier = quantifier;
+    lazy = false;
     if (c == '\\') { ++i; continue; }
     if (in_class) { if (c == ']') in_class = false; continue; }
     if (c == '[') { in_class = true; if (i + 1 < p.size() && p[i + 1] == ']') ++i; continue; }
@@ -134,7 +146,12 @@ std::string repetition_problem(const std::string& p) {
         digits = true;
         ++j;
       }
-      if (digits && j < p.size() && p[j] == '}') group_has_count.back() = true;
+      if (digits && j < p.size() && p[j] == '}') {
+        group_has_count.back() = true;
+        i = j;  // after_quantifier stays set: "{2}*" is refused too
+      } else {
+        after_quantifier = false;  // a literal '{'
+      }
     }
   }
   return "";
