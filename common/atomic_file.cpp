@@ -1,12 +1,15 @@
 #include "common/atomic_file.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -71,11 +74,43 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::commit() {
   int fd = open(temp_.c_str(), O_RDONLY);
   if (fd < 0) fail("cannot finish ", final_, ": temporary file ", temp_, " is gone: ", std::strerror(errno));
-  fsync(fd);
+  // The data must be on disk before the name points at it, or a power cut could leave a whole-
+  // looking name over missing blocks.
+  if (fsync(fd) != 0 && errno != EINVAL) {
+    int e = errno;
+    close(fd);
+    fail("cannot finish ", final_, ": writing ", temp_, " to disk failed: ", std::strerror(e));
+  }
   close(fd);
   if (std::rename(temp_.c_str(), final_.c_str()) != 0)
     fail("cannot move ", temp_, " to ", final_, ": ", std::strerror(errno));
   committed_ = true;
+  // Make the rename itself durable (best effort: some file systems cannot fsync a folder).
+  int dfd = open(parent_dir(final_).c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+}
+
+int remove_stale_partials(const std::string& final_path) {
+  const std::string dir = parent_dir(final_path);
+  const std::string prefix = "." + base_name(final_path) + ".partial-";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return 0;
+  int removed = 0;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    // ".<name>.partial-<pid>-<n>": only a process that no longer exists leaves one behind for good.
+    char* end = nullptr;
+    long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (pid <= 0 || *end != '-' || pid == getpid()) continue;
+    if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    if (std::remove((dir + "/" + name).c_str()) == 0) ++removed;
+  }
+  closedir(d);
+  return removed;
 }
 
 }  // namespace flowpic

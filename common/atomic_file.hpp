@@ -25,6 +25,11 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Removes the temporary files that killed runs left beside `final_path`
+// (".<name>.partial-<pid>-<n>" of a process that no longer exists); returns how many.
+// Writers of single files (packet store, result, weights) call it before starting.
+int remove_stale_partials(const std::string& final_path);
+
 // Creates a folder and its parents (mkdir -p); errors name the path.
 void make_dirs(const std::string& path);
 std::string parent_dir(const std::string& path);

@@ -218,6 +218,21 @@ void write_raw(hid_t loc, const std::string& path, hid_t mem_type, const void* d
   if (total > 0) H5_CHECK(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), w);
 }
 
+namespace {
+// A damaged or crafted file can declare a dataset of 10^12 values that it does not hold (HDF5
+// fills unwritten chunks with zeros). Before allocating, refuse a read of over 64 MiB that is
+// over 1100 times the bytes the dataset occupies in the file (deflate cannot compress better
+// than about 1030:1, and flowpic writes every value it declares).
+void check_plausible_size(hid_t ds, uint64_t values, size_t elem_size, const std::string& what) {
+  const double want = static_cast<double>(values) * static_cast<double>(elem_size);
+  if (want <= 64.0 * (1 << 20)) return;
+  const double stored = static_cast<double>(H5Dget_storage_size(ds));
+  if (want > 1100.0 * stored)
+    fail(what, ": the dataset declares ", values, " values (", static_cast<uint64_t>(want / (1 << 20)),
+         " MiB) but holds only ", static_cast<uint64_t>(stored), " bytes; the file is damaged");
+}
+}  // namespace
+
 void read_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_size,
               std::vector<unsigned char>& bytes, std::vector<hsize_t>* shape_out) {
   const std::string w = "reading " + where(loc, path);
@@ -229,8 +244,22 @@ void read_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_si
     shape_out->assign(static_cast<size_t>(rank), 0);
     if (rank > 0) H5_CHECK(H5Sget_simple_extent_dims(space, shape_out->data(), nullptr), w);
   }
+  check_plausible_size(ds, static_cast<uint64_t>(n), elem_size, w);
   bytes.assign(static_cast<size_t>(n) * elem_size, 0);
   if (n > 0) H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), w);
+}
+
+void check_rows(hid_t loc, const std::string& path, size_t row_bytes, hsize_t first, hsize_t count) {
+  const std::string w = "reading " + where(loc, path);
+  if (count == 0) return;
+  Id ds = open_dataset(loc, path);
+  Id space(H5_CHECK(H5Dget_space(ds), w));
+  int rank = H5_CHECK(H5Sget_simple_extent_ndims(space), w);
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  if (rank > 0) H5_CHECK(H5Sget_simple_extent_dims(space, dims.data(), nullptr), w);
+  if (rank < 1 || first > dims[0] || count > dims[0] - first)
+    fail(w, ": rows ", first, "..", first + count, " are outside the dataset's ", rank < 1 ? 0 : dims[0], " rows");
+  check_plausible_size(ds, count, row_bytes, w);
 }
 
 void read_rows_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t row_bytes,
@@ -242,7 +271,7 @@ void read_rows_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t ro
   int rank = H5_CHECK(H5Sget_simple_extent_ndims(space), w);
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   H5_CHECK(H5Sget_simple_extent_dims(space, dims.data(), nullptr), w);
-  if (rank < 1 || first + count > dims[0])
+  if (rank < 1 || first > dims[0] || count > dims[0] - first)
     fail(w, ": rows ", first, "..", first + count, " are outside the dataset's ", rank < 1 ? 0 : dims[0], " rows");
   std::vector<hsize_t> start(dims.size(), 0), cnt = dims;
   start[0] = first;
@@ -277,6 +306,7 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& path) {
   if (H5Tget_class(ftype) != H5T_STRING) fail(w, ": not a string dataset");
   Id space(H5_CHECK(H5Dget_space(ds), w));
   hssize_t n = H5_CHECK(H5Sget_simple_extent_npoints(space), w);
+  check_plausible_size(ds, static_cast<uint64_t>(n), H5Tis_variable_str(ftype) > 0 ? sizeof(char*) : H5Tget_size(ftype), w);
   std::vector<std::string> out;
   out.reserve(static_cast<size_t>(n));
   if (H5Tis_variable_str(ftype) > 0) {

@@ -126,9 +126,13 @@ std::vector<T> read(hid_t loc, const std::string& path, std::vector<hsize_t>* sh
 // Rows [first, first+count) of a dataset whose first dimension is the row index.
 void read_rows_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t row_bytes,
                    hsize_t first, hsize_t count, void* out);
+// Throws naming the dataset when rows [first, first+count) are not in it or it cannot hold them
+// (a damaged file declaring more rows than it stores); called before the buffer is allocated.
+void check_rows(hid_t loc, const std::string& path, size_t row_bytes, hsize_t first, hsize_t count);
 template <typename T>
 std::vector<T> read_rows(hid_t loc, const std::string& path, hsize_t first, hsize_t count,
                          size_t row_elems = 1) {
+  check_rows(loc, path, row_elems * sizeof(T), first, count);
   std::vector<T> out(count * row_elems);
   read_rows_raw(loc, path, native_type<T>(), row_elems * sizeof(T), first, count, out.data());
   return out;

@@ -9,7 +9,12 @@ namespace flowpic {
 
 std::string JsonWhere::str() const {
   if (path.empty()) return file;
-  return file + ": " + path;
+  return file + ": " + printable(path);  // keys are the user's text: keep the message on one line
+}
+
+std::string json_text(const json& v) {
+  // Never throws (a string from --set may not be UTF-8) and never spans lines.
+  return printable(v.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 json parse_json(const std::string& text, const std::string& origin) {
@@ -30,6 +35,11 @@ json parse_json(const std::string& text, const std::string& origin) {
     size_t colon = msg.find(": ", msg.find("parse error"));
     std::string reason = colon == std::string::npos ? msg : msg.substr(colon + 2);
     fail(origin, ":", line, ":", col, ": JSON syntax error: ", reason);
+  } catch (const json::exception& e) {
+    // A number too large for a double ("1e999") is out_of_range.406, not a parse_error.
+    std::string msg = e.what();
+    size_t close = msg.find("] ");
+    fail(origin, ": JSON error: ", close == std::string::npos ? msg : msg.substr(close + 2));
   }
 }
 
@@ -79,12 +89,14 @@ double json_number(const json& obj, const std::string& key, const JsonWhere& whe
 }
 int64_t json_int(const json& obj, const std::string& key, const JsonWhere& where) {
   const json& v = member(obj, key, where);
-  if (!v.is_number_integer()) fail(where.at(key).str(), ": expected an integer, got ", v.dump());
+  if (!v.is_number_integer()) fail(where.at(key).str(), ": expected an integer, got ", json_text(v));
+  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
+    fail(where.at(key).str(), ": ", json_text(v), " is too large");
   return v.get<int64_t>();
 }
 bool json_bool(const json& obj, const std::string& key, const JsonWhere& where) {
   const json& v = member(obj, key, where);
-  if (!v.is_boolean()) fail(where.at(key).str(), ": expected true or false, got ", v.dump());
+  if (!v.is_boolean()) fail(where.at(key).str(), ": expected true or false, got ", json_text(v));
   return v.get<bool>();
 }
 std::vector<std::string> json_strings(const json& obj, const std::string& key, const JsonWhere& where) {

@@ -24,6 +24,9 @@ struct JsonWhere {
   std::string str() const;  // "file: key path"
 };
 
+// A value as JSON text for messages: one line, control characters escaped, never throws.
+std::string json_text(const json& v);
+
 // Throws when `obj` is not an object, has a key outside `allowed`, or lacks one of `required`.
 void check_keys(const json& obj, const JsonWhere& where, const std::vector<std::string>& allowed,
                 const std::vector<std::string>& required = {});

@@ -120,6 +120,8 @@ const char* kIngestHelp =
     "  --labels MAP.json   label map (configs/labels/*.json); may be repeated, rules tried in order\n"
     "  --idle-timeout S    a session with no packet for S seconds ends (default 120)\n"
     "  --linger S          after a TCP RST or FINs from both sides, packets join for S seconds (default 1)\n"
+    "  --max-open-sessions N  memory bound: at most N sessions open at once; beyond it the least\n"
+    "                      recently active one ends early (counted in the summary; default 1048576)\n"
     "  --quiet             no progress line\n"
     "  --help              this text\n"
     "\n"
@@ -154,6 +156,7 @@ int ingest(const Args& args) {
   p.value("--labels");
   p.value("--idle-timeout");
   p.value("--linger");
+  p.value("--max-open-sessions");
   p.flag("--quiet");
   if (auto rc = p.parse(args)) return *rc;
   if (p.positional().empty()) return p.usage_error("no captures or folders given");
@@ -164,6 +167,14 @@ int ingest(const Args& args) {
   if (!idle || !linger) return 2;
   o.flow.idle_timeout_s = *idle;
   o.flow.tcp_close_linger_s = *linger;
+  if (p.has("--max-open-sessions")) {
+    const std::string& s = p.one("--max-open-sessions");
+    char* end = nullptr;
+    unsigned long long n = std::strtoull(s.c_str(), &end, 10);
+    if (s.empty() || s[0] == '-' || *end != '\0' || n < 1 || n > (1ull << 32))
+      return p.usage_error("--max-open-sessions expects a whole number from 1 to 4294967296, got '" + s + "'");
+    o.flow.max_open_sessions = static_cast<size_t>(n);
+  }
   o.label_map_paths = p.all("--labels");
   o.command = command_line("ingest", args);
   o.progress = !p.has("--quiet");

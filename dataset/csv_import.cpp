@@ -27,6 +27,7 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/progress.hpp"
+#include "dataset/csv_row.hpp"
 #include "dataset/flow_sink.hpp"
 #include "dataset/ingest.hpp"
 
@@ -80,92 +81,87 @@ bool parse_protocol(std::string_view text, uint8_t& proto) {
   return true;
 }
 
-// One CSV line -> one unidirectional flow. Returns "" on success, else what is wrong.
-class CsvRowParser {
- public:
-  std::string parse(std::string_view line, FlowRecord& flow, std::string& pcap_name, uint64_t& reordered) {
-    fields_.clear();
-    size_t start = 0;
-    while (true) {
-      size_t comma = line.find(',', start);
-      fields_.push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-      if (comma == std::string_view::npos) break;
-      start = comma + 1;
-    }
-    if (fields_.size() < 10) return "expected at least 10 fields (name, 5-tuple, start_time, length, ts..., empty, sizes...), got " + std::to_string(fields_.size());
-    pcap_name = std::string(trim(fields_[0]));
-    if (pcap_name.empty()) return "field 1 (pcap_name) is empty";
-    FlowKey& k = flow.key;
-    uint8_t vb = 0;
-    if (!parse_address(fields_[1], k.ip_version, k.addr_a)) return "field 2 (ip_src) is not an IP address: '" + std::string(trim(fields_[1])) + "'";
-    if (!parse_address(fields_[3], vb, k.addr_b)) return "field 4 (ip_dst) is not an IP address: '" + std::string(trim(fields_[3])) + "'";
-    if (vb != k.ip_version) return "ip_src and ip_dst are of different IP versions";
-    if (!parse_number(fields_[2], k.port_a)) return "field 3 (port_src) is not a port number: '" + std::string(trim(fields_[2])) + "'";
-    if (!parse_number(fields_[4], k.port_b)) return "field 5 (port_dst) is not a port number: '" + std::string(trim(fields_[4])) + "'";
-    if (!parse_protocol(fields_[5], k.protocol)) return "field 6 (proto) must be TCP or UDP, got '" + std::string(trim(fields_[5])) + "'";
-    double start_time = 0;
-    if (!parse_number(fields_[6], start_time)) return "field 7 (start_time) is not a number: '" + std::string(trim(fields_[6])) + "'";
-    uint64_t n = 0;
-    if (!parse_number(fields_[7], n) || n == 0) return "field 8 (length) is not a positive packet count: '" + std::string(trim(fields_[7])) + "'";
-    if (n > fields_.size()) return "length says " + std::to_string(n) + " packets but the line has only " + std::to_string(fields_.size()) + " fields";
-    size_t want = 9 + 2 * n;
-    size_t have = fields_.size();
-    if (have == want + 1 && trim(fields_.back()).empty()) --have;  // a trailing comma
-    if (have != want)
-      return "length says " + std::to_string(n) + " packets, so " + std::to_string(want) + " fields, but the line has " + std::to_string(have);
-    if (!trim(fields_[8 + n]).empty()) return "field " + std::to_string(9 + n) + " (between times and sizes) should be empty";
-    flow.time.resize(n);
-    flow.ip_length.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      if (!parse_number(fields_[8 + i], flow.time[i]))
-        return "field " + std::to_string(9 + i) + " (ts_" + std::to_string(i + 1) + ") is not a number: '" + std::string(trim(fields_[8 + i])) + "'";
-      if (!parse_number(fields_[9 + n + i], flow.ip_length[i]))
-        return "field " + std::to_string(10 + n + i) + " (size_" + std::to_string(i + 1) + ") is not a packet size: '" + std::string(trim(fields_[9 + n + i])) + "'";
-    }
-    reordered = normalise_times(flow, start_time);
-    flow.view = FlowView::kUnidirectional;
-    flow.payload_length.assign(n, kUnknownPayload);
-    flow.direction.assign(n, 0);
-    flow.tcp_flags.assign(n, 0);
-    return "";
-  }
-
- private:
-  // Sorts by time when needed and makes the earliest packet time 0 (see the file comment).
-  uint64_t normalise_times(FlowRecord& flow, double start_time) {
-    const size_t n = flow.time.size();
-    uint64_t reordered = 0;
-    double newest = flow.time[0];
-    for (size_t i = 1; i < n; ++i) {
-      if (flow.time[i] < newest) ++reordered;
-      else newest = flow.time[i];
-    }
-    if (reordered) {
-      order_.resize(n);
-      std::iota(order_.begin(), order_.end(), 0u);
-      std::stable_sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) { return flow.time[a] < flow.time[b]; });
-      times_.resize(n);
-      sizes_.resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        times_[i] = flow.time[order_[i]];
-        sizes_[i] = flow.ip_length[order_[i]];
-      }
-      flow.time.swap(times_);
-      flow.ip_length.swap(sizes_);
-    }
-    const double first = flow.time[0];
-    for (double& t : flow.time) t -= first;
-    flow.start_time = start_time + first;
-    return reordered;
-  }
-
-  std::vector<std::string_view> fields_;
-  std::vector<uint32_t> order_;
-  std::vector<double> times_;
-  std::vector<uint32_t> sizes_;
-};
-
 }  // namespace
+
+// One CSV line -> one unidirectional flow. Returns "" on success, else what is wrong.
+std::string AuthorsCsvRowParser::parse(std::string_view line, FlowRecord& flow, std::string& pcap_name,
+                                       uint64_t& reordered) {
+  fields_.clear();
+  size_t start = 0;
+  while (true) {
+    size_t comma = line.find(',', start);
+    fields_.push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  if (fields_.size() < 10) return "expected at least 10 fields (name, 5-tuple, start_time, length, ts..., empty, sizes...), got " + std::to_string(fields_.size());
+  pcap_name = std::string(trim(fields_[0]));
+  if (pcap_name.empty()) return "field 1 (pcap_name) is empty";
+  FlowKey& k = flow.key;
+  uint8_t vb = 0;
+  if (!parse_address(fields_[1], k.ip_version, k.addr_a)) return "field 2 (ip_src) is not an IP address: '" + std::string(trim(fields_[1])) + "'";
+  if (!parse_address(fields_[3], vb, k.addr_b)) return "field 4 (ip_dst) is not an IP address: '" + std::string(trim(fields_[3])) + "'";
+  if (vb != k.ip_version) return "ip_src and ip_dst are of different IP versions";
+  if (!parse_number(fields_[2], k.port_a)) return "field 3 (port_src) is not a port number: '" + std::string(trim(fields_[2])) + "'";
+  if (!parse_number(fields_[4], k.port_b)) return "field 5 (port_dst) is not a port number: '" + std::string(trim(fields_[4])) + "'";
+  if (!parse_protocol(fields_[5], k.protocol)) return "field 6 (proto) must be TCP or UDP, got '" + std::string(trim(fields_[5])) + "'";
+  double start_time = 0;
+  if (!parse_number(fields_[6], start_time)) return "field 7 (start_time) is not a number: '" + std::string(trim(fields_[6])) + "'";
+  uint64_t n = 0;
+  if (!parse_number(fields_[7], n) || n == 0) return "field 8 (length) is not a positive packet count: '" + std::string(trim(fields_[7])) + "'";
+  if (n > fields_.size()) return "length says " + std::to_string(n) + " packets but the line has only " + std::to_string(fields_.size()) + " fields";
+  size_t want = 9 + 2 * n;
+  size_t have = fields_.size();
+  if (have == want + 1 && trim(fields_.back()).empty()) --have;  // a trailing comma
+  if (have != want)
+    return "length says " + std::to_string(n) + " packets, so " + std::to_string(want) + " fields, but the line has " + std::to_string(have);
+  if (!trim(fields_[8 + n]).empty()) return "field " + std::to_string(9 + n) + " (between times and sizes) should be empty";
+  flow.time.resize(n);
+  flow.ip_length.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!parse_number(fields_[8 + i], flow.time[i]))
+      return "field " + std::to_string(9 + i) + " (ts_" + std::to_string(i + 1) + ") is not a number: '" + std::string(trim(fields_[8 + i])) + "'";
+    if (!parse_number(fields_[9 + n + i], flow.ip_length[i]))
+      return "field " + std::to_string(10 + n + i) + " (size_" + std::to_string(i + 1) + ") is not a packet size: '" + std::string(trim(fields_[9 + n + i])) + "'";
+  }
+  reordered = normalise_times(flow, start_time);
+  // Finite numbers can still add up to infinity (1e308 + 1e308): the store needs finite times.
+  if (!std::isfinite(flow.start_time) || !std::isfinite(flow.time.back()))
+    return "the times are too large (start_time plus ts overflows); the line is damaged";
+  flow.view = FlowView::kUnidirectional;
+  flow.payload_length.assign(n, kUnknownPayload);
+  flow.direction.assign(n, 0);
+  flow.tcp_flags.assign(n, 0);
+  return "";
+}
+
+// Sorts by time when needed and makes the earliest packet time 0 (see the file comment).
+uint64_t AuthorsCsvRowParser::normalise_times(FlowRecord& flow, double start_time) {
+  const size_t n = flow.time.size();
+  uint64_t reordered = 0;
+  double newest = flow.time[0];
+  for (size_t i = 1; i < n; ++i) {
+    if (flow.time[i] < newest) ++reordered;
+    else newest = flow.time[i];
+  }
+  if (reordered) {
+    order_.resize(n);
+    std::iota(order_.begin(), order_.end(), 0u);
+    std::stable_sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) { return flow.time[a] < flow.time[b]; });
+    times_.resize(n);
+    sizes_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      times_[i] = flow.time[order_[i]];
+      sizes_[i] = flow.ip_length[order_[i]];
+    }
+    flow.time.swap(times_);
+    flow.ip_length.swap(sizes_);
+  }
+  const double first = flow.time[0];
+  for (double& t : flow.time) t -= first;
+  flow.start_time = start_time + first;
+  return reordered;
+}
 
 IngestReport import_authors_csv(const std::vector<std::string>& csv_files, const std::string& out_path,
                                 const IngestOptions& options) {
@@ -189,7 +185,7 @@ IngestReport import_authors_csv(const std::vector<std::string>& csv_files, const
   if (options.progress) progress = std::make_unique<Progress>("import-csv", static_cast<double>(total), "B");
   uint64_t bytes_before = 0;
 
-  CsvRowParser parser;
+  AuthorsCsvRowParser parser;
   FlowRecord flow;
   std::string line, pcap_name;
   for (const std::string& path : csv_files) {

@@ -52,6 +52,7 @@ FlowAssembler::FlowAssembler(const FlowOptions& options, Sink sink)
       linger_ns_(seconds_to_ns(options.tcp_close_linger_s)),
       sink_(std::move(sink)) {
   record_.view = FlowView::kSession;
+  if (options.max_open_sessions < 1) fail("flow options: max_open_sessions must be at least 1");
 }
 
 FlowAssembler::EndpointPair FlowAssembler::canonical_of(const DecodedPacket& p) {
@@ -156,7 +157,14 @@ void FlowAssembler::add(const DecodedPacket& p, int64_t time_ns) {
       slot = kNone;
     }
   }
-  if (slot == kNone) slot = open_session(canonical, p, time_ns);
+  if (slot == kNone) {
+    if (index_.size() >= options_.max_open_sessions) {
+      // Make room: end the least recently active session (closing sessions first, they are done).
+      close_session(closing_.head != kNone ? closing_.head : active_.head);
+      ++ended_early_;
+    }
+    slot = open_session(canonical, p, time_ns);
+  }
   append(slot, p, time_ns);
 }
 

@@ -14,6 +14,8 @@
 //    closes they are sorted by time (stable, so equal times keep arrival order), the session starts
 //    at its earliest packet, and packets that arrived earlier than a packet before them are counted
 //    (reordered_packets). Idle and linger times are measured from the latest time seen so far.
+//  - At most FlowOptions::max_open_sessions are open: a packet that would open one more first ends
+//    the least recently active session (counted in sessions_ended_early).
 //  - Memory is bounded by the sessions open at once: sessions are kept in a list ordered by last
 //    activity, and every packet ends (in O(1) amortised) those idle for longer than the timeout
 //    relative to the newest timestamp of the file. finish() ends the rest (sessions never span files).
@@ -42,6 +44,7 @@ class FlowAssembler {
   size_t peak_open_sessions() const { return peak_open_; }
   uint64_t reordered_packets() const { return reordered_; }
   uint64_t sessions_emitted() const { return emitted_; }
+  uint64_t sessions_ended_early() const { return ended_early_; }
 
  private:
   // Canonical key: the (address, port) ends ordered so both directions find the same session.
@@ -98,7 +101,7 @@ class FlowAssembler {
   FlowRecord record_;             // reused for every emitted session
   std::vector<uint32_t> order_;   // reused sort permutation
   size_t peak_open_ = 0;
-  uint64_t reordered_ = 0, emitted_ = 0;
+  uint64_t reordered_ = 0, emitted_ = 0, ended_early_ = 0;
 };
 
 }  // namespace flowpic

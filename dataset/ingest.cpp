@@ -95,6 +95,7 @@ std::string flow_options_json(const FlowOptions& options, const LabelMap* labels
   if (kind == "sessions") {
     j["idle_timeout_s"] = options.idle_timeout_s;
     j["tcp_close_linger_s"] = options.tcp_close_linger_s;
+    j["max_open_sessions"] = options.max_open_sessions;
     j["syn_starts_session"] = true;
     j["out_of_order"] = "sorted by time within each flow at flow close (stable)";
   }
@@ -117,6 +118,7 @@ std::string IngestReport::summary() const {
      << packets_kept << ", flows " << flows;
   if (packets_reordered) os << ", reordered packets " << packets_reordered;
   if (malformed_lines) os << ", malformed lines " << malformed_lines;
+  if (sessions_ended_early) os << ", sessions ended early (open-session cap) " << sessions_ended_early;
   os << "\n";
   if (seconds > 0) {
     os << "time: " << std::fixed;
@@ -186,7 +188,8 @@ namespace {
 class CaptureIngester {
  public:
   CaptureIngester(const FlowOptions& flow, FlowSink& sink, IngestReport& report)
-      : sink_(sink), report_(report), assembler_(flow, [this](FlowRecord& r) { sink_.add(r); }) {}
+      : sink_(sink), report_(report), assembler_(flow, [this](FlowRecord& r) { sink_.add(r); }),
+        max_open_(flow.max_open_sessions) {}
 
   // `progress(bytes_of_this_file, packets_of_this_file)` is called every few thousand packets.
   template <typename OnProgress>
@@ -230,6 +233,11 @@ class CaptureIngester {
 
   // Copies the per-reason skip counts into the report.
   void finish() {
+    report_.sessions_ended_early = assembler_.sessions_ended_early();
+    if (report_.sessions_ended_early)
+      report_.warnings.push_back(std::to_string(report_.sessions_ended_early) +
+                                 " sessions were ended early: more than " + std::to_string(max_open_) +
+                                 " were open at once (raise --max-open-sessions if memory allows)");
     for (size_t i = 1; i < skipped_.size(); ++i)
       if (skipped_[i]) report_.skipped[skip_reason_name(static_cast<DecodeStatus>(i))] += skipped_[i];
   }
@@ -245,6 +253,7 @@ class CaptureIngester {
   IngestReport& report_;
   FlowAssembler assembler_;
   std::array<uint64_t, static_cast<size_t>(DecodeStatus::kCount)> skipped_{};
+  size_t max_open_;
 };
 
 std::unique_ptr<LabelMap> load_labels(const std::vector<std::string>& paths) {

@@ -13,6 +13,11 @@ struct FlowOptions {
   // After a TCP RST, or FINs from both sides, packets still join the session for this long
   // (the last ACKs); a SYN without ACK starts a new session at once.
   double tcp_close_linger_s = 1.0;
+  // Memory bound: at most this many sessions are open at once (about 200 bytes each plus their
+  // packets). A capture with more concurrent 5-tuples (a scan, a flood of tiny flows) ends the
+  // least recently active session early to make room; such sessions are counted and reported
+  // (IngestReport::sessions_ended_early), and the store's flow_options records the cap.
+  size_t max_open_sessions = size_t{1} << 20;
 };
 
 struct IngestOptions {
@@ -28,6 +33,7 @@ struct IngestReport {
   uint64_t bytes = 0, packets_read = 0, packets_kept = 0, flows = 0;
   uint64_t packets_reordered = 0;  // packets older than one before them in their flow (sorted by time)
   uint64_t malformed_lines = 0;    // CSV import: lines skipped
+  uint64_t sessions_ended_early = 0;  // ended to stay within FlowOptions::max_open_sessions
   std::map<std::string, uint64_t> skipped;                 // reason -> packets
   std::map<std::string, uint64_t> flows_per_label;         // "category=VoIP" -> flows
   std::vector<std::string> warnings;                       // one line each (damaged files, unmatched names, overlaps)

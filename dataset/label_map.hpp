@@ -17,11 +17,15 @@
 //       {"name": "mdns", "address": "224.0.0.251"}
 //     ]
 //   }
-// A rule's regex must match the whole base name without extension, case-insensitively; when no
+// A rule's regex must match the whole base name without extension, case-insensitively. Patterns
+// are checked as ECMAScript (std::regex) but matched by the C library's POSIX engine, which takes
+// time linear in the name: std::regex backtracks and a pattern like "a**b" (a fuzz finding) ran
+// for minutes. Lookaheads and backreferences are therefore refused. When no
 // rule matches, a trailing "-N" (a split file: "scp1-2") is removed and the rules are tried again.
 // The first matching rule wins; later matches are reported as overlaps.
 #include <array>
 #include <map>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <string>
@@ -41,9 +45,10 @@ struct FlowFilter {
 
 class LabelMap {
  public:
+  class Matcher;  // the compiled pattern (label_map.cpp)
   struct Rule {
     std::string pattern;
-    std::regex regex;
+    std::shared_ptr<const Matcher> regex;
     std::vector<std::string> values;  // one per column, "" = none
     std::string origin;               // "<file>: rules[3]"
   };

@@ -130,7 +130,8 @@ struct PacketStoreWriter::Impl {
     int32_t current = -1;
   };
 
-  explicit Impl(const std::string& path) : atomic(path), file(h5::create_file(atomic.temp_path())) {}
+  explicit Impl(const std::string& path)
+      : atomic(path), file((remove_stale_partials(path), h5::create_file(atomic.temp_path()))) {}
 
   // Declared in this order so destruction stops the packet writer and closes its datasets, then
   // the file, then removes the temporary file.

@@ -21,7 +21,7 @@ void write_text_atomically(const std::string& path, const std::string& text) {
     std::ofstream os(f.temp_path(), std::ios::binary);
     if (!os) fail("cannot write ", path, ": cannot create ", f.temp_path());
     os << text;
-    os.flush();
+    os.close();  // close() reports a failed final write; the destructor would not
     if (!os) fail("cannot write ", path, ": write failed (disk full?)");
   }
   f.commit();

@@ -1,27 +1,34 @@
 #include "experiments/config.hpp"
 
 #include "common/error.hpp"
+#include "experiments/sample_index.hpp"
 
 namespace flowpic {
 
 void apply_override(json& j, const std::string& assignment, const std::string& origin) {
   size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    fail(origin, ": --set '", assignment, "' should look like key.path=value (e.g. training.epochs=3)");
+    fail(origin, ": --set '", printable(assignment), "' should look like key.path=value (e.g. training.epochs=3)");
   std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {  // parse_error, or out_of_range for "1e999"
     value = text;  // a bare word: a string
+    try {
+      (void)value.dump();  // the config is stored with the results: it must be valid UTF-8
+    } catch (const json::type_error&) {
+      fail(origin, ": --set '", printable(assignment), "': the value is not valid UTF-8 text");
+    }
   }
   json* node = &j;
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
     std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (key.empty()) fail(origin, ": --set '", assignment, "': empty key in '", path, "'");
-    if (!node->is_object()) fail(origin, ": --set '", assignment, "': '", path.substr(0, start ? start - 1 : 0), "' is not an object");
+    if (key.empty()) fail(origin, ": --set '", printable(assignment), "': empty key in '", printable(path), "'");
+    if (!node->is_object())
+      fail(origin, ": --set '", printable(assignment), "': '", printable(path.substr(0, start ? start - 1 : 0)), "' is not an object");
     if (dot == std::string::npos) {
       (*node)[key] = value;
       return;
@@ -126,6 +133,17 @@ json to_json(const TrainingConfig& t) {
           {"balance", t.balance}};
 }
 
+// One batch of images is held on the host and the device at once: refuse a batch size and image
+// shape whose product would need more than kMaxBatchImageBytes, before any data is read.
+void check_batch_memory(const ExperimentConfig& c, const JsonWhere& w) {
+  const RepresentationConfig r = RepresentationConfig::from_json(c.representation, w.at("representation"));
+  const double bytes = static_cast<double>(r.image_floats()) * sizeof(float) * c.training.batch_size;
+  if (bytes > static_cast<double>(kMaxBatchImageBytes))
+    fail(w.at("training").at("batch_size").str(), ": ", c.training.batch_size, " images of ", r.channels(), "x",
+         r.height(), "x", r.width(), " need ", static_cast<int64_t>(bytes / (1 << 20)), " MiB per batch, over the limit of ",
+         kMaxBatchImageBytes >> 20, " MiB; use a smaller batch_size or resolution");
+}
+
 }  // namespace
 
 ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
@@ -157,6 +175,7 @@ ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
     fail(w.at("sweep").str(), ": expected an object of \"key.path\": [values], e.g. {\"optimizer.lr\": [0.001, 0.0001]}");
   if (j.contains("sweep_point") && !j["sweep_point"].is_object())
     fail(w.at("sweep_point").str(), ": expected an object (the values of one sweep point, written by run_experiment)");
+  check_batch_memory(c, w);
   // The resolved config: every default written out, so a result says exactly what ran.
   c.resolved = j;
   c.resolved["dataset"] = to_json(c.dataset);

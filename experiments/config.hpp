@@ -22,6 +22,10 @@ struct DatasetConfig {
   std::string synthetic_dir = "data/synthetic";  // where the built-in traffic and its store are cached
 };
 
+// A batch of images (batch_size x channels x height x width floats) may need at most this much
+// memory; parse_experiment refuses more (the paper's 128 FlowPics of 1500 x 1500 need 1.1 GiB).
+inline constexpr int64_t kMaxBatchImageBytes = int64_t{4} << 30;
+
 struct TrainingConfig {
   int epochs = 40;
   int batch_size = 128;

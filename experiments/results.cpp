@@ -46,6 +46,7 @@ json base_provenance(const std::string& command) {
 
 void write_result(const std::string& path, const RunResult& r, const std::function<void(hid_t file)>& write_weights) {
   make_dirs(parent_dir(path));
+  remove_stale_partials(path);
   AtomicFile out(path);
   {
     h5::Id f = h5::create_file(out.temp_path());

@@ -69,11 +69,11 @@ Parsed parse(const Args& args, const std::vector<std::string>& with_value, const
       }
     for (auto& f : with_value)
       if (a == f) {
-        if (i + 1 >= args.size()) fail(a, " needs a value\n", usage);
+        if (i + 1 >= args.size()) throw Error(detail::concat(a, " needs a value\n", usage));  // with the usage text
         p.options.emplace_back(a, args[++i]);
         known = true;
       }
-    if (!known) fail("unknown option ", a, "\n", usage);
+    if (!known) throw Error(detail::concat("unknown option ", a, "\n", usage));
   }
   return p;
 }

@@ -11,6 +11,13 @@ void need_input(const Tensor* x, const char* layer) {
   if (!x) fail(layer, ": backward() called before forward()");
 }
 
+// Refuses a tensor over kMaxLayerValues before it is allocated (see layers.hpp).
+void check_size(int64_t values, const char* what, const std::string& shape) {
+  if (values > kMaxLayerValues)
+    fail(what, " ", shape, " would hold ", values, " values, over the limit of ", kMaxLayerValues,
+         " (1 GiB of floats); use fewer filters or units, or a smaller input");
+}
+
 }  // namespace
 
 // ---- Conv2d --------------------------------------------------------------------------------
@@ -40,6 +47,12 @@ ConvGeom conv_geometry(const Conv2dConfig& cfg, const Shape& in) {
   if (!g.valid())
     fail("a ", cfg.kh, "x", cfg.kw, " kernel with padding (top ", g.pad_top, ", bottom ", g.pad_bottom, ", left ",
          g.pad_left, ", right ", g.pad_right, ") does not fit the input ", in.c, "x", in.h, "x", in.w);
+  // In 64 bits: the int products in ConvGeom must not overflow.
+  const int64_t k = int64_t{g.in_c} * g.kh * g.kw;
+  check_size(k * g.out_c, "the kernel", std::to_string(g.out_c) + "x" + std::to_string(g.in_c) + "x" +
+                                            std::to_string(g.kh) + "x" + std::to_string(g.kw));
+  check_size(int64_t{g.out_c} * g.out_h() * g.out_w(), "the output",
+             std::to_string(g.out_c) + "x" + std::to_string(g.out_h()) + "x" + std::to_string(g.out_w()));
   return g;
 }
 
@@ -169,6 +182,8 @@ const Tensor& Flatten::backward(const Tensor& dy, bool) {
 
 Shape Dense::setup(Backend& backend, const Shape& in, Rng& rng, uint64_t) {
   backend_ = &backend;
+  check_size(int64_t{units_} * static_cast<int64_t>(in.sample_count()), "the kernel",
+             std::to_string(units_) + "x" + std::to_string(in.sample_count()));
   const int fan_in = int(in.sample_count());
   Shape ks{units_, fan_in, 1, 1};
   kernel_.value = filled(init_values(init_, ks.count(), fan_in, units_, rng), ks, backend.device());

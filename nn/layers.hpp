@@ -25,6 +25,12 @@ struct Param {
   bool trainable = true;
 };
 
+// Limits on what a model JSON may ask for, checked before anything is allocated: a layer's
+// parameters and its output per sample are each at most this many floats (1 GiB). The paper's
+// largest layer is well under 1% of it; a typo ("units": 10000000) gets a one-line error
+// instead of an allocation failure or an integer overflow.
+inline constexpr int64_t kMaxLayerValues = int64_t{1} << 28;
+
 class Layer {
  public:
   virtual ~Layer() = default;

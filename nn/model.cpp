@@ -29,10 +29,9 @@ std::pair<int, int> int_pair(const json& obj, const std::string& key, const Json
     int x = positive_int(obj, key, where);
     return {x, x};
   }
-  if (v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[1].is_number_integer() && v[0].get<int64_t>() > 0 &&
-      v[1].get<int64_t>() > 0)
-    return {v[0].get<int>(), v[1].get<int>()};
-  fail(where.at(key).str(), ": expected a positive integer or a pair [height, width], got ", v.dump());
+  auto in_range = [](const json& x) { return x.is_number_integer() && x.get<int64_t>() > 0 && x.get<int64_t>() <= (1 << 24); };
+  if (v.is_array() && v.size() == 2 && in_range(v[0]) && in_range(v[1])) return {v[0].get<int>(), v[1].get<int>()};
+  fail(where.at(key).str(), ": expected a positive integer or a pair [height, width], got ", json_text(v));
 }
 
 Init init_of(const json& obj, const JsonWhere& where, Init fallback) {
@@ -62,11 +61,11 @@ std::unique_ptr<Layer> make_conv2d(const json& o, const JsonWhere& w, const Buil
       int* dst[4] = {&c.pad_top, &c.pad_bottom, &c.pad_left, &c.pad_right};
       for (int i = 0; i < 4; ++i) {
         if (!p[i].is_number_integer() || p[i].get<int64_t>() < 0 || p[i].get<int64_t>() > 4096)
-          fail(w.at("padding").at(i).str(), ": expected a non-negative integer, got ", p[i].dump());
+          fail(w.at("padding").at(i).str(), ": expected a non-negative integer, got ", json_text(p[i]));
         *dst[i] = p[i].get<int>();
       }
     } else {
-      fail(w.at("padding").str(), ": expected \"valid\", \"same\" or [top, bottom, left, right], got ", p.dump());
+      fail(w.at("padding").str(), ": expected \"valid\", \"same\" or [top, bottom, left, right], got ", json_text(p));
     }
   }
   if (o.contains("use_bias")) c.use_bias = json_bool(o, "use_bias", w);
@@ -103,7 +102,7 @@ std::unique_ptr<Layer> make_dense(const json& o, const JsonWhere& w, const Build
   int units = 0;
   if (o["units"].is_string()) {
     if (o["units"] != "classes")
-      fail(w.at("units").str(), ": expected a positive integer or \"classes\", got ", o["units"].dump());
+      fail(w.at("units").str(), ": expected a positive integer or \"classes\", got ", json_text(o["units"]));
     units = ctx.classes;
   } else {
     units = positive_int(o, "units", w);
@@ -164,6 +163,9 @@ Model Model::from_json(const json& arch, const std::string& origin, const ModelO
   if (opt.classes < 2) fail(origin, ": a model needs at least 2 classes, got ", opt.classes);
   if (opt.input.c <= 0 || opt.input.h <= 0 || opt.input.w <= 0)
     fail(origin, ": input shape ", opt.input.c, "x", opt.input.h, "x", opt.input.w, " must be positive");
+  if (int64_t{opt.input.c} * opt.input.h * opt.input.w > kMaxLayerValues)
+    fail(origin, ": input shape ", opt.input.c, "x", opt.input.h, "x", opt.input.w, " is over the limit of ",
+         kMaxLayerValues, " values per sample");
   const json& layers = arch["layers"];
   JsonWhere lw = where.at("layers");
   if (!layers.is_array() || layers.empty()) fail(lw.str(), ": expected a non-empty list of layer objects");

@@ -44,6 +44,7 @@ void write_weights(Model& model, hid_t file, const std::string& group) {
 
 void save_weights(Model& model, const std::string& path) {
   h5::quiet_errors();
+  remove_stale_partials(path);
   AtomicFile out(path);
   {
     h5::Id f = h5::create_file(out.temp_path());
@@ -73,10 +74,11 @@ void load_weights(Model& model, const std::string& path) {
     const std::string ds = "weights/" + np.name;
     if (!h5::exists(f, ds))
       fail(path, ": dataset ", prefix, ds, " is missing; was the file saved from a different architecture?");
-    std::vector<hsize_t> shape;
-    std::vector<float> v = h5::read<float>(f, ds, &shape);
+    // The shape is checked before the data is read, so a damaged file cannot ask for a huge buffer.
+    std::vector<hsize_t> shape = h5::dataset_shape(f, ds);
     std::vector<hsize_t> want = file_shape(*np.param, np.name);
     if (shape != want) fail(path, ": dataset ", prefix, ds, " has shape ", shape_str(shape), ", the model expects ", shape_str(want));
+    std::vector<float> v = h5::read<float>(f, ds);
     np.param->value.copy_from_host(v);
   }
 }
