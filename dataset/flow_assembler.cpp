@@ -48,7 +48,8 @@ size_t FlowAssembler::EndpointPairHash::operator()(const EndpointPair& k) const 
 }
 
 FlowAssembler::FlowAssembler(const FlowOptions& options, Sink sink)
-    : idle_ns_(seconds_to_ns(options.idle_timeout_s)),
+    : options_(options),
+      idle_ns_(seconds_to_ns(options.idle_timeout_s)),
       linger_ns_(seconds_to_ns(options.tcp_close_linger_s)),
       sink_(std::move(sink)) {
   record_.view = FlowView::kSession;

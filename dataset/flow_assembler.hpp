@@ -90,6 +90,7 @@ class FlowAssembler {
   void push_back(List& list, uint32_t slot);
   void emit(Session& s);
 
+  FlowOptions options_;
   int64_t idle_ns_, linger_ns_;
   Sink sink_;
   std::unordered_map<EndpointPair, uint32_t, EndpointPairHash> index_;
