@@ -17,6 +17,7 @@
 #include "common/h5.hpp"
 #include "dataset/ingest.hpp"
 #include "dataset/synth.hpp"
+#include "support/tiny_store.hpp"
 #include "experiments/image_batcher.hpp"
 #include "experiments/runner.hpp"
 #include "experiments/synthetic_store.hpp"
@@ -26,28 +27,8 @@ using namespace flowpic;
 
 namespace {
 
-class Runner : public ::testing::Test {
+class Runner : public flowpic::testing::TinyStoreTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string((std::filesystem::temp_directory_path() / ("flowpic-runner-" + std::to_string(getpid()))).string());
-    make_dirs(*dir_);
-    synth::SynthOptions so;
-    so.out_dir = *dir_ + "/synth";
-    so.seed = 3;
-    so.scale = 0.25;
-    so.progress = false;
-    synth::generate_synthetic(so);
-    IngestOptions io;
-    io.progress = false;
-    io.label_map_paths = {find_config_file("labels/iscx_vpn_nonvpn.json"), find_config_file("labels/iscx_tor.json")};
-    ingest_captures(list_captures({*dir_ + "/synth/captures"}), store(), io);
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    std::filesystem::remove_all(*dir_, ec);
-    delete dir_;
-  }
-  static std::string store() { return *dir_ + "/store.h5"; }
 
   static ExperimentConfig config(const std::string& task, std::vector<std::string> sets = {}) {
     json j = parse_json(R"({
@@ -57,14 +38,12 @@ class Runner : public ::testing::Test {
       "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "relu"}, {"type": "dense", "units": "classes"}]},
       "training": {"epochs": 2, "batch_size": 16, "seed": 5, "test_fraction": 0.25, "validation_fraction": 0.2},
       "device": "cpu",
-      "output": ")" + *dir_ + R"(/results",
+      "output": ")" + dir() + R"(/results",
       "task": )" + task + "}", "test.json");
     for (const auto& s : sets) apply_override(j, s, "test.json");
     return parse_experiment(j, "test.json");
   }
-  static std::string* dir_;
 };
-std::string* Runner::dir_ = nullptr;
 
 std::set<uint32_t> flows_of(const PreparedExperiment& d, const SampleSet& s) {
   std::set<uint32_t> out;
@@ -78,7 +57,7 @@ TEST_F(Runner, ResultFileHoldsEverything) {
   ExperimentConfig cfg = config(R"({"type": "category", "encapsulation": "Non-VPN"})");
   PreparedExperiment d = prepare_experiment(cfg, 5);
   TrainedRun run = run_once(cfg, d, 5, "run_experiment test.json");
-  std::string path = *dir_ + "/results/t/seed5.h5";
+  std::string path = dir() + "/results/t/seed5.h5";
   write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
 
   RunResult r = read_result(path);
@@ -256,7 +235,7 @@ int run_program(const std::vector<std::string>& argv, const std::function<void(p
 
 TEST_F(Runner, CtrlCStopsCleanlyAndKeepsWhatIsDone) {
   const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/experiments/run_experiment";
-  const std::string cfg = *dir_ + "/interrupt.json";
+  const std::string cfg = dir() + "/interrupt.json";
   {
     json j = config(R"({"type": "category", "encapsulation": "Non-VPN"})").resolved;
     j["name"] = "interrupt";
@@ -275,7 +254,7 @@ TEST_F(Runner, CtrlCStopsCleanlyAndKeepsWhatIsDone) {
   });
   ASSERT_TRUE(signalled) << "training never reached epoch 2; last line: " << last;
   EXPECT_EQ(rc, 130);
-  RunResult r = read_result(*dir_ + "/results/interrupt/seed5.h5");
+  RunResult r = read_result(dir() + "/results/interrupt/seed5.h5");
   EXPECT_TRUE(r.interrupted);
   EXPECT_GE(r.history.size(), 2u);
   EXPECT_LT(r.history.size(), 100000u);

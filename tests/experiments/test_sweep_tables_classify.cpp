@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "dataset/ingest.hpp"
 #include "dataset/synth.hpp"
+#include "support/tiny_store.hpp"
 #include "experiments/classify.hpp"
 #include "experiments/runner.hpp"
 #include "experiments/sweep.hpp"
@@ -39,29 +40,9 @@ int64_t mtime_ns(const std::string& path) {
   return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-// A tiny synthetic store shared by the tests of this file.
-class Tiny : public ::testing::Test {
+// The tiny synthetic store of tests/support/tiny_store.hpp, shared by the tests of this file.
+class Tiny : public flowpic::testing::TinyStoreTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string((std::filesystem::temp_directory_path() / ("flowpic-sweep-" + std::to_string(getpid()))).string());
-    make_dirs(*dir_);
-    synth::SynthOptions so;
-    so.out_dir = *dir_ + "/synth";
-    so.seed = 3;
-    so.scale = 0.25;
-    so.progress = false;
-    synth::generate_synthetic(so);
-    IngestOptions io;
-    io.progress = false;
-    io.label_map_paths = {find_config_file("labels/iscx_vpn_nonvpn.json"), find_config_file("labels/iscx_tor.json")};
-    ingest_captures(list_captures({*dir_ + "/synth/captures"}), store(), io);
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    std::filesystem::remove_all(*dir_, ec);
-    delete dir_;
-  }
-  static std::string store() { return *dir_ + "/store.h5"; }
   static std::string config_text(const std::string& extra) {
     return R"({
       "name": "sw",
@@ -71,12 +52,10 @@ class Tiny : public ::testing::Test {
       "training": {"epochs": 1, "batch_size": 16, "seed": 5, "repeats": 2, "test_fraction": 0.25, "validation_fraction": 0.2},
       "task": {"type": "category", "encapsulation": "Non-VPN"},
       "device": "cpu",
-      "output": ")" + *dir_ + R"(/results")" + extra + "}";
+      "output": ")" + dir() + R"(/results")" + extra + "}";
   }
   static std::string bin(const std::string& name) { return std::string(FLOWPIC_BINARY_DIR) + "/experiments/" + name; }
-  static std::string* dir_;
 };
-std::string* Tiny::dir_ = nullptr;
 
 }  // namespace
 
@@ -91,12 +70,12 @@ TEST_F(Tiny, SweepExpandsAndChecksEveryPoint) {
   EXPECT_DOUBLE_EQ(c.resolved["optimizer"]["lr"].get<double>(), 0.001);
   EXPECT_EQ(c.resolved["sweep_point"]["representation.resolution"], 32);
   EXPECT_FALSE(c.resolved.contains("sweep"));
-  EXPECT_EQ(point_result_path(c, p[3], 6), *dir_ + "/results/sw/lr=0.001,resolution=32/seed6.h5");
+  EXPECT_EQ(point_result_path(c, p[3], 6), dir() + "/results/sw/lr=0.001,resolution=32/seed6.h5");
   // No sweep: the old layout.
   json plain = parse_json(config_text(""), "p.json");
   std::vector<SweepPoint> one = expand_sweep(plain, "p.json");
   ASSERT_EQ(one.size(), 1u);
-  EXPECT_EQ(point_result_path(point_config(plain, one[0], "p.json"), one[0], 5), *dir_ + "/results/sw/seed5.h5");
+  EXPECT_EQ(point_result_path(point_config(plain, one[0], "p.json"), one[0], 5), dir() + "/results/sw/seed5.h5");
   // Bad keys and values are errors naming them, before anything runs.
   auto error_of = [&](const std::string& sweep) {
     try {
@@ -118,14 +97,14 @@ TEST_F(Tiny, SweepExpandsAndChecksEveryPoint) {
 // signal: after a full run one result file is deleted (a run that never finished) and another is
 // rewritten marked interrupted (what Ctrl-C leaves); --resume must run exactly those two again.
 TEST_F(Tiny, SweepProgramResumesAndSummarises) {
-  const std::string cfg = *dir_ + "/sweep.json";
+  const std::string cfg = dir() + "/sweep.json";
   {
     std::ofstream f(cfg);
     f << config_text(R"(, "sweep": {"optimizer.lr": [0.01, 0.001], "representation.resolution": [16, 32]})");
   }
-  const std::string log = *dir_ + "/sweep.log";
+  const std::string log = dir() + "/sweep.log";
   ASSERT_EQ(std::system((bin("run_experiment") + " " + cfg + " >" + log + " 2>&1").c_str()), 0) << read_text(log);
-  const std::string base = *dir_ + "/results/sw/";
+  const std::string base = dir() + "/results/sw/";
   std::vector<std::string> files;
   for (const char* p : {"lr=0.01,resolution=16", "lr=0.01,resolution=32", "lr=0.001,resolution=16", "lr=0.001,resolution=32"})
     for (const char* s : {"seed5", "seed6"}) files.push_back(base + p + "/" + s + ".h5");
@@ -299,7 +278,7 @@ TEST_F(Tiny, ClassifyReproducesEvaluation) {
   cfg.resolved["representation"] = RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"}).to_json();
   PreparedExperiment d = prepare_experiment(cfg, 5);
   TrainedRun run = run_once(cfg, d, 5, "test");
-  const std::string result = *dir_ + "/classify/seed5.h5";
+  const std::string result = dir() + "/classify/seed5.h5";
   write_result(result, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
   const GroupPredictions& g = run.result.groups[0];
   ASSERT_FALSE(g.flow.empty());
@@ -337,12 +316,12 @@ TEST_F(Tiny, ClassifyReproducesEvaluation) {
   };
   check(result);
   // The exported weights file carries the class names and representation: classify needs nothing else.
-  const std::string exported = *dir_ + "/classify/exported.h5";
-  const std::string log = *dir_ + "/export.log";
+  const std::string exported = dir() + "/classify/exported.h5";
+  const std::string log = dir() + "/export.log";
   ASSERT_EQ(std::system((bin("export_weights") + " " + result + " " + exported + " >" + log + " 2>&1").c_str()), 0) << read_text(log);
   check(exported);
   // The program: CSV on stdout, summary on stderr; bad options are one-line errors.
-  const std::string out = *dir_ + "/classify.csv";
+  const std::string out = dir() + "/classify.csv";
   ASSERT_EQ(std::system((bin("classify") + " " + result + " " + capture + " --device cpu --format json >" + out + " 2>" + log).c_str()), 0)
       << read_text(log);
   EXPECT_NO_THROW(parse_json(read_text(out), out));
