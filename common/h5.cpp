@@ -2,6 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <algorithm>
 #include <mutex>
 #include <numeric>
@@ -65,11 +69,34 @@ std::string file_name(hid_t loc) {
   return s;
 }
 
+namespace {
+// flowpic reads only files it wrote: the HDF5 signature at offset 0 (no user block) and a
+// superblock of version 2 or later, whose metadata is checksummed. Versions 0 and 1 lead libhdf5
+// into unchecksummed symbol tables and B-trees, which a damaged file can make it loop on.
+void check_superblock(const std::string& path) {
+  static const unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  unsigned char head[9] = {};
+  FILE* fp = std::fopen(path.c_str(), "rb");
+  if (!fp) fail("cannot open ", path, ": ", std::strerror(errno));
+  size_t got = std::fread(head, 1, sizeof head, fp);
+  std::fclose(fp);
+  if (got < sizeof head || std::memcmp(head, kSignature, 8) != 0)
+    fail("cannot open ", path, ": not an HDF5 file written by flowpic (no HDF5 signature at its start)");
+  if (head[8] < 2)
+    fail("cannot open ", path, ": HDF5 superblock version ", int{head[8]},
+         " (flowpic writes version 3, with checksummed metadata; was it written by another program?)");
+}
+}  // namespace
+
 Id create_file(const std::string& path) {
   quiet_errors();
   Id fapl(H5_CHECK(H5Pcreate(H5P_FILE_ACCESS), path));
-  // 1.8-compatible format so older h5py builds read our files too.
-  H5_CHECK(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), path);
+  // The 1.10 file format: every piece of metadata a reader walks (superblock v3, object headers
+  // v2, link and attribute heaps, and the fixed/extensible-array chunk indexes) carries a
+  // checksum, so a damaged file fails a checksum instead of sending libhdf5 into a loop. The 1.8
+  // format still indexed chunks with unchecksummed v1 B-trees. h5py built on HDF5 1.10 or later
+  // (Debian's, PyPI's) reads it.
+  H5_CHECK(H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST), path);
   hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (f < 0) fail("cannot create HDF5 file ", path, ": ", last_error());
   return Id(f);
@@ -80,6 +107,7 @@ Id open_file(const std::string& path, bool writable) {
   struct stat st{};
   if (stat(path.c_str(), &st) != 0) fail("cannot open ", path, ": no such file");
   if (!S_ISREG(st.st_mode)) fail("cannot open ", path, ": not a regular file");
+  check_superblock(path);
   if (H5Fis_hdf5(path.c_str()) <= 0) fail("cannot open ", path, ": not an HDF5 file (damaged or another format)");
   hid_t f = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) fail("cannot open ", path, ": ", last_error());
@@ -133,23 +161,58 @@ Id scalar_attr(hid_t loc, const std::string& name, hid_t type) {
   Id space(H5_CHECK(H5Screate(H5S_SCALAR), "attribute " + name));
   return Id(H5_CHECK(H5Acreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "creating attribute " + name + " in " + file_name(loc)));
 }
-Id string_type() {
+// Strings are written fixed-length (NUL-padded UTF-8, `size` bytes, at least 1), never
+// variable-length: variable-length strings live in HDF5's global heap, which has no checksum,
+// and libhdf5 1.10 loops forever or reads out of bounds on a damaged one.
+Id string_type(size_t size) {
   Id t(H5_CHECK(H5Tcopy(H5T_C_S1), "string type"));
-  H5_CHECK(H5Tset_size(t, H5T_VARIABLE), "string type");
+  H5_CHECK(H5Tset_size(t, std::max<size_t>(size, 1)), "string type");
+  H5_CHECK(H5Tset_strpad(t, H5T_STR_NULLPAD), "string type");
   H5_CHECK(H5Tset_cset(t, H5T_CSET_UTF8), "string type");
   return t;
+}
+// The largest string flowpic reads from one attribute or dataset element (a config or model
+// JSON is a few KiB); a larger declared size is damage, refused before allocating.
+constexpr size_t kMaxStringBytes = size_t{16} << 20;
+// Refuses a string type flowpic did not write: variable-length (global heap, see above) or absurd.
+size_t fixed_string_size(hid_t ftype, const std::string& what) {
+  if (H5Tget_class(ftype) != H5T_STRING) fail(what, ": not a string");
+  if (H5Tis_variable_str(ftype) != 0)
+    fail(what, ": a variable-length string, which flowpic does not read (its unchecksummed heap can hang libhdf5); "
+         "the file was written by another program or by flowpic before store/result/weights format 2: re-create it");
+  size_t n = H5Tget_size(ftype);
+  if (n == 0 || n > kMaxStringBytes) fail(what, ": a string of ", n, " bytes; the file is damaged");
+  return n;
+}
+// Numbers are read only from integer or floating-point datasets and attributes, so no
+// conversion ever walks a variable-length or reference type from the file.
+void check_numeric(hid_t ftype, const std::string& what) {
+  H5T_class_t c = H5Tget_class(ftype);
+  if (c != H5T_INTEGER && c != H5T_FLOAT) fail(what, ": holds ", c == H5T_STRING ? "strings" : "non-numeric values", ", not numbers");
 }
 Id open_attr(hid_t loc, const std::string& name) {
   if (H5Aexists(loc, name.c_str()) <= 0) fail(file_name(loc), ": attribute '", name, "' is missing");
   return Id(H5_CHECK(H5Aopen(loc, name.c_str(), H5P_DEFAULT), "opening attribute " + name));
 }
+// flowpic's attributes are scalars: one value is read into one value's buffer.
+void check_scalar(hid_t attr, const std::string& what) {
+  Id space(H5_CHECK(H5Aget_space(attr), what));
+  if (H5Sget_simple_extent_npoints(space) != 1) fail(what, ": not a single value; the file is damaged");
+}
+void check_attr_numeric(hid_t attr, hid_t loc, const std::string& name) {
+  const std::string what = file_name(loc) + ": attribute '" + name + "'";
+  Id ftype(H5_CHECK(H5Aget_type(attr), what));
+  check_numeric(ftype, what);
+  check_scalar(attr, what);
+}
 }  // namespace
 
 void set_attr(hid_t loc, const std::string& name, const std::string& value) {
-  Id t = string_type();
+  Id t = string_type(value.size());
   Id a = scalar_attr(loc, name, t);
-  const char* p = value.c_str();
-  H5_CHECK(H5Awrite(a, t, &p), "writing attribute " + name);
+  std::string padded = value;
+  padded.resize(std::max<size_t>(value.size(), 1), '\0');
+  H5_CHECK(H5Awrite(a, t, padded.data()), "writing attribute " + name);
 }
 void set_attr(hid_t loc, const std::string& name, const char* value) { set_attr(loc, name, std::string(value)); }
 void set_attr(hid_t loc, const std::string& name, int64_t value) {
@@ -164,33 +227,26 @@ bool has_attr(hid_t loc, const std::string& name) { return H5Aexists(loc, name.c
 
 std::string get_attr_string(hid_t loc, const std::string& name) {
   Id a = open_attr(loc, name);
-  Id ftype(H5_CHECK(H5Aget_type(a), "attribute " + name));
-  if (H5Tget_class(ftype) != H5T_STRING) fail(file_name(loc), ": attribute '", name, "' is not a string");
-  if (H5Tis_variable_str(ftype) > 0) {
-    Id t = string_type();
-    char* p = nullptr;
-    H5_CHECK(H5Aread(a, t, &p), "reading attribute " + name);
-    std::string s = p ? p : "";
-    Id space(H5Aget_space(a));
-    H5free_memory(p);
-    return s;
-  }
-  size_t n = H5Tget_size(ftype);
+  const std::string what = file_name(loc) + ": attribute '" + name + "'";
+  Id ftype(H5_CHECK(H5Aget_type(a), what));
+  check_scalar(a, what);
+  size_t n = fixed_string_size(ftype, what);
   std::string s(n, '\0');
-  Id t(H5Tcopy(H5T_C_S1));
-  H5Tset_size(t, n);
-  H5_CHECK(H5Aread(a, t, s.data()), "reading attribute " + name);
-  s.resize(std::strlen(s.c_str()));
+  Id t = string_type(n);
+  H5_CHECK(H5Aread(a, t, s.data()), "reading " + what);
+  s.resize(strnlen(s.c_str(), n));
   return s;
 }
 int64_t get_attr_int(hid_t loc, const std::string& name) {
   Id a = open_attr(loc, name);
+  check_attr_numeric(a, loc, name);
   int64_t v = 0;
   H5_CHECK(H5Aread(a, H5T_NATIVE_INT64, &v), "reading attribute " + name);
   return v;
 }
 double get_attr_double(hid_t loc, const std::string& name) {
   Id a = open_attr(loc, name);
+  check_attr_numeric(a, loc, name);
   double v = 0;
   H5_CHECK(H5Aread(a, H5T_NATIVE_DOUBLE, &v), "reading attribute " + name);
   return v;
@@ -237,6 +293,8 @@ void read_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_si
               std::vector<unsigned char>& bytes, std::vector<hsize_t>* shape_out) {
   const std::string w = "reading " + where(loc, path);
   Id ds = open_dataset(loc, path);
+  Id ftype(H5_CHECK(H5Dget_type(ds), w));
+  check_numeric(ftype, w);
   Id space(H5_CHECK(H5Dget_space(ds), w));
   hssize_t n = H5_CHECK(H5Sget_simple_extent_npoints(space), w);
   if (shape_out) {
@@ -267,6 +325,8 @@ void read_rows_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t ro
   const std::string w = "reading " + where(loc, path);
   if (count == 0) return;
   Id ds = open_dataset(loc, path);
+  Id ftype(H5_CHECK(H5Dget_type(ds), w));
+  check_numeric(ftype, w);
   Id space(H5_CHECK(H5Dget_space(ds), w));
   int rank = H5_CHECK(H5Sget_simple_extent_ndims(space), w);
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
@@ -287,44 +347,35 @@ void read_rows_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t ro
 
 void write_strings(hid_t loc, const std::string& path, const std::vector<std::string>& values) {
   const std::string w = "writing " + where(loc, path);
-  Id t = string_type();
+  size_t len = 1;
+  for (const auto& v : values) len = std::max(len, v.size());
+  Id t = string_type(len);
   hsize_t n = values.size();
   Id space(H5_CHECK(H5Screate_simple(1, &n, nullptr), w));
   Id lcpl = make_parent_groups(loc, path);
   if (exists(loc, path)) H5_CHECK(H5Ldelete(loc, path.c_str(), H5P_DEFAULT), w);
   Id ds(H5_CHECK(H5Dcreate2(loc, path.c_str(), t, space, lcpl, H5P_DEFAULT, H5P_DEFAULT), w));
-  std::vector<const char*> ptrs;
-  ptrs.reserve(values.size());
-  for (const auto& v : values) ptrs.push_back(v.c_str());
-  if (n) H5_CHECK(H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), w);
+  std::vector<char> buf(values.size() * len, '\0');
+  for (size_t i = 0; i < values.size(); ++i) std::memcpy(buf.data() + i * len, values[i].data(), values[i].size());
+  if (n) H5_CHECK(H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), w);
 }
 
 std::vector<std::string> read_strings(hid_t loc, const std::string& path) {
   const std::string w = "reading " + where(loc, path);
   Id ds = open_dataset(loc, path);
   Id ftype(H5_CHECK(H5Dget_type(ds), w));
-  if (H5Tget_class(ftype) != H5T_STRING) fail(w, ": not a string dataset");
+  const size_t len = fixed_string_size(ftype, w);
   Id space(H5_CHECK(H5Dget_space(ds), w));
   hssize_t n = H5_CHECK(H5Sget_simple_extent_npoints(space), w);
-  check_plausible_size(ds, static_cast<uint64_t>(n), H5Tis_variable_str(ftype) > 0 ? sizeof(char*) : H5Tget_size(ftype), w);
+  check_plausible_size(ds, static_cast<uint64_t>(n), len, w);
   std::vector<std::string> out;
   out.reserve(static_cast<size_t>(n));
-  if (H5Tis_variable_str(ftype) > 0) {
-    Id t = string_type();
-    std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
-    if (n) H5_CHECK(H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), w);
-    for (char* p : ptrs) out.emplace_back(p ? p : "");
-    if (n) H5Dvlen_reclaim(t, space, H5P_DEFAULT, ptrs.data());
-  } else {
-    size_t len = H5Tget_size(ftype);
-    std::vector<char> buf(static_cast<size_t>(n) * len);
-    Id t(H5Tcopy(H5T_C_S1));
-    H5Tset_size(t, len);
-    if (n) H5_CHECK(H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), w);
-    for (hssize_t i = 0; i < n; ++i) {
-      const char* p = buf.data() + static_cast<size_t>(i) * len;
-      out.emplace_back(p, strnlen(p, len));
-    }
+  std::vector<char> buf(static_cast<size_t>(n) * len);
+  Id t = string_type(len);
+  if (n) H5_CHECK(H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), w);
+  for (hssize_t i = 0; i < n; ++i) {
+    const char* p = buf.data() + static_cast<size_t>(i) * len;
+    out.emplace_back(p, strnlen(p, len));
   }
   return out;
 }

@@ -138,7 +138,7 @@ std::vector<T> read_rows(hid_t loc, const std::string& path, hsize_t first, hsiz
   return out;
 }
 
-// Variable-length UTF-8 string lists.
+// String lists, stored as fixed-length NUL-padded UTF-8 (never variable-length: see h5.cpp).
 void write_strings(hid_t loc, const std::string& path, const std::vector<std::string>& values);
 std::vector<std::string> read_strings(hid_t loc, const std::string& path);
 

@@ -278,7 +278,13 @@ LabelMap LabelMap::load_all(const std::vector<std::string>& paths) {
       r.values = std::move(values);
       all.rules_.push_back(std::move(r));
     }
-    for (auto& f : m.filters_) all.filters_.push_back(std::move(f));
+    // The same filter in two maps (both ISCX maps drop DNS, NTP...) is kept once.
+    for (auto& f : m.filters_) {
+      auto same = [&](const FlowFilter& g) {
+        return g.name == f.name && g.protocol == f.protocol && g.port == f.port && g.address == f.address;
+      };
+      if (std::none_of(all.filters_.begin(), all.filters_.end(), same)) all.filters_.push_back(std::move(f));
+    }
   }
   for (auto& r : all.rules_) r.values.resize(all.columns_.size());
   all.text_ = texts.dump(2);

@@ -334,7 +334,8 @@ PacketStoreReader::PacketStoreReader(const std::string& path) : path_(path), fil
     if (version > kPacketStoreFormatVersion)
       fail(path, ": packet store format version ", version, " is newer than this program's ",
            kPacketStoreFormatVersion, "; update flowpic");
-    if (version < 1) fail(path, ": packet store format version ", version, " is not valid");
+    if (version < kPacketStoreFormatVersion)
+      fail(path, ": packet store format version ", version, " was written by an older flowpic; re-create it with flowpic_data ingest");
 
     PacketStore& s = flows_;
     s.offsets = h5::read<uint64_t>(f, "/flows/offsets");

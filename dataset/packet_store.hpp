@@ -15,7 +15,7 @@
 
 namespace flowpic {
 
-inline constexpr int kPacketStoreFormatVersion = 1;
+inline constexpr int kPacketStoreFormatVersion = 2;  // 2: fixed-length strings, HDF5 1.10 format
 inline constexpr uint32_t kUnknownPayload = 0xFFFFFFFFu;  // payload length not known (CSV import)
 
 enum class FlowView : uint8_t { kSession = 0, kUnidirectional = 1 };

@@ -110,6 +110,8 @@ RunResult read_result(const std::string& path) {
   int64_t version = h5::get_attr_int(f, "format_version");
   if (version > kResultFormatVersion)
     fail(path, ": result format version ", version, " is newer than this program's ", kResultFormatVersion, "; update flowpic");
+  if (version < kResultFormatVersion)
+    fail(path, ": result format version ", version, " was written by an older flowpic; run the experiment again");
   RunResult r;
   r.experiment = h5::get_attr_string(f, "experiment");
   r.run = h5::get_attr_string(f, "run");

@@ -13,7 +13,7 @@
 
 namespace flowpic {
 
-inline constexpr int kResultFormatVersion = 1;
+inline constexpr int kResultFormatVersion = 2;  // 2: fixed-length strings, HDF5 1.10 format
 
 struct EpochRecord {
   int epoch = 0;  // 1-based

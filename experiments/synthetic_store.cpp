@@ -5,6 +5,7 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "dataset/ingest.hpp"
+#include "dataset/packet_store.hpp"
 #include "dataset/synth.hpp"
 
 namespace flowpic {
@@ -25,7 +26,15 @@ std::string ensure_synthetic_store(const std::string& dir, uint64_t seed, const 
     base += buf;
   }
   const std::string store = base + "/store.h5";
-  if (file_exists(store)) return store;
+  if (file_exists(store)) {
+    // A cache written by an older flowpic (or damaged) is made again rather than failing the run.
+    try {
+      PacketStoreReader check(store);
+      return store;
+    } catch (const Error& e) {
+      std::fprintf(stderr, "the cached synthetic store cannot be used (%s): generating it again\n", e.what());
+    }
+  }
   std::fprintf(stderr, "built-in SYNTHETIC traffic (preset %s, seed %llu) is not in %s yet: generating and ingesting it\n",
                preset.c_str(), static_cast<unsigned long long>(seed), base.c_str());
   synth::SynthOptions so;

@@ -124,7 +124,7 @@ ImageExportSummary write_images_h5(const PacketStore& store, const Representatio
     h5::quiet_errors();
     h5::Id f = h5::create_file(file.temp_path());
     h5::set_attr(f, "format", "flowpic images");
-    h5::set_attr(f, "format_version", int64_t{1});
+    h5::set_attr(f, "format_version", int64_t{2});  // 2: fixed-length strings
     h5::set_attr(f, "representation", config.to_json().dump());
     h5::set_attr(f, "sample_index", index.stats.to_json().dump());
     h5::set_attr(f, "store", opt.store_path);

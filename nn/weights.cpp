@@ -7,7 +7,7 @@
 namespace flowpic::nn {
 namespace {
 
-const char* kFormat = "flowpic-weights-1";
+const char* kFormat = "flowpic-weights-2";
 
 // Conv kernels keep 4 dimensions; everything else is stored with its non-trivial dimensions
 // (dense kernel [out, in], vectors [n]).

@@ -1,7 +1,7 @@
 #pragma once
 // Model weights in HDF5 (layout documented in docs/weights.md): one float32 dataset per
 // parameter at /weights/<index>_<type>/<name> (conv kernel OIHW, dense kernel [out, in], vectors
-// for biases and batch-norm), and root attributes: "format" = "flowpic-weights-1",
+// for biases and batch-norm), and root attributes: "format" = "flowpic-weights-2",
 // "architecture" (the model JSON), "input_c", "input_h", "input_w", "classes", "seed".
 #include <hdf5.h>
 

@@ -12,6 +12,7 @@
 #include <regex>
 #include <cstdio>
 #include <dirent.h>
+#include <functional>
 #include <thread>
 
 #include "common/atomic_file.hpp"
@@ -22,6 +23,7 @@
 #include "dataset/ingest.hpp"
 #include "dataset/label_map.hpp"
 #include "dataset/packet_store.hpp"
+#include "support/deadline.hpp"
 #include "support/pcap_writer.hpp"
 #include "support/temp_dir.hpp"
 
@@ -264,6 +266,23 @@ TEST(AtomicWrite, IngestKilledMidWriteLeavesNoStoreAndARerunSucceeds) {
 }
 
 // ---- Inputs the fuzz targets found (tests/data/fuzz/), replayed through the same code. ----
+
+// fuzz_store inputs: a damaged global heap (variable-length strings, store format 1) made libhdf5
+// 1.10.8 loop forever or read out of bounds in H5HG_read. Strings are now written fixed-length
+// and variable-length ones refused before the heap is read. Each replay runs in a child process
+// with a deadline, so a regression fails the test instead of hanging or crashing the suite.
+TEST(FuzzRegressions, StoresWithADamagedGlobalHeapAreRefusedQuickly) {
+  for (const char* name : {"store_global_heap_hang.h5", "store_global_heap_segv.h5"}) {
+    const std::string path = std::string(FLOWPIC_TEST_DATA_DIR) + "/fuzz/" + name;
+    for (auto read : std::vector<std::function<void()>>{[&] { read_packet_store(path); },
+                                                        [&] { PacketStoreReader r(path); },
+                                                        [&] { (void)describe_store(path); }}) {
+      std::string outcome = outcome_in_child(read, 30);
+      EXPECT_EQ(outcome.rfind("error: ", 0), 0u) << name << ": " << outcome;
+      EXPECT_NE(outcome.find("variable-length string"), std::string::npos) << name << ": " << outcome;
+    }
+  }
+}
 
 TEST(FuzzRegressions, LabelMapWithANumberTooLargeForADouble) {
   // fuzz_label_map input: first line the capture name, the rest the map. json::out_of_range

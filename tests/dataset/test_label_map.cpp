@@ -2,6 +2,8 @@
 // (../shared/reference/iscx_files.md), and the label-map format rejects bad input with clear errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -202,6 +204,10 @@ TEST(LabelMap, BothMapsTogether) {
   LabelMap::Match r = m.match("spotify2.pcap");
   EXPECT_EQ(r.values[4], "iscx-vpn2016");
   EXPECT_EQ(r.overlapping.size(), 1u);
+  // Both maps drop DNS, NTP...: each filter is kept once.
+  const auto& filters = m.flow_filters();
+  EXPECT_EQ(filters.size(), LabelMap::load(map_path("iscx_vpn_nonvpn.json")).flow_filters().size());
+  EXPECT_EQ(std::count_if(filters.begin(), filters.end(), [](const FlowFilter& f) { return f.name == "dns"; }), 1);
 }
 
 TEST(LabelMap, OverlappingRulesFirstWins) {

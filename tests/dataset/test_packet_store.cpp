@@ -233,7 +233,11 @@ TEST(PacketStore, ReadErrorsNameThePathAndTheProblem) {
   std::string newer = copy("newer.h5");
   { h5::Id f = h5::open_file(newer, true); h5::set_attr(f, "format_version", int64_t{3}); }
   e = error_of([&] { read_packet_store(newer); });
-  EXPECT_NE(e.find("newer.h5: packet store format version 3 is newer than this program's 1"), std::string::npos) << e;
+  EXPECT_NE(e.find("newer.h5: packet store format version 3 is newer than this program's 2"), std::string::npos) << e;
+  std::string older = copy("older.h5");
+  { h5::Id f = h5::open_file(older, true); h5::set_attr(f, "format_version", int64_t{1}); }
+  e = error_of([&] { read_packet_store(older); });
+  EXPECT_NE(e.find("older.h5: packet store format version 1 was written by an older flowpic"), std::string::npos) << e;
 
   std::string missing = copy("missing.h5");
   { h5::Id f = h5::open_file(missing, true); H5Ldelete(f, "/packets/time", H5P_DEFAULT); }
