@@ -16,6 +16,7 @@
 #include "dataset/packet_store.hpp"
 #include "support/pcap_writer.hpp"
 #include "support/temp_dir.hpp"
+#include "support/error_of.hpp"
 
 using namespace flowpic;
 using namespace flowpic::testing;
@@ -121,14 +122,6 @@ std::vector<std::string> dir_entries(const std::string& dir) {
   return v;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

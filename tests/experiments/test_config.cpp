@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "experiments/config.hpp"
+#include "support/error_of.hpp"
 
 using namespace flowpic;
 
@@ -16,14 +17,11 @@ const char* kMinimal = R"({
 })";
 
 std::string error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
-  try {
+  return flowpic::testing::error_of([&] {
     json j = parse_json(text, "x.json");
     for (const auto& s : sets) apply_override(j, s, "x.json");
     parse_experiment(j, "x.json");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  });
 }
 
 }  // namespace

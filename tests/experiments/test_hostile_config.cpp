@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "experiments/config.hpp"
 #include "experiments/sample_index.hpp"
+#include "support/error_of.hpp"
 
 using namespace flowpic;
 
@@ -18,20 +19,17 @@ const char* kBase = R"({
 })";
 
 std::string error_of(const std::vector<std::string>& sets) {
-  try {
+  return flowpic::testing::error_of([&] {
     json j = parse_json(kBase, "x.json");
     for (const auto& s : sets) apply_override(j, s, "x.json");
     parse_experiment(j, "x.json");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  });
 }
 
 }  // namespace
 
 TEST(HostileConfig, BatchTimesImageSizeIsBounded) {
-  EXPECT_EQ(error_of({"training.batch_size=128"}), "no error") << "the paper's setting fits";
+  EXPECT_EQ(error_of({"training.batch_size=128"}), "(no error)") << "the paper's setting fits";
   std::string e = error_of({"training.batch_size=65536"});
   EXPECT_NE(e.find("x.json: training.batch_size: 65536 images of 1x1500x1500"), std::string::npos) << e;
   EXPECT_NE(e.find("over the limit"), std::string::npos) << e;

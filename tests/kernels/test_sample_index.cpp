@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "experiments/sample_index.hpp"
 #include "helpers.hpp"
+#include "support/error_of.hpp"
 
 using namespace flowpic;
 namespace ft = flowpic::testing;
@@ -29,12 +30,7 @@ RepresentationConfig fp_config(const std::string& extra) {
 }
 
 std::string error_of(const std::string& text) {
-  try {
-    RepresentationConfig::parse(text, "repr.json");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return flowpic::testing::error_of([&] { RepresentationConfig::parse(text, "repr.json"); });
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "nn_fixtures.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tolerance.hpp"
+#include "support/error_of.hpp"
 
 using namespace flowpic;
 using namespace flowpic::nn;
@@ -22,16 +23,7 @@ namespace {
 
 std::string model_path(const std::string& name) { return std::string(FLOWPIC_SOURCE_DIR) + "/configs/models/" + name; }
 
-// The message of the flowpic::Error that `f` throws ("" when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using flowpic::testing::error_of;
 
 #define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text)
 

@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "nn/backend.hpp"
 #include "nn/model.hpp"
+#include "support/error_of.hpp"
 
 using namespace flowpic;
 using namespace flowpic::nn;
@@ -12,12 +13,8 @@ namespace {
 
 std::string error_of(const std::string& layers, Shape input = {1, 1, 32, 32}) {
   auto cpu = make_cpu_backend();
-  try {
-    Model::from_json(json::parse(R"({"layers": )" + layers + "}"), "m.json", {input, 3, 1}, *cpu);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return flowpic::testing::error_of(
+      [&] { Model::from_json(json::parse(R"({"layers": )" + layers + "}"), "m.json", {input, 3, 1}, *cpu); });
 }
 
 }  // namespace
