@@ -1,6 +1,7 @@
 #include "common/device.hpp"
 
 #include <cstdio>
+#include <cstring>
 
 #ifdef FLOWPIC_HAVE_CUDA
 #include <cuda_runtime.h>
@@ -30,10 +31,10 @@ std::string cuda_device_description() {
   cudaGetDevice(&dev);
   cudaDeviceProp p{};
   cudaGetDeviceProperties(&p, dev);
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%s (sm_%d%d, %.1f GiB)", p.name, p.major, p.minor,
-                p.totalGlobalMem / double(1ull << 30));
-  return buf;
+  char mem[64];
+  std::snprintf(mem, sizeof mem, "%.1f GiB", p.totalGlobalMem / double(1ull << 30));
+  return std::string(p.name, strnlen(p.name, sizeof p.name)) + " (sm_" + std::to_string(p.major) +
+         std::to_string(p.minor) + ", " + mem + ")";
 }
 
 std::string cuda_versions() {

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "common/atomic_file.hpp"
+#include "common/device.hpp"
 #include "common/error.hpp"
 #include "common/progress.hpp"
 #include "experiments/image_batcher.hpp"
@@ -64,6 +65,9 @@ std::string resolve_config_path(const std::string& p) {
 }
 
 PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed) {
+  // Before minutes of data generation or image building: a GPU run on a machine without one.
+  if (cfg.device == "cuda" && !cuda_device_available())
+    fail(cfg.file, ": device: the cuda backend was requested but ", cuda_device_description(), "; use cpu or auto");
   PreparedExperiment d;
   if (cfg.dataset.source == "synthetic") {
     d.store_path = ensure_synthetic_store(cfg.dataset.synthetic_dir, cfg.dataset.synthetic_seed, cfg.dataset.synthetic_preset,

@@ -14,13 +14,16 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: scripts/bench_images.sh [--quick] [--runs N]" >&2; exit 2 ;;
   esac
 done
-dir=$(bash scripts/build.sh "${FLOWPIC_BENCH_MODE:-auto}" bench_images | tail -1)
+# FLOWPIC_PREBUILT=DIR: use DIR/bench_images as it is (a device bundle, scripts/gpu_check.sh);
+# PYTHON: the interpreter with numpy (default Debian's /usr/bin/python3).
+if [[ -n "${FLOWPIC_PREBUILT:-}" ]]; then bin="$FLOWPIC_PREBUILT/bench_images"
+else bin="$(bash scripts/build.sh "${FLOWPIC_BENCH_MODE:-auto}" bench_images | tail -1)/bench/bench_images"; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "## flowpic (bench_images $quick --runs $runs)"
 echo
-"$dir/bench/bench_images" --out-dir "$tmp" --runs "$runs" $quick
+"$bin" --out-dir "$tmp" --runs "$runs" $quick
 echo
 echo "## numpy (scripts/bench_images_numpy.py, same windows)"
 echo
-/usr/bin/python3 scripts/bench_images_numpy.py "$tmp" --runs 3
+"${PYTHON:-/usr/bin/python3}" scripts/bench_images_numpy.py "$tmp" --runs 3

@@ -4,7 +4,8 @@
 #   FlowPic paper network at 1x1500x1500, batch 32 and 128; LeNet-5 at 1x32x32, batch 256.
 # Each configuration runs REPEATS times alternating the two engines; the table reports the
 # median of the per-run medians. Needs python3-torch (bash scripts/setup.sh --bench).
-#   usage: scripts/bench_nn.sh [cpu|cuda]      (env: REPEATS=3 THREADS=2 BUILD=build/cpu)
+#   usage: scripts/bench_nn.sh [cpu|cuda]      (env: REPEATS=3 THREADS=2 BUILD=build/cpu,
+#          FLOWPIC_PREBUILT=DIR with bench_nn_train, TORCH_PY=python with torch)
 # Both engines use GNU OpenMP; OMP_WAIT_POLICY defaults to passive here (idle threads sleep
 # instead of spinning), which on a shared, oversubscribed machine is worth 3-8x to both.
 set -euo pipefail
@@ -14,14 +15,15 @@ repeats="${REPEATS:-3}"
 threads="${THREADS:-2}"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 if [[ "$device" == cuda ]]; then build="${BUILD:-build/cuda}"; mode=cuda; else build="${BUILD:-build/cpu}"; mode=cpu; fi
-bash scripts/build.sh "$mode" bench_nn_train >/dev/null
-bin="$build/bench/bench_nn_train"
+# FLOWPIC_PREBUILT=DIR: use DIR/bench_nn_train as it is (a device bundle, scripts/gpu_check.sh).
+if [[ -n "${FLOWPIC_PREBUILT:-}" ]]; then bin="$FLOWPIC_PREBUILT/bench_nn_train"
+else bash scripts/build.sh "$mode" bench_nn_train >/dev/null; bin="$build/bench/bench_nn_train"; fi
 if [[ "$device" == cuda ]] && ! "$bin" --device cuda --model configs/models/lenet5.json --input 1x32x32 --batch 2 \
     --iters 1 --warmup 0 >/dev/null 2>&1; then
   echo "bench_nn.sh: no usable CUDA device here; GPU benchmark skipped" >&2
   exit 0
 fi
-torch_py=/usr/bin/python3
+torch_py="${TORCH_PY:-/usr/bin/python3}"
 "$torch_py" -c "import torch" 2>/dev/null || { echo "bench_nn.sh: PyTorch missing; run: bash scripts/setup.sh --bench" >&2; exit 1; }
 run_torch=1
 if [[ "$device" == cuda ]] && ! "$torch_py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then

@@ -13,10 +13,12 @@
 #include <set>
 
 #include "common/atomic_file.hpp"
+#include "common/device.hpp"
 #include "common/error.hpp"
 #include "common/h5.hpp"
 #include "dataset/ingest.hpp"
 #include "dataset/synth.hpp"
+#include "support/error_of.hpp"
 #include "support/tiny_store.hpp"
 #include "experiments/image_batcher.hpp"
 #include "experiments/runner.hpp"
@@ -284,4 +286,14 @@ TEST(Quickstart, TheReadmeMainCommandRuns) {
   EXPECT_EQ(r.history.size(), 2u);
   std::error_code ec;
   std::filesystem::remove_all(tmp, ec);
+}
+
+TEST_F(Runner, CudaWithoutAGpuIsRefusedBeforeAnyDataWork) {
+  if (cuda_device_available()) GTEST_SKIP() << "this machine has a GPU";
+  // A synthetic source in a folder that does not exist yet: nothing may be generated there.
+  ExperimentConfig cfg = config(R"({"type": "category", "encapsulation": "Non-VPN"})",
+                                {"device=cuda", "dataset.source=synthetic", "dataset.synthetic.dir=" + dir() + "/never"});
+  std::string e = flowpic::testing::error_of([&] { prepare_experiment(cfg, 5); });
+  EXPECT_NE(e.find("test.json: device: the cuda backend was requested but"), std::string::npos) << e;
+  EXPECT_FALSE(std::filesystem::exists(dir() + "/never")) << "data was generated before the device check";
 }
