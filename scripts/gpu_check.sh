@@ -99,13 +99,13 @@ run_experiment_step() {
     local t0=$SECONDS
     run_experiment configs/quickstart.json --set device="$device" --set output="$res/$device" \
       >"$out/quickstart_$device.txt" 2>&1 || status=1
-    echo "quickstart on $device: $((SECONDS - t0)) s; $(grep -E '^(run [a-z]|accuracy|early stop)' "$out/quickstart_$device.txt" | head -n 3 | tr '\n' ' ')" \
+    echo "quickstart on $device: $((SECONDS - t0)) s; $(grep -E '^(run [a-z]|accuracy|early stop)|error:' "$out/quickstart_$device.txt" | head -n 3 | tr '\n' ' ')" \
       | tee -a "$out/experiment.summary.txt"
   done
   local t0=$SECONDS
   run_experiment configs/vpn_category.json --set dataset.source=synthetic --set device=cuda --set output="$res/paper" \
     >"$out/vpn_category_cuda.txt" 2>&1 || status=1
-  echo "vpn_category (1500x1500, paper network) on cuda: $((SECONDS - t0)) s; $(grep -E '^(run [a-z]|accuracy|early stop)' "$out/vpn_category_cuda.txt" | head -n 3 | tr '\n' ' ')" \
+  echo "vpn_category (1500x1500, paper network) on cuda: $((SECONDS - t0)) s; $(grep -E '^(run [a-z]|accuracy|early stop)|error:' "$out/vpn_category_cuda.txt" | head -n 3 | tr '\n' ' ')" \
     | tee -a "$out/experiment.summary.txt"
   find "$res" -name '*.h5' | head -n 3 | while read -r f; do cp "$f" "$out/$(echo "${f#$res/}" | tr '/' '_')"; done
   return $status
