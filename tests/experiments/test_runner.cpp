@@ -284,6 +284,17 @@ TEST(Quickstart, TheReadmeMainCommandRuns) {
   EXPECT_EQ(r.data_source, "synthetic");
   EXPECT_EQ(r.class_names.size(), 5u);
   EXPECT_EQ(r.history.size(), 2u);
+
+  // A cached store that cannot be read (an older flowpic's format, or damage) is made again.
+  const std::string cached = tmp + "/data/small-seed1/store.h5";
+  ASSERT_TRUE(std::filesystem::exists(cached));
+  std::ofstream(cached, std::ios::trunc) << "a store of an older format";
+  rc = run_program({bin, q, "--set", "training.epochs=1", "--set", "dataset.synthetic.dir=" + tmp + "/data", "--set",
+                    "output=" + tmp + "/results"},
+                   [](pid_t, const std::string&) {});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(read_result(tmp + "/results/quickstart/seed1.h5").history.size(), 1u);
+  EXPECT_NO_THROW(read_packet_store(cached));
   std::error_code ec;
   std::filesystem::remove_all(tmp, ec);
 }
