@@ -136,6 +136,17 @@ TEST(Render, BitmapFontDrawsEveryCharacter) {
       for (int x = 1 + 6 * static_cast<int>(i); x < 6 + 6 * static_cast<int>(i); ++x) ink |= rgb[(y * w + x) * 3] == 0;
     EXPECT_TRUE(ink) << "glyph '" << text[i] << "'";
   }
+  // Lower case has glyphs of its own: each letter's pixels differ from its capital's, and each
+  // character outside the font is drawn as '?'.
+  auto pixels = [](const std::string& t) {
+    const int tw = text_width(t, 1) + 2, th = 9;
+    std::vector<unsigned char> img(static_cast<size_t>(tw) * th * 3, 255);
+    draw_text(img, tw, th, 1, 1, t, 1, 0, 0, 0);
+    return img;
+  };
+  for (char c = 'a'; c <= 'z'; ++c)
+    EXPECT_NE(pixels(std::string(1, c)), pixels(std::string(1, static_cast<char>(c - 'a' + 'A')))) << c;
+  EXPECT_EQ(pixels("~"), pixels("?"));
 }
 
 TEST(ImagesCommand, StoreFileToImagesFileAndPicture) {
