@@ -28,6 +28,7 @@ const char* kRenderUsage =
     "  Draws samples as a PNG: FlowPics on a log colour scale (size up, time right), payload images in grey.\n"
     "  --sample N                a sample number (repeatable: panels side by side; default 0)\n"
     "  --per-class COLUMN        one panel per value of a label column, e.g. category (the paper's figure 2)\n"
+    "  --where COLUMN=VALUE      with --per-class: only flows with that label (repeatable), e.g. encapsulation=Non-VPN\n"
     "  --panel PX                drawn panel side in pixels (default: automatic)\n";
 
 std::string command_line(const char* name, const Args& args) {
@@ -129,7 +130,7 @@ int render(const Args& args) {
     std::fputs(kRenderUsage, stdout);
     return 0;
   }
-  Parsed p = parse(args, {"--config", "--out", "--sample", "--per-class", "--panel"}, {}, kRenderUsage);
+  Parsed p = parse(args, {"--config", "--out", "--sample", "--per-class", "--where", "--panel"}, {}, kRenderUsage);
   if (p.positional.size() != 1 || !p.has("--config") || !p.has("--out")) {
     std::fputs(kRenderUsage, stderr);
     return 2;
@@ -141,6 +142,13 @@ int render(const Args& args) {
     if (o.first == "--sample") req.samples.push_back(static_cast<size_t>(to_int("--sample", o.second)));
   req.per_class = p.get("--per-class");
   if (!req.per_class.empty() && !req.samples.empty()) fail("--sample and --per-class exclude each other");
+  for (auto& o : p.options) {
+    if (o.first != "--where") continue;
+    size_t eq = o.second.find('=');
+    if (eq == std::string::npos || eq == 0) fail("--where ", o.second, ": expected COLUMN=VALUE, e.g. encapsulation=Non-VPN");
+    req.where.emplace_back(o.second.substr(0, eq), o.second.substr(eq + 1));
+  }
+  if (!req.where.empty() && req.per_class.empty()) fail("--where goes with --per-class");
   req.panel_px = p.has("--panel") ? to_int("--panel", p.get("--panel")) : 0;
   auto titles = render_samples_png(store, config, p.get("--out"), req);
   std::printf("%s: %zu panel(s):", p.get("--out").c_str(), titles.size());

@@ -216,17 +216,38 @@ std::vector<std::string> render_samples_png(const PacketStore& store, const Repr
       if (c.name == req.per_class) col = &c;
     }
     if (!col) fail("--per-class: the store has no label column '", req.per_class, "'; it has: ", names);
+    // --where COLUMN=VALUE: the column's id of VALUE, checked against the store up front.
+    std::vector<std::pair<const LabelColumn*, int32_t>> where;
+    for (const auto& [column, value] : req.where) {
+      const LabelColumn* wc = nullptr;
+      for (const LabelColumn& c : store.labels)
+        if (c.name == column) wc = &c;
+      if (!wc) fail("--where ", column, "=", value, ": the store has no label column '", column, "'; it has: ", names);
+      int32_t id = wc->id_of(value);
+      if (id < 0) {
+        std::string values;
+        for (const auto& v : wc->values) values += (values.empty() ? "" : ", ") + v;
+        fail("--where ", column, "=", value, ": no flow has that value; the column's values: ", values);
+      }
+      where.emplace_back(wc, id);
+    }
+    auto eligible = [&](uint32_t flow) {
+      for (const auto& [wc, id] : where)
+        if (wc->ids.at(flow) != id) return false;
+      return true;
+    };
     for (size_t v = 0; v < col->values.size(); ++v) {
       size_t best = index.samples.size();
       for (size_t i = 0; i < index.samples.size(); ++i)
-        if (col->ids.at(index.samples[i].flow) == static_cast<int32_t>(v) &&
+        if (col->ids.at(index.samples[i].flow) == static_cast<int32_t>(v) && eligible(index.samples[i].flow) &&
             (best == index.samples.size() || index.samples[i].packets > index.samples[best].packets))
           best = i;
       if (best == index.samples.size()) continue;
       chosen.push_back(best);
       titles.push_back(col->values[v]);
     }
-    if (chosen.empty()) fail("--per-class ", req.per_class, ": no sample has a label in that column");
+    if (chosen.empty())
+      fail("--per-class ", req.per_class, ": no sample has a label in that column", where.empty() ? "" : " among the --where flows");
   } else {
     chosen = req.samples.empty() ? std::vector<size_t>{0} : req.samples;
     for (size_t s : chosen) {

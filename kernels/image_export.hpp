@@ -43,6 +43,9 @@ namespace flowpic {
 struct RenderRequest {
   std::vector<size_t> samples;  // sample numbers (in build_sample_index order) to draw side by side
   std::string per_class;        // or: a label column; one panel per class value (its sample with the most packets)
+  // With per_class: only flows whose label column `first` has the value `second` (all must hold),
+  // e.g. {"encapsulation", "Non-VPN"} for the paper's figure 2.
+  std::vector<std::pair<std::string, std::string>> where;
   int panel_px = 0;             // drawn panel side, 0 = automatic
 };
 

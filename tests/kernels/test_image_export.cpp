@@ -13,6 +13,7 @@
 #include "kernels/image_builder_cpu.hpp"
 #include "kernels/image_export.hpp"
 #include "kernels/png_render.hpp"
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowpic;
@@ -105,6 +106,18 @@ TEST(Render, PerClassPanelsAndSamples) {
   char sig[8] = {};
   in.read(sig, 8);
   EXPECT_EQ(std::string(sig + 1, 3), "PNG");
+
+  // --where keeps the flows with a label: one class left, and unknown columns or values named.
+  req.where = {{"category", "VoIP"}};
+  EXPECT_EQ(render_samples_png(s, cfg, dir.file("voip.png"), req), (std::vector<std::string>{"VoIP"}));
+  req.where = {{"category", "Email"}};
+  std::string e = ft::error_of([&] { render_samples_png(s, cfg, dir.file("x.png"), req); });
+  EXPECT_NE(e.find("--where category=Email: no flow has that value; the column's values: VoIP, Video, Chat"), std::string::npos) << e;
+  req.where = {{"encapsulation", "Non-VPN"}};
+  e = ft::error_of([&] { render_samples_png(s, cfg, dir.file("x.png"), req); });
+  EXPECT_NE(e.find("no label column 'encapsulation'"), std::string::npos) << e;
+  EXPECT_FALSE(file_exists(dir.file("x.png")));
+  req.where.clear();
 
   req.per_class = "application";
   try {
