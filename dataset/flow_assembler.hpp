@@ -25,10 +25,23 @@
 #include <vector>
 
 #include "dataset/decode.hpp"
-#include "dataset/ingest.hpp"
 #include "dataset/packet_store.hpp"
 
 namespace flowpic {
+
+// How packets become sessions (ingestion records them in the store's flow_options).
+struct FlowOptions {
+  // A session with no packet for this long ends; the next packet starts a new one.
+  double idle_timeout_s = 120.0;
+  // After a TCP RST, or FINs from both sides, packets still join the session for this long
+  // (the last ACKs); a SYN without ACK starts a new session at once.
+  double tcp_close_linger_s = 1.0;
+  // Memory bound: at most this many sessions are open at once (about 200 bytes each plus their
+  // packets). A capture with more concurrent 5-tuples (a scan, a flood of tiny flows) ends the
+  // least recently active session early to make room; such sessions are counted and reported
+  // (IngestReport::sessions_ended_early), and the store's flow_options records the cap.
+  size_t max_open_sessions = size_t{1} << 20;
+};
 
 class FlowAssembler {
  public:

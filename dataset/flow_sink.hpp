@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "dataset/ingest.hpp"
+#include "dataset/flow_assembler.hpp"
+#include "dataset/ingest_report.hpp"
 #include "dataset/label_map.hpp"
 #include "dataset/packet_store.hpp"
 

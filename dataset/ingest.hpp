@@ -5,40 +5,16 @@
 #include <string>
 #include <vector>
 
-namespace flowpic {
+#include "dataset/flow_assembler.hpp"
+#include "dataset/ingest_report.hpp"
 
-struct FlowOptions {
-  // A session with no packet for this long ends; the next packet starts a new one.
-  double idle_timeout_s = 120.0;
-  // After a TCP RST, or FINs from both sides, packets still join the session for this long
-  // (the last ACKs); a SYN without ACK starts a new session at once.
-  double tcp_close_linger_s = 1.0;
-  // Memory bound: at most this many sessions are open at once (about 200 bytes each plus their
-  // packets). A capture with more concurrent 5-tuples (a scan, a flood of tiny flows) ends the
-  // least recently active session early to make room; such sessions are counted and reported
-  // (IngestReport::sessions_ended_early), and the store's flow_options records the cap.
-  size_t max_open_sessions = size_t{1} << 20;
-};
+namespace flowpic {
 
 struct IngestOptions {
   FlowOptions flow;
   std::vector<std::string> label_map_paths;  // JSON label maps consulted in order; none = no labels
   std::string command;                       // recorded in the store
   bool progress = true;                      // progress line on stderr
-};
-
-// What an ingestion did, also printed as the closing summary.
-struct IngestReport {
-  uint64_t files = 0, files_damaged = 0;
-  uint64_t bytes = 0, packets_read = 0, packets_kept = 0, flows = 0;
-  uint64_t packets_reordered = 0;  // packets older than one before them in their flow (sorted by time)
-  uint64_t malformed_lines = 0;    // CSV import: lines skipped
-  uint64_t sessions_ended_early = 0;  // ended to stay within FlowOptions::max_open_sessions
-  std::map<std::string, uint64_t> skipped;                 // reason -> packets
-  std::map<std::string, uint64_t> flows_per_label;         // "category=VoIP" -> flows
-  std::vector<std::string> warnings;                       // one line each (damaged files, unmatched names, overlaps)
-  double seconds = 0;
-  std::string summary() const;  // multi-line human summary
 };
 
 // Files and folders -> capture files: a folder is scanned (not recursively) for *.pcap, *.pcapng

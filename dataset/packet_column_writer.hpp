@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/h5.hpp"
-#include "dataset/packet_store.hpp"
+#include "dataset/flow_record.hpp"
 
 namespace flowpic {
 

@@ -36,23 +36,6 @@ std::string label_group(const std::string& column) { return "/labels/" + column;
 // ---------------------------------------------------------------------------------------------
 // Small accessors.
 
-std::string FlowKey::addr_string(bool side_a) const {
-  const auto& a = side_a ? addr_a : addr_b;
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (!inet_ntop(ip_version == 6 ? AF_INET6 : AF_INET, a.data(), buf, sizeof buf)) return "?";
-  return buf;
-}
-
-std::string FlowKey::to_string() const {
-  auto end = [&](bool a) {
-    std::string s = addr_string(a);
-    if (ip_version == 6) s = "[" + s + "]";
-    return s + ":" + std::to_string(a ? port_a : port_b);
-  };
-  std::string proto = protocol == 6 ? "TCP" : protocol == 17 ? "UDP" : "proto " + std::to_string(protocol);
-  return end(true) + " -> " + end(false) + " " + proto;
-}
-
 int32_t LabelColumn::id_of(const std::string& value) const {
   auto it = std::find(values.begin(), values.end(), value);
   return it == values.end() ? -1 : static_cast<int32_t>(it - values.begin());

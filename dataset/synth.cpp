@@ -1,5 +1,7 @@
 #include "dataset/synth.hpp"
 
+#include "dataset/synth_capture.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>

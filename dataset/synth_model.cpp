@@ -1,5 +1,5 @@
-// The synthetic traffic's applications (nominal parameters), its capture catalogue (ISCX file
-// names) and the generation of one capture.
+// The synthetic traffic's applications (nominal parameters) and its capture catalogue (ISCX file
+// names); dataset/synth_capture.cpp generates a capture from them.
 #include "dataset/synth_model.hpp"
 
 #include <algorithm>
@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "common/error.hpp"
-#include "dataset/synth_process.hpp"
 
 namespace flowpic::synth {
 
@@ -125,44 +124,6 @@ AppModel model(Category c, const char* app, ProcessParams p, uint8_t group, doub
 
 // The capture's own draw of its application's parameters: each scattered around the nominal
 // value, so captures of one application differ and neighbouring applications overlap.
-ProcessParams vary(const ProcessParams& nominal, Rng& r) {
-  ProcessParams p = nominal;
-  auto vary_voip = [&](VoipParams& v) {
-    v.payload_mean = r.around(v.payload_mean, 0.12);
-    v.payload_sd = r.around(v.payload_sd, 0.2);
-    v.talk_s = r.around(v.talk_s, 0.3);
-    v.pause_s = r.around(v.pause_s, 0.3);
-    v.call_s = r.around(v.call_s, 0.3);
-  };
-  if (auto* v = std::get_if<VoipParams>(&p)) vary_voip(*v);
-  if (auto* v = std::get_if<VideoCallParams>(&p)) {
-    vary_voip(v->audio);
-    v->fps = r.around(v->fps, 0.15);
-    v->kbps = r.around(v->kbps, 0.25);
-  }
-  if (auto* s = std::get_if<StreamParams>(&p)) {
-    s->kbps = r.around(s->kbps, 0.25);
-    s->chunk_s = r.around(s->chunk_s, 0.15);
-    s->link_mbps = r.around(s->link_mbps, 0.3);
-  }
-  if (auto* b = std::get_if<BulkParams>(&p)) {
-    b->mbps = r.around(b->mbps, 0.25);
-    b->file_mb = r.around(b->file_mb, 0.3);
-  }
-  if (auto* c = std::get_if<ChatParams>(&p)) {
-    c->think_s = r.around(c->think_s, 0.25);
-    c->msg_bytes = r.around(c->msg_bytes, 0.2);
-    c->active_s = r.around(c->active_s, 0.3);
-    c->idle_s = r.around(c->idle_s, 0.3);
-  }
-  if (auto* w = std::get_if<BrowsingParams>(&p)) {
-    w->reading_s = r.around(w->reading_s, 0.3);
-    w->objects_per_page = r.around(w->objects_per_page, 0.3);
-    w->object_kb = r.around(w->object_kb, 0.3);
-  }
-  if (auto* q = std::get_if<P2pParams>(&p)) q->piece_interval_s = r.around(q->piece_interval_s, 0.3);
-  return p;
-}
 
 struct CatalogEntry {
   Encap encap;
@@ -273,6 +234,45 @@ std::string lower(std::string s) {
 
 }  // namespace
 
+ProcessParams vary(const ProcessParams& nominal, Rng& r) {
+  ProcessParams p = nominal;
+  auto vary_voip = [&](VoipParams& v) {
+    v.payload_mean = r.around(v.payload_mean, 0.12);
+    v.payload_sd = r.around(v.payload_sd, 0.2);
+    v.talk_s = r.around(v.talk_s, 0.3);
+    v.pause_s = r.around(v.pause_s, 0.3);
+    v.call_s = r.around(v.call_s, 0.3);
+  };
+  if (auto* v = std::get_if<VoipParams>(&p)) vary_voip(*v);
+  if (auto* v = std::get_if<VideoCallParams>(&p)) {
+    vary_voip(v->audio);
+    v->fps = r.around(v->fps, 0.15);
+    v->kbps = r.around(v->kbps, 0.25);
+  }
+  if (auto* s = std::get_if<StreamParams>(&p)) {
+    s->kbps = r.around(s->kbps, 0.25);
+    s->chunk_s = r.around(s->chunk_s, 0.15);
+    s->link_mbps = r.around(s->link_mbps, 0.3);
+  }
+  if (auto* b = std::get_if<BulkParams>(&p)) {
+    b->mbps = r.around(b->mbps, 0.25);
+    b->file_mb = r.around(b->file_mb, 0.3);
+  }
+  if (auto* c = std::get_if<ChatParams>(&p)) {
+    c->think_s = r.around(c->think_s, 0.25);
+    c->msg_bytes = r.around(c->msg_bytes, 0.2);
+    c->active_s = r.around(c->active_s, 0.3);
+    c->idle_s = r.around(c->idle_s, 0.3);
+  }
+  if (auto* w = std::get_if<BrowsingParams>(&p)) {
+    w->reading_s = r.around(w->reading_s, 0.3);
+    w->objects_per_page = r.around(w->objects_per_page, 0.3);
+    w->object_kb = r.around(w->object_kb, 0.3);
+  }
+  if (auto* q = std::get_if<P2pParams>(&p)) q->piece_interval_s = r.around(q->piece_interval_s, 0.3);
+  return p;
+}
+
 const std::vector<AppModel>& app_models() {
   using C = Category;
   using F = BulkFlavour;
@@ -376,62 +376,6 @@ int64_t capture_start_ns(const CaptureSpec& spec) {
   const int64_t base_s = 1454317200;
   return (base_s + static_cast<int64_t>(spec.index) * 86400 + static_cast<int64_t>(spec.seed % 3600)) * 1000000000LL +
          static_cast<int64_t>((spec.seed >> 20) % 1000000000ULL);
-}
-
-Trace generate_capture(const CaptureSpec& spec) {
-  Rng rng(spec.seed);
-  const AppModel& m = app_model(spec.category, spec.application);
-  PortAllocator ports(rng);
-  const Address client = Address::v4(10, 0, 2, 15);
-  const Address client6 = Address::v6(0xfd00, 0, 2, 0x15);
-  Trace out, inner;
-  const bool wrapped = spec.encap != Encap::kNonVpn;
-  Context ctx{wrapped ? inner : out, rng, ports, Path{}, client, client6, m.server_group, m.server_port,
-              0, false, 1e12, spec.application};
-  switch (spec.encap) {
-    case Encap::kNonVpn:
-      ctx.path.rtt = rng.uniform(0.02, 0.12);
-      ctx.path.jitter = rng.uniform(0.001, 0.004);
-      ctx.path.loss = rng.uniform(0.001, 0.01);
-      ctx.v6_share = rng.chance(m.ipv6_share) ? 0.8 : 0;
-      break;
-    case Encap::kVpn:
-      ctx.path.rtt = rng.uniform(0.06, 0.16);  // through the VPN server
-      ctx.path.jitter = rng.uniform(0.002, 0.006);
-      ctx.path.loss = rng.uniform(0.001, 0.01);
-      ctx.path.mss = 1360;  // the tunnel's MTU leaves room for its headers
-      ctx.client_v4 = Address::v4(10, 8, 0, 6);
-      break;
-    case Encap::kTor:
-      ctx.path.rtt = rng.uniform(0.35, 0.9);  // three relays
-      ctx.path.jitter = rng.uniform(0.01, 0.03);
-      ctx.path.loss = 0;
-      ctx.tcp_only = true;
-      break;
-  }
-  TorParams tor;
-  tor.guard_port = rng.chance(0.5) ? 9001 : 443;
-  tor.circuit_mbps = rng.uniform(1.0, 2.5);
-  if (spec.encap == Encap::kTor) ctx.rate_cap_bps = tor.circuit_mbps * 1e6 * 0.9 * kTorRelayPayload / kTorCellBytes;
-  const double t0 = rng.uniform(0.3, 1.5), t1 = std::max(t0 + 1, spec.duration_s - 0.5);
-  const ProcessParams params = vary(m.params, rng);
-  if (auto* v = std::get_if<VoipParams>(&params)) run_signalling(ctx, v->signalling_keepalive_s, t0, t1);
-  if (auto* v = std::get_if<VideoCallParams>(&params)) run_signalling(ctx, v->audio.signalling_keepalive_s, t0, t1);
-  run_process(ctx, params, t0 + 0.5, t1, spec.upload);
-  if (wrapped) {
-    finish_trace(inner, 0, true);  // sorts
-    if (spec.encap == Encap::kVpn) {
-      VpnParams vp;
-      vp.tcp = rng.chance(0.3);
-      encapsulate_vpn(inner, out, rng, ports, client, vp, spec.duration_s - 0.2);
-    } else {
-      encapsulate_tor(inner, out, rng, ports, client, tor, spec.duration_s - 0.2);
-    }
-  }
-  add_background(out, rng, ports, client, 0.05, spec.duration_s - 0.2, spec.category == Category::kBrowsing ? 15 : 90,
-                 spec.application);
-  finish_trace(out, capture_start_ns(spec), spec.nanosecond);
-  return out;
 }
 
 }  // namespace flowpic::synth

@@ -119,9 +119,8 @@ const std::vector<PresetInfo>& presets();  // "small", "paper"
 // durations. Throws naming the preset when unknown.
 std::vector<CaptureSpec> plan_captures(const std::string& preset, double scale, uint64_t seed);
 
-// Generates one capture: the application's processes, its encapsulation and background DNS/NTP.
-// The result is finished (sorted, absolute timestamps at the capture's resolution).
-Trace generate_capture(const CaptureSpec& spec);
+// One capture's parameters: the application's nominal ones, varied with draws from `r`.
+ProcessParams vary(const ProcessParams& nominal, Rng& r);
 
 // Absolute start of a capture, ns since the Unix epoch (early 2016 like the ISCX captures).
 int64_t capture_start_ns(const CaptureSpec& spec);

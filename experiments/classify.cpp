@@ -17,8 +17,6 @@
 #include "dataset/ingest.hpp"
 #include "experiments/config.hpp"
 #include "experiments/image_batcher.hpp"
-#include "experiments/runner.hpp"
-#include "experiments/sweep.hpp"
 #include "nn/backend.hpp"
 #include "nn/model.hpp"
 #include "nn/weights.hpp"
@@ -137,19 +135,16 @@ Classification classify_captures(const ClassifyOptions& o) {
   IngestReport report = ingest_captures(list_captures(o.captures), store_path, io);
   for (const auto& w : report.warnings) std::fprintf(stderr, "classify: warning: %s\n", w.c_str());
 
-  PreparedExperiment d;
-  d.store_path = store_path;
-  d.data_source = "capture";
-  d.store = read_packet_store(store_path);
-  d.representation = rep;
-  d.index = build_sample_index(d.store, rep, nullptr);
-  c.stats = d.index.stats;
-  const size_t n = d.index.samples.size();
+  c.store = read_packet_store(store_path);
+  SampleIndex index = build_sample_index(c.store, rep, nullptr);
+  c.stats = index.stats;
+  c.samples = std::move(index.samples);
+  const size_t n = c.samples.size();
   c.predicted.reserve(n);
   c.probabilities.reserve(n * classes);
   if (n > 0) {
     const int batch = std::max(1, o.batch_size);
-    ImageBatcher batcher(d, backend->device(), batch);
+    ImageBatcher batcher(c.store, rep, c.samples, backend->device(), batch);
     std::vector<size_t> ids;
     Progress progress("classify", double(n), "windows", 10.0);
     for (size_t b = 0; b < n; b += static_cast<size_t>(batch)) {
@@ -166,8 +161,6 @@ Classification classify_captures(const ClassifyOptions& o) {
     }
     if (o.progress) progress.finish();
   }
-  c.samples = std::move(d.index.samples);
-  c.store = std::move(d.store);
   return c;
 }
 
@@ -246,143 +239,23 @@ std::string classification_summary(const Classification& c) {
   return out.str();
 }
 
-namespace {
-
-void classify_usage(FILE* out) {
-  std::fprintf(out,
-               "usage: classify MODEL_OR_RESULT.h5 CAPTURE... [--config CONFIG.json] [--labels MAP.json]...\n"
-               "                [--format csv|json] [--out FILE] [--device cpu|cuda|auto] [--batch N]\n\n"
-               "Applies a trained model (a run_experiment result file, or a weights file from export_weights)\n"
-               "to pcap/pcapng captures (files or folders): flows are assembled as in training, cut into the\n"
-               "windows of the model's representation and classified. One row per flow window (predicted class,\n"
-               "confidence, 5-tuple, every class's probability) on stdout or --out; a per-class summary on stderr.\n\n"
-               "  --config FILE   take the representation from this experiment config (needed for weights files\n"
-               "                  that do not record it)\n"
-               "  --labels FILE   label map(s) to label the flows as training did (shown beside the predictions)\n"
-               "  --format F      csv (default) or json\n"
-               "  --out FILE      write there (atomically) instead of stdout\n"
-               "  --device D      cpu, cuda or auto (default auto)\n"
-               "  --batch N       images per forward pass (default 128)\n");
-}
-
-}  // namespace
-
-int classify_main(int argc, char** argv) {
-  ClassifyOptions o;
-  std::string format = "csv", out_path;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "classify: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      classify_usage(stdout);
-      return 0;
-    } else if (a == "--config") {
-      o.config_path = value();
-    } else if (a == "--labels") {
-      o.label_maps.push_back(value());
-    } else if (a == "--format") {
-      format = value();
-    } else if (a == "--out") {
-      out_path = value();
-    } else if (a == "--device") {
-      o.device = value();
-    } else if (a == "--batch") {
-      std::string v = value();
-      o.batch_size = std::atoi(v.c_str());
-      if (o.batch_size < 1 || o.batch_size > 65536 || v.find_first_not_of("0123456789") != std::string::npos) {
-        std::fprintf(stderr, "classify: --batch '%s' should be a number from 1 to 65536\n", v.c_str());
-        return 2;
-      }
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "classify: unknown option '%s'\n", a.c_str());
-      classify_usage(stderr);
-      return 2;
-    } else {
-      positional.push_back(a);
-    }
+ExportedWeights export_weights(const std::string& result_path, const std::string& out_path) {
+  ModelFacts facts = read_model_facts(result_path);
+  auto backend = nn::make_backend("cpu");
+  nn::Model model = nn::load_model(result_path, *backend);
+  h5::quiet_errors();
+  make_dirs(parent_dir(out_path));
+  AtomicFile out(out_path);
+  {
+    h5::Id f = h5::create_file(out.temp_path());
+    nn::write_weights(model, f, "/");
+    h5::Id root = h5::open_group(f, "/");
+    h5::set_attr(root, "class_names", json(facts.class_names).dump());
+    if (!facts.representation.is_null()) h5::set_attr(root, "representation", facts.representation.dump());
+    h5::set_attr(root, "source_result", result_path);
   }
-  if (format != "csv" && format != "json") {
-    std::fprintf(stderr, "classify: --format '%s' is not a format; allowed: csv, json\n", format.c_str());
-    return 2;
-  }
-  if (o.device != "cpu" && o.device != "cuda" && o.device != "auto") {
-    std::fprintf(stderr, "classify: --device '%s' is not a device; allowed: cpu, cuda, auto\n", o.device.c_str());
-    return 2;
-  }
-  if (positional.size() < 2) {
-    classify_usage(stderr);
-    return 2;
-  }
-  o.model_path = positional[0];
-  o.captures.assign(positional.begin() + 1, positional.end());
-  try {
-    Classification c = classify_captures(o);
-    std::string text = format == "csv" ? classification_csv(c) : classification_json(c).dump(2) + "\n";
-    if (out_path.empty()) {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
-    } else {
-      write_text_atomically(out_path, text);
-    }
-    std::fprintf(stderr, "%s", classification_summary(c).c_str());
-    if (!out_path.empty()) std::fprintf(stderr, "classify: wrote %s\n", out_path.c_str());
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "classify: error: %s\n", e.what());
-    return 1;
-  }
-}
-
-int export_weights_main(int argc, char** argv) {
-  std::vector<std::string> pos;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::printf("usage: export_weights RESULT.h5 OUT.h5\n\nWrites the trained model of a run_experiment result file as a\n"
-                  "weights file (docs/weights.md), adding the class names and the representation as\n"
-                  "attributes so that classify and other frameworks can use it alone.\n");
-      return 0;
-    }
-    if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "export_weights: unknown option '%s'\n", a.c_str());
-      return 2;
-    }
-    pos.push_back(a);
-  }
-  if (pos.size() != 2) {
-    std::fprintf(stderr, "usage: export_weights RESULT.h5 OUT.h5\n");
-    return 2;
-  }
-  try {
-    ModelFacts facts = read_model_facts(pos[0]);
-    auto backend = nn::make_backend("cpu");
-    nn::Model model = nn::load_model(pos[0], *backend);
-    h5::quiet_errors();
-    make_dirs(parent_dir(pos[1]));
-    AtomicFile out(pos[1]);
-    {
-      h5::Id f = h5::create_file(out.temp_path());
-      nn::write_weights(model, f, "/");
-      h5::Id root = h5::open_group(f, "/");
-      h5::set_attr(root, "class_names", json(facts.class_names).dump());
-      if (!facts.representation.is_null()) h5::set_attr(root, "representation", facts.representation.dump());
-      h5::set_attr(root, "source_result", pos[0]);
-    }
-    out.commit();
-    std::fprintf(stderr, "export_weights: wrote %s (%zu parameters, %zu classes)\n", pos[1].c_str(), model.parameter_count(),
-                 facts.class_names.size());
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "export_weights: error: %s\n", e.what());
-    return 1;
-  }
+  out.commit();
+  return {model.parameter_count(), facts.class_names.size()};
 }
 
 }  // namespace flowpic

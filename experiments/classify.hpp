@@ -10,7 +10,7 @@
 
 #include "common/json_util.hpp"
 #include "dataset/packet_store.hpp"
-#include "experiments/sample_index.hpp"
+#include "kernels/sample_index.hpp"
 
 namespace flowpic {
 
@@ -44,7 +44,12 @@ json classification_json(const Classification& c);
 // Samples and flows per predicted class, for stderr.
 std::string classification_summary(const Classification& c);
 
-int classify_main(int argc, char** argv);
-int export_weights_main(int argc, char** argv);
+// The trained model of a result file as a weights file (docs/weights.md), with the class names
+// and the representation as attributes so that classify and other frameworks can use it alone.
+// Written atomically.
+struct ExportedWeights {
+  size_t parameters = 0, classes = 0;
+};
+ExportedWeights export_weights(const std::string& result_path, const std::string& out_path);
 
 }  // namespace flowpic

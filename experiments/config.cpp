@@ -1,7 +1,7 @@
 #include "experiments/config.hpp"
 
 #include "common/error.hpp"
-#include "experiments/sample_index.hpp"
+#include "kernels/sample_index.hpp"
 
 namespace flowpic {
 

@@ -1,7 +1,7 @@
 #include "experiments/image_batcher.hpp"
 
 #include "common/error.hpp"
-#include "experiments/runner.hpp"
+#include "dataset/packet_store.hpp"
 #include "kernels/image_builder_cpu.hpp"
 
 #ifdef FLOWPIC_HAVE_CUDA
@@ -27,10 +27,15 @@ struct ImageBatcher::Gpu {
 struct ImageBatcher::Gpu {};
 #endif
 
-ImageBatcher::ImageBatcher(const PreparedExperiment& data, nn::DeviceKind device, int max_batch)
-    : data_(data), device_(device), max_batch_(static_cast<size_t>(max_batch)), host_columns_(host_columns(data.store)) {
+ImageBatcher::ImageBatcher(const PacketStore& store, const RepresentationConfig& representation,
+                           const std::vector<Sample>& samples, nn::DeviceKind device, int max_batch)
+    : rep_(representation),
+      samples_(samples),
+      device_(device),
+      max_batch_(static_cast<size_t>(max_batch)),
+      host_columns_(host_columns(store)) {
   windows_.reserve(max_batch_);
-  const RepresentationConfig& rep = data_.representation;
+  const RepresentationConfig& rep = rep_;
   if (device_ == nn::DeviceKind::cpu) {
     host_images_.resize(max_batch_ * rep.image_floats());
     return;
@@ -50,9 +55,9 @@ ImageBatcher::~ImageBatcher() = default;
 
 const nn::Tensor& ImageBatcher::build(const size_t* ids, size_t n) {
   FLOWPIC_ASSERT(n > 0 && n <= max_batch_);
-  const RepresentationConfig& rep = data_.representation;
+  const RepresentationConfig& rep = rep_;
   windows_.clear();
-  for (size_t i = 0; i < n; ++i) windows_.push_back(data_.index.samples[ids[i]].window);
+  for (size_t i = 0; i < n; ++i) windows_.push_back(samples_[ids[i]].window);
   const nn::Shape shape{static_cast<int>(n), rep.channels(), rep.height(), rep.width()};
   const bool flowpic = rep.type == RepresentationConfig::Type::kFlowPic;
   if (device_ == nn::DeviceKind::cpu) {

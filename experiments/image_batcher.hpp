@@ -6,26 +6,30 @@
 #include <vector>
 
 #include "kernels/image_spec.hpp"
+#include "kernels/sample_index.hpp"
 #include "nn/tensor.hpp"
 
 namespace flowpic {
 
-struct PreparedExperiment;
+struct PacketStore;
 
 class ImageBatcher {
  public:
-  ImageBatcher(const PreparedExperiment& data, nn::DeviceKind device, int max_batch);
+  // The store, representation and samples must outlive the batcher.
+  ImageBatcher(const PacketStore& store, const RepresentationConfig& representation, const std::vector<Sample>& samples,
+               nn::DeviceKind device, int max_batch);
   ~ImageBatcher();
   ImageBatcher(const ImageBatcher&) = delete;
   ImageBatcher& operator=(const ImageBatcher&) = delete;
 
-  // Images of samples ids[0..n) (indices into data.index.samples): an n x C x H x W view, valid
+  // Images of samples ids[0..n) (indices into `samples`): an n x C x H x W view, valid
   // until the next build().
   const nn::Tensor& build(const size_t* ids, size_t n);
 
  private:
   struct Gpu;  // CUDA builder state (device packets, windows, output), only in CUDA builds
-  const PreparedExperiment& data_;
+  const RepresentationConfig& rep_;
+  const std::vector<Sample>& samples_;
   nn::DeviceKind device_;
   size_t max_batch_;
   PacketColumns host_columns_;

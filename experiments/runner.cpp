@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -14,7 +13,6 @@
 #include "common/error.hpp"
 #include "common/progress.hpp"
 #include "experiments/image_batcher.hpp"
-#include "experiments/sweep.hpp"
 #include "experiments/synthetic_store.hpp"
 #include "nn/backend.hpp"
 #include "nn/model.hpp"
@@ -263,7 +261,7 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
   const size_t classes = d.assignment.class_names.size();
   auto model = std::make_shared<nn::Model>(build_model(cfg, d, *backend, seed));
   auto optimizer = nn::make_optimizer(cfg.optimizer, {cfg.file, "optimizer"}, *model);
-  ImageBatcher batcher(d, backend->device(), cfg.training.batch_size);
+  ImageBatcher batcher(d.store, d.representation, d.index.samples, backend->device(), cfg.training.batch_size);
 
   RunResult r;
   r.experiment = cfg.name;
@@ -407,142 +405,6 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
   out.backend = backend;
   out.model = model;
   return out;
-}
-
-namespace {
-
-void on_sigint(int) {
-  g_stop_requested = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once
-}
-
-void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: run_experiment CONFIG.json [--set key.path=value]... [--resume] [--dry-run]\n\n"
-               "Trains and evaluates the experiment CONFIG describes; writes one HDF5 result file per\n"
-               "repeat under <output>/<name>/ (layout: docs/results.md). A config's \"sweep\"\n"
-               "({\"optimizer.lr\": [0.001, 0.0001], ...}) runs every point of the grid into\n"
-               "<output>/<name>/<point>/seed<N>.h5 and writes summary.csv and summary.md there.\n\n"
-               "  --set key.path=value  override a config value (JSON value or bare string), e.g.\n"
-               "                        --set training.epochs=3 --set dataset.source=synthetic\n"
-               "  --resume              skip runs whose result file is already complete (after an interruption)\n"
-               "  --dry-run             print the resolved config and the samples per class and set, then stop\n");
-}
-
-}  // namespace
-
-int run_experiment_main(int argc, char** argv) {
-  std::string config_path;
-  std::vector<std::string> sets;
-  bool dry_run = false, resume = false;
-  std::string command = "run_experiment";
-  for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--dry-run") {
-      dry_run = true;
-    } else if (a == "--resume") {
-      resume = true;
-    } else if (a == "--set") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "run_experiment: --set needs key.path=value\n");
-        return 2;
-      }
-      sets.push_back(argv[++i]);
-    } else if (a.rfind("--set=", 0) == 0) {
-      sets.push_back(a.substr(6));
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "run_experiment: unknown option '%s'\n", a.c_str());
-      usage(stderr);
-      return 2;
-    } else if (config_path.empty()) {
-      config_path = a;
-    } else {
-      std::fprintf(stderr, "run_experiment: one config at a time ('%s' and '%s')\n", config_path.c_str(), a.c_str());
-      return 2;
-    }
-  }
-  if (config_path.empty()) {
-    usage(stderr);
-    return 2;
-  }
-  try {
-    json raw = load_json_file(config_path);
-    for (const auto& o : sets) apply_override(raw, o, config_path);
-    ExperimentConfig cfg = parse_experiment(raw, config_path);
-    // Check the representation before any data is read, and record it with every default.
-    cfg.resolved["representation"] = RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"}).to_json();
-    // A sweep is a grid of points, each checked now (an unknown key fails before any run).
-    const std::vector<SweepPoint> points = expand_sweep(raw, config_path);
-    std::vector<ExperimentConfig> point_cfgs;
-    for (const auto& p : points) point_cfgs.push_back(point_config(raw, p, config_path));
-    if (dry_run) {
-      std::printf("%s\n", cfg.resolved.dump(2).c_str());
-      if (points.size() > 1) {
-        std::printf("sweep: %zu points x %d seeds\n", points.size(), cfg.training.repeats);
-        for (size_t i = 0; i < points.size(); ++i)
-          std::printf("  %zu/%zu %s -> %s\n", i + 1, points.size(), points[i].label.c_str(),
-                      point_result_path(point_cfgs[i], points[i], cfg.training.seed).c_str());
-      }
-      PreparedExperiment d = prepare_experiment(point_cfgs[0], cfg.training.seed);
-      std::printf("%s", d.summary_table().c_str());
-      // The model and optimizer are checked too (on the CPU: nothing is trained).
-      auto backend = nn::make_backend("cpu");
-      nn::Model model = build_model(cfg, d, *backend, cfg.training.seed);
-      nn::make_optimizer(cfg.optimizer, {cfg.file, "optimizer"}, model);
-      std::printf("model: %zu parameters\n%s", model.parameter_count(), model.summary().c_str());
-      return 0;
-    }
-    std::signal(SIGINT, on_sigint);
-    size_t total = 0, done = 0, skipped = 0;
-    for (const auto& c : point_cfgs) total += static_cast<size_t>(c.training.repeats);
-    for (size_t pi = 0; pi < points.size() && !g_stop_requested; ++pi) {
-      const ExperimentConfig& pc = point_cfgs[pi];
-      for (int rep = 0; rep < pc.training.repeats && !g_stop_requested; ++rep) {
-        const uint64_t seed = pc.training.seed + static_cast<uint64_t>(rep);
-        const std::string path = point_result_path(pc, points[pi], seed);
-        ++done;
-        std::string where = "run " + std::to_string(done) + "/" + std::to_string(total);
-        if (points.size() > 1)
-          where += ": point " + std::to_string(pi + 1) + "/" + std::to_string(points.size()) + " (" + points[pi].label + ")";
-        where += ", seed " + std::to_string(seed);
-        if (resume) {
-          json expected = pc.resolved;
-          expected["training"]["seed"] = seed;
-          std::string why;
-          if (result_complete(path, &expected, &why)) {
-            ++skipped;
-            std::fprintf(stderr, "%s: %s is complete, skipped (--resume)\n", where.c_str(), path.c_str());
-            continue;
-          }
-          if (file_exists(path)) std::fprintf(stderr, "%s: %s is there but %s: running it again\n", where.c_str(), path.c_str(), why.c_str());
-        }
-        std::fprintf(stderr, "%s -> %s\n", where.c_str(), path.c_str());
-        const auto t0 = Clock::now();
-        PreparedExperiment d = prepare_experiment(pc, seed);
-        const double prep_s = seconds_since(t0);
-        TrainedRun run = run_once(pc, d, seed, command);
-        if (!points[pi].label.empty()) run.result.run = points[pi].label + "/" + run.result.run;
-        run.result.timings["prepare"] = prep_s;
-        run.result.timings["total"] += prep_s;
-        write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
-        std::fprintf(stderr, "wrote %s%s\n", path.c_str(), run.result.interrupted ? " (interrupted: holds what was done)" : "");
-      }
-    }
-    if (points.size() > 1 || cfg.training.repeats > 1) {
-      std::string md = write_sweep_summary(cfg, points, point_cfgs);
-      std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md%s\n", g_stop_requested ? "(interrupted: partial) " : "",
-                   md.c_str(), cfg.output.c_str(), cfg.name.c_str(),
-                   skipped ? (" (" + std::to_string(skipped) + " finished runs skipped)").c_str() : "");
-    }
-    return g_stop_requested ? 130 : 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "run_experiment: error: %s\n", e.what());
-    return 1;
-  }
 }
 
 }  // namespace flowpic

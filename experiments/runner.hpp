@@ -10,7 +10,7 @@
 #include "dataset/packet_store.hpp"
 #include "experiments/config.hpp"
 #include "experiments/results.hpp"
-#include "experiments/sample_index.hpp"
+#include "kernels/sample_index.hpp"
 #include "experiments/split.hpp"
 #include "experiments/task.hpp"
 #include "nn/backend.hpp"
@@ -60,8 +60,5 @@ struct TrainedRun {
 nn::Model build_model(const ExperimentConfig& cfg, const PreparedExperiment& d, nn::Backend& backend, uint64_t seed);
 
 TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& data, uint64_t seed, const std::string& command);
-
-// The whole program: parse arguments, prepare, run each repeat, write result files.
-int run_experiment_main(int argc, char** argv);
 
 }  // namespace flowpic

@@ -1,6 +1,7 @@
 #include "experiments/sweep.hpp"
 
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -11,10 +12,11 @@
 #include "common/error.hpp"
 #include "experiments/results.hpp"
 #include "experiments/runner.hpp"
-#include "experiments/sample_index.hpp"
+#include "kernels/sample_index.hpp"
 #include "nn/backend.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
+#include "nn/weights.hpp"
 
 namespace flowpic {
 
@@ -237,6 +239,75 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
   write_text_atomically(dir + "summary.csv", csv.str());
   write_text_atomically(dir + "summary.md", md.str());
   return md.str();
+}
+
+SweepPlan plan_sweep(const json& raw, const std::string& origin) {
+  SweepPlan plan;
+  plan.base = parse_experiment(raw, origin);
+  ExperimentConfig& cfg = plan.base;
+  // Check the representation before any data is read, and record it with every default.
+  cfg.resolved["representation"] = RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"}).to_json();
+  // A sweep is a grid of points, each checked now (an unknown key fails before any run).
+  plan.points = expand_sweep(raw, origin);
+  for (const auto& p : plan.points) plan.point_configs.push_back(point_config(raw, p, origin));
+  return plan;
+}
+
+size_t SweepPlan::runs() const {
+  size_t total = 0;
+  for (const auto& c : point_configs) total += static_cast<size_t>(c.training.repeats);
+  return total;
+}
+
+SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& command) {
+  using Clock = std::chrono::steady_clock;
+  const auto& points = plan.points;
+  const ExperimentConfig& cfg = plan.base;
+  SweepOutcome out;
+  const size_t total = plan.runs();
+  size_t done = 0;
+  for (size_t pi = 0; pi < points.size() && !g_stop_requested; ++pi) {
+    const ExperimentConfig& pc = plan.point_configs[pi];
+    for (int rep = 0; rep < pc.training.repeats && !g_stop_requested; ++rep) {
+      const uint64_t seed = pc.training.seed + static_cast<uint64_t>(rep);
+      const std::string path = point_result_path(pc, points[pi], seed);
+      ++done;
+      std::string where = "run " + std::to_string(done) + "/" + std::to_string(total);
+      if (points.size() > 1)
+        where += ": point " + std::to_string(pi + 1) + "/" + std::to_string(points.size()) + " (" + points[pi].label + ")";
+      where += ", seed " + std::to_string(seed);
+      if (resume) {
+        json expected = pc.resolved;
+        expected["training"]["seed"] = seed;
+        std::string why;
+        if (result_complete(path, &expected, &why)) {
+          ++out.skipped;
+          std::fprintf(stderr, "%s: %s is complete, skipped (--resume)\n", where.c_str(), path.c_str());
+          continue;
+        }
+        if (file_exists(path)) std::fprintf(stderr, "%s: %s is there but %s: running it again\n", where.c_str(), path.c_str(), why.c_str());
+      }
+      std::fprintf(stderr, "%s -> %s\n", where.c_str(), path.c_str());
+      const auto t0 = Clock::now();
+      PreparedExperiment d = prepare_experiment(pc, seed);
+      const double prep_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      TrainedRun run = run_once(pc, d, seed, command);
+      if (!points[pi].label.empty()) run.result.run = points[pi].label + "/" + run.result.run;
+      run.result.timings["prepare"] = prep_s;
+      run.result.timings["total"] += prep_s;
+      write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
+      ++out.runs;
+      std::fprintf(stderr, "wrote %s%s\n", path.c_str(), run.result.interrupted ? " (interrupted: holds what was done)" : "");
+    }
+  }
+  out.interrupted = g_stop_requested;
+  if (points.size() > 1 || cfg.training.repeats > 1) {
+    std::string md = write_sweep_summary(cfg, points, plan.point_configs);
+    std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md%s\n", out.interrupted ? "(interrupted: partial) " : "",
+                 md.c_str(), cfg.output.c_str(), cfg.name.c_str(),
+                 out.skipped ? (" (" + std::to_string(out.skipped) + " finished runs skipped)").c_str() : "");
+  }
+  return out;
 }
 
 }  // namespace flowpic

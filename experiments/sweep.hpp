@@ -55,4 +55,24 @@ MeanStd mean_std(const std::vector<double>& v);
 std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<SweepPoint>& points,
                                 const std::vector<ExperimentConfig>& point_configs);
 
+// A config (its JSON after --set) checked whole before anything runs: the base config with its
+// representation resolved, and every point of its grid with its own config.
+struct SweepPlan {
+  ExperimentConfig base;
+  std::vector<SweepPoint> points;
+  std::vector<ExperimentConfig> point_configs;  // one per point
+  size_t runs() const;                          // points x repeats
+};
+SweepPlan plan_sweep(const json& raw, const std::string& origin);
+
+// Runs every point of the plan for each repeat seed, one result file per run (written
+// atomically), and writes the summary when there is more than one run. With `resume`, runs whose
+// result file is complete are skipped. Stops after the current batch once g_stop_requested is set
+// (the run in progress is still written, marked interrupted). Progress lines go to stderr.
+struct SweepOutcome {
+  size_t runs = 0, skipped = 0;
+  bool interrupted = false;
+};
+SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& command);
+
 }  // namespace flowpic

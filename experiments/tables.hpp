@@ -40,6 +40,4 @@ std::vector<RenderedTable> make_tables(const TableOptions& options);
 // Writes <out_dir>/<id>.md/.tex/.csv for each table and <out_dir>/all.md, atomically.
 void write_tables(const std::vector<RenderedTable>& tables, const std::string& out_dir);
 
-int make_tables_main(int argc, char** argv);
-
 }  // namespace flowpic

@@ -1,7 +1,7 @@
 #pragma once
 // What the image builders are asked to build: the packet columns they read (host or device
 // pointers), one ImageWindow per image, and the image geometry. The sample index
-// (experiments/sample_index.hpp) decides the windows; the builders never parse configs.
+// (kernels/sample_index.hpp) decides the windows; the builders never parse configs.
 #include <cstddef>
 #include <cstdint>
 

@@ -36,10 +36,10 @@ run() {
 for i in 1 2 3; do
   echo "== run $i of 3"
   run tcpdump tcpdump -r "$cap" -w /dev/null
-  run flowpic_data "$dir/dataset/flowpic_data" ingest "$cap" --out "$work/bench.h5" --quiet
+  run flowpic_data "$dir/apps/flowpic_data" ingest "$cap" --out "$work/bench.h5" --quiet
   run dpkt /usr/bin/python3 scripts/dpkt_flows.py "$cap"
 done
-"$dir/dataset/flowpic_data" info "$work/bench.h5" | head -n 1 >"$work/info.txt"
+"$dir/apps/flowpic_data" info "$work/bench.h5" | head -n 1 >"$work/info.txt"
 
 /usr/bin/python3 - "$work" "$gen" "$bytes" <<'PY'
 import os, platform, statistics, subprocess, sys, time

@@ -8,9 +8,9 @@
 #   then:  device run, carry [".device"]:  bash scripts/gpu_check.sh all     (see that script)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-programs=(tests/test_common tests/test_dataset tests/test_kernels tests/test_nn tests/test_experiments
+programs=(tests/test_common tests/test_dataset tests/test_kernels tests/test_nn tests/test_experiments tests/test_apps
           bench/bench_images bench/bench_nn_train bench/bench_nn_first_conv
-          experiments/run_experiment dataset/flowpic_data)
+          apps/run_experiment apps/flowpic_data)
 targets=()
 for p in "${programs[@]}"; do targets+=("$(basename "$p")"); done
 dir=$(bash scripts/build.sh cuda "${targets[@]}" | tail -n 1)

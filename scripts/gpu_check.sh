@@ -67,7 +67,7 @@ run_info() {
 run_tests() {
   local status=0
   : >"$out/tests.summary.txt"
-  for t in test_common test_dataset test_kernels test_nn test_experiments; do
+  for t in test_common test_dataset test_kernels test_nn test_experiments test_apps; do
     local rc=0 t0=$SECONDS
     "$bin/$t" --gtest_brief=1 >"$out/$t.txt" 2>&1 || rc=$?
     local passed skipped failed

@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 dir=$(bash scripts/build.sh auto run_experiment flowpic_data | tail -n 1)
-"$dir/experiments/run_experiment" configs/quickstart.json "$@"
+"$dir/apps/run_experiment" configs/quickstart.json "$@"
 echo
-"$dir/dataset/flowpic_data" info data/synthetic/small-seed1/store.h5 | head -n 20
+"$dir/apps/flowpic_data" info data/synthetic/small-seed1/store.h5 | sed -n 1,20p   # sed reads to the end: no SIGPIPE (head would make the script exit 141 under pipefail)

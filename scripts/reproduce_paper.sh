@@ -11,7 +11,7 @@
 #                  the payload-image configs are unchanged. The tables say so in their captions.
 #   --results DIR  where result files and tables/ go (default results, or results/synthetic)
 #   --resume       skip runs whose result file is complete (run_experiment --resume)
-#   --build DIR    the build folder holding experiments/run_experiment (default: build/cpu, else build/auto, build/cuda)
+#   --build DIR    the build folder holding apps/run_experiment (default: build/cpu, else build/auto, build/cuda)
 #   --only NAME    run only this config (repeatable); make_tables still reads every config's results
 # Every other argument goes to each run_experiment unchanged. A config that fails is reported and
 # the others still run; the tables show its cells as gaps. Exit status 1 when any config failed.
@@ -34,10 +34,10 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ -z "$build" ]]; then
   for b in build/cpu build/auto build/cuda; do
-    [[ -x "$b/experiments/run_experiment" && -x "$b/experiments/make_tables" ]] && { build="$b"; break; }
+    [[ -x "$b/apps/run_experiment" && -x "$b/apps/make_tables" ]] && { build="$b"; break; }
   done
 fi
-if [[ -z "$build" || ! -x "$build/experiments/run_experiment" ]]; then
+if [[ -z "$build" || ! -x "$build/apps/run_experiment" ]]; then
   echo "reproduce_paper.sh: no build with run_experiment and make_tables; run: bash scripts/build.sh cpu run_experiment make_tables" >&2
   exit 2
 fi
@@ -68,7 +68,7 @@ for c in "${configs[@]}"; do
   args+=("${resume[@]}" "${extra[@]}")
   t0=$(date +%s)
   echo "=== [$n/${#configs[@]}] run_experiment ${args[*]}" >&2
-  if "$build/experiments/run_experiment" "${args[@]}"; then
+  if "$build/apps/run_experiment" "${args[@]}"; then
     echo "=== [$n/${#configs[@]}] $c done in $(( $(date +%s) - t0 )) s" >&2
   else
     rc=$?
@@ -80,6 +80,6 @@ done
 elapsed=$(( $(date +%s) - start ))
 note="Made by: $command_line (runs took $((elapsed / 60)) min $((elapsed % 60)) s on $(nproc) CPU cores, $(date -u +%Y-%m-%d))."
 [[ ${#failed[@]} -gt 0 ]] && note+=" Failed configs: ${failed[*]}."
-"$build/experiments/make_tables" "$results" --note "$note" || exit 1
+"$build/apps/make_tables" "$results" --note "$note" || exit 1
 echo "reproduce_paper.sh: $((${#configs[@]} - ${#failed[@]}))/${#configs[@]} configs ran in ${elapsed} s; tables in $results/tables" >&2
 [[ ${#failed[@]} -eq 0 ]] || { echo "reproduce_paper.sh: failed: ${failed[*]}" >&2; exit 1; }

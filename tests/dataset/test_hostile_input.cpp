@@ -219,7 +219,7 @@ TEST(HostileCsv, RefusedLinesSayWhyOnOneLine) {
 
 TEST(AtomicWrite, IngestKilledMidWriteLeavesNoStoreAndARerunSucceeds) {
   const char* bin_dir = std::getenv("FLOWPIC_BIN_DIR");
-  const std::string bin = std::string(bin_dir ? bin_dir : FLOWPIC_BINARY_DIR) + "/dataset/flowpic_data";
+  const std::string bin = std::string(bin_dir ? bin_dir : FLOWPIC_BINARY_DIR) + "/apps/flowpic_data";
   if (!file_exists(bin)) GTEST_SKIP() << "flowpic_data not built";
   TempDir dir;
   // A capture big enough that ingesting it takes a while: 600000 packets over 20000 flows.

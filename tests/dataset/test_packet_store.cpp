@@ -343,7 +343,7 @@ namespace {
 // Runs flowpic_data with arguments; returns the exit status.
 int run_cli(const std::string& args, std::string* output = nullptr) {
   const char* bin_dir = std::getenv("FLOWPIC_BIN_DIR");
-  std::string bin = std::string(bin_dir ? bin_dir : FLOWPIC_BINARY_DIR) + "/dataset/flowpic_data";
+  std::string bin = std::string(bin_dir ? bin_dir : FLOWPIC_BINARY_DIR) + "/apps/flowpic_data";
   if (!file_exists(bin)) return -1;
   std::string cmd = bin + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");

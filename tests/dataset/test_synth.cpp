@@ -21,6 +21,7 @@
 #include "common/json_util.hpp"
 #include "dataset/packet_store.hpp"
 #include "dataset/synth.hpp"
+#include "dataset/synth_capture.hpp"
 #include "dataset/synth_process.hpp"
 #include "support/temp_dir.hpp"
 

@@ -14,6 +14,7 @@
 #include "dataset/ingest.hpp"
 #include "dataset/packet_store.hpp"
 #include "dataset/synth.hpp"
+#include "dataset/synth_capture.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowpic;

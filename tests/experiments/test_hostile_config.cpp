@@ -3,7 +3,7 @@
 
 #include "common/error.hpp"
 #include "experiments/config.hpp"
-#include "experiments/sample_index.hpp"
+#include "kernels/sample_index.hpp"
 #include "support/error_of.hpp"
 
 using namespace flowpic;

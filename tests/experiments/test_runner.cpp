@@ -93,7 +93,7 @@ TEST_F(Runner, ResultFileHoldsEverything) {
   // The weights in the result file rebuild a model that predicts exactly what was evaluated.
   auto backend = nn::make_backend("cpu");
   nn::Model m = nn::load_model(path, *backend);
-  ImageBatcher batcher(d, nn::DeviceKind::cpu, 16);
+  ImageBatcher batcher(d.store, d.representation, d.index.samples, nn::DeviceKind::cpu, 16);
   const std::vector<size_t>& ids = d.evaluation[0].samples;
   size_t n = std::min<size_t>(ids.size(), 16);
   std::vector<float> p = m.predict(batcher.build(ids.data(), n));
@@ -173,7 +173,7 @@ TEST_F(Runner, MissingStoreSaysHowToBuildIt) {
 }
 
 TEST_F(Runner, ProgramErrorsAndDryRun) {
-  const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/experiments/run_experiment";
+  const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/apps/run_experiment";
   auto run = [&](const std::string& args) { return std::system((bin + " " + args + " >/dev/null 2>&1").c_str()); };
   EXPECT_NE(run(""), 0);
   EXPECT_NE(run("--bogus x.json"), 0);
@@ -236,7 +236,7 @@ int run_program(const std::vector<std::string>& argv, const std::function<void(p
 }  // namespace
 
 TEST_F(Runner, CtrlCStopsCleanlyAndKeepsWhatIsDone) {
-  const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/experiments/run_experiment";
+  const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/apps/run_experiment";
   const std::string cfg = dir() + "/interrupt.json";
   {
     json j = config(R"({"type": "category", "encapsulation": "Non-VPN"})").resolved;
@@ -267,7 +267,7 @@ TEST_F(Runner, CtrlCStopsCleanlyAndKeepsWhatIsDone) {
 TEST(Quickstart, TheReadmeMainCommandRuns) {
   // scripts/quickstart.sh runs exactly this program and config (here with 2 epochs, into a
   // temporary folder): synthetic data generated and ingested on first use, training, result file.
-  const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/experiments/run_experiment";
+  const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/apps/run_experiment";
   const std::string q = std::string(FLOWPIC_SOURCE_DIR) + "/configs/quickstart.json";
   const std::string tmp = (std::filesystem::temp_directory_path() / ("flowpic-quickstart-" + std::to_string(getpid()))).string();
   std::string script;
@@ -275,7 +275,10 @@ TEST(Quickstart, TheReadmeMainCommandRuns) {
     std::ifstream in(std::string(FLOWPIC_SOURCE_DIR) + "/scripts/quickstart.sh");
     script.assign(std::istreambuf_iterator<char>(in), {});
   }
-  EXPECT_NE(script.find("/experiments/run_experiment\" configs/quickstart.json"), std::string::npos);
+  EXPECT_NE(script.find("/apps/run_experiment\" configs/quickstart.json"), std::string::npos);
+  // `| head` closes the pipe early: under `set -o pipefail` the script would exit 141 after
+  // printing its result.
+  EXPECT_EQ(script.find("| head"), std::string::npos) << "scripts/quickstart.sh pipes into head";
   int rc = run_program({bin, q, "--set", "training.epochs=2", "--set", "dataset.synthetic.dir=" + tmp + "/data", "--set",
                         "output=" + tmp + "/results"},
                        [](pid_t, const std::string&) {});

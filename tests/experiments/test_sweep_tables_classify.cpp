@@ -54,7 +54,7 @@ class Tiny : public flowpic::testing::TinyStoreTest {
       "device": "cpu",
       "output": ")" + dir() + R"(/results")" + extra + "}";
   }
-  static std::string bin(const std::string& name) { return std::string(FLOWPIC_BINARY_DIR) + "/experiments/" + name; }
+  static std::string bin(const std::string& name) { return std::string(FLOWPIC_BINARY_DIR) + "/apps/" + name; }
 };
 
 }  // namespace
@@ -263,11 +263,11 @@ TEST(MakeTables, CellsGapsAndCaptions) {
 
   // The program writes every format under RESULTS_DIR/tables.
   const std::string log = dir + "/log";
-  ASSERT_EQ(std::system((std::string(FLOWPIC_BINARY_DIR) + "/experiments/make_tables " + dir + " >" + log + " 2>&1").c_str()), 0);
+  ASSERT_EQ(std::system((std::string(FLOWPIC_BINARY_DIR) + "/apps/make_tables " + dir + " >" + log + " 2>&1").c_str()), 0);
   for (const char* f : {"table3_summary.md", "table3_summary.tex", "table3_summary.csv", "table4_class_vs_all.md", "unseen_applications.csv",
                         "application_identification.tex", "payload_images.md", "all.md"})
     EXPECT_TRUE(file_exists(dir + "/tables/" + f)) << f;
-  EXPECT_NE(std::system((std::string(FLOWPIC_BINARY_DIR) + "/experiments/make_tables /nonexistent >" + log + " 2>&1").c_str()), 0);
+  EXPECT_NE(std::system((std::string(FLOWPIC_BINARY_DIR) + "/apps/make_tables /nonexistent >" + log + " 2>&1").c_str()), 0);
   EXPECT_NE(read_text(log).find("/nonexistent: no such folder"), std::string::npos);
 }
 

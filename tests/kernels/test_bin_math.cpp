@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "helpers.hpp"
+#include "support/image_reference.hpp"
 #include "kernels/bin_math.hpp"
 
 using namespace flowpic;

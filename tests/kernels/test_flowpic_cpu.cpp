@@ -1,10 +1,10 @@
-// The CPU FlowPic builder against the plain reference (helpers.hpp), on random flows and on every
+// The CPU FlowPic builder against the plain reference (tests/support/image_reference.hpp), on random flows and on every
 // edge case, with guard bands around the batch.
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "helpers.hpp"
+#include "support/image_reference.hpp"
 #include "kernels/image_builder_cpu.hpp"
 
 using namespace flowpic;

@@ -9,8 +9,8 @@
 #include <random>
 
 #include "common/cuda_check.hpp"
-#include "experiments/sample_index.hpp"
-#include "helpers.hpp"
+#include "kernels/sample_index.hpp"
+#include "support/image_reference.hpp"
 #include "kernels/device_packets.hpp"
 #include "kernels/flowpic_gpu.hpp"
 #include "kernels/image_builder_cpu.hpp"

@@ -3,8 +3,8 @@
 
 #include <random>
 
-#include "experiments/sample_index.hpp"
-#include "helpers.hpp"
+#include "kernels/sample_index.hpp"
+#include "support/image_reference.hpp"
 #include "kernels/image_builder_cpu.hpp"
 
 using namespace flowpic;

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "experiments/sample_index.hpp"
-#include "helpers.hpp"
+#include "kernels/sample_index.hpp"
+#include "support/image_reference.hpp"
 #include "support/error_of.hpp"
 
 using namespace flowpic;

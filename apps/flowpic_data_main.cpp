@@ -5,7 +5,7 @@
 
 #include "common/build_info.hpp"
 #include "common/error.hpp"
-#include "dataset/cli.hpp"
+#include "apps/cli.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 #pragma once
-// Test helpers of the kernels suite: packet stores built in memory, random flows, and the plain
+// Test helpers of the kernels and apps suites: packet stores built in memory, random flows, and the plain
 // straightforward reference the builders are checked against.
 #include <gtest/gtest.h>
 

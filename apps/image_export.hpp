@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/sample_index.hpp"
+#include "kernels/sample_index.hpp"
 
 namespace flowpic {
 
@@ -49,7 +49,7 @@ struct RenderRequest {
   int panel_px = 0;             // drawn panel side, 0 = automatic
 };
 
-// Draws samples of a store as one PNG (kernels/png_render.hpp) and returns the panel titles.
+// Draws samples of a store as one PNG (apps/png_render.hpp) and returns the panel titles.
 std::vector<std::string> render_samples_png(const PacketStore& store, const RepresentationConfig& config,
                                             const std::string& path, const RenderRequest& request);
 

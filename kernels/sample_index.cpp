@@ -1,4 +1,4 @@
-#include "experiments/sample_index.hpp"
+#include "kernels/sample_index.hpp"
 
 #include <algorithm>
 #include <cmath>

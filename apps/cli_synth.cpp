@@ -5,7 +5,7 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "dataset/cli.hpp"
+#include "apps/cli.hpp"
 #include "dataset/synth.hpp"
 
 namespace flowpic::cli {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "dataset/cli.hpp"
+#include "apps/cli.hpp"
 #include "dataset/ingest.hpp"
 
 namespace flowpic::cli {

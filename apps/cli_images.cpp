@@ -3,10 +3,10 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "dataset/cli.hpp"
+#include "apps/cli.hpp"
 #include "dataset/packet_store.hpp"
-#include "experiments/sample_index.hpp"
-#include "kernels/image_export.hpp"
+#include "kernels/sample_index.hpp"
+#include "apps/image_export.hpp"
 
 namespace flowpic::cli {
 

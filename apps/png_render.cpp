@@ -1,4 +1,4 @@
-#include "kernels/png_render.hpp"
+#include "apps/png_render.hpp"
 
 #include <png.h>
 

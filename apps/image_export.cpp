@@ -1,4 +1,4 @@
-#include "kernels/image_export.hpp"
+#include "apps/image_export.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -197,7 +197,7 @@ ImageExportSummary write_images_h5(const PacketStore& store, const Representatio
 
 }  // namespace flowpic
 
-#include "kernels/png_render.hpp"
+#include "apps/png_render.hpp"
 
 namespace flowpic {
 
