@@ -31,6 +31,22 @@ FLOWPIC_HD inline int flowpic_size_bin(uint32_t size, uint32_t max_size, int res
   return r < static_cast<uint32_t>(resolution) ? static_cast<int>(r) : resolution - 1;
 }
 
+// How sizes over max_size and the size bins are treated (representation keys "oversize" and
+// "size_bins", docs/representations.md).
+enum class OversizeRule : uint8_t {
+  kDrop = 0,   // removed before anything (default): no pixel, not counted by the sample index
+  kClip = 1,   // counted as max_size (tcbench: np.clip(sizes, 0, 1500))
+  kCount = 2,  // no pixel, but counted towards a block's packets and span (the authors' code)
+};
+enum class SizeBins : uint8_t {
+  kExact = 0,   // floor(size * R / max) in integers (flowpic_size_bin; the authors' code at R = max)
+  kScaled = 1,  // tcbench: x = (size / max) * R in double, then numpy's edge rule (flowpic_time_bin_of_x)
+};
+
+// The row of a packet of `size` bytes under both rules; -1 when it draws no pixel.
+FLOWPIC_HD inline int flowpic_size_row(uint32_t size, uint32_t max_size, int resolution, OversizeRule oversize,
+                                      SizeBins bins);
+
 // Column of a packet arriving at `t` in a window whose time axis starts at t0 and spans
 // `duration` seconds over R columns: x = (t - t0) / duration * R, computed in double in exactly
 // this order (the authors' ((ts - ts[0]) / max_delta_time) * MTU), then
@@ -47,6 +63,18 @@ FLOWPIC_HD inline int flowpic_time_bin_of_x(double x, int resolution) {
   if (!(x >= 0.0) || x > static_cast<double>(resolution)) return -1;
   const int c = static_cast<int>(x);  // truncation == floor for x >= 0
   return c < resolution ? c : resolution - 1;
+}
+FLOWPIC_HD inline int flowpic_size_row(uint32_t size, uint32_t max_size, int resolution, OversizeRule oversize,
+                                      SizeBins bins) {
+  if (size > max_size) {
+    if (oversize != OversizeRule::kClip) return -1;
+    size = max_size;
+  }
+  if (bins == SizeBins::kExact) return flowpic_size_bin(size, max_size, resolution);
+  // Two IEEE-rounded operations in tcbench's order, (size / max) * R: at R = max = 1500 this
+  // differs from the exact bin for 78 sizes (27, 49, 54, ...), which land one row lower.
+  const double x = (static_cast<double>(size) / static_cast<double>(max_size)) * static_cast<double>(resolution);
+  return flowpic_time_bin_of_x(x, resolution);
 }
 FLOWPIC_HD inline int flowpic_time_bin(double t, double t0, double duration, int resolution) {
   if (!(duration > 0.0)) return 0;

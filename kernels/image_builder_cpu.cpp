@@ -59,8 +59,12 @@ void flowpic_dense(const PacketColumns& pk, const FlowPicSpec& spec, const Image
     for (int i = 0; i < m; ++i) x[i] = flowpic_time_x(t[i], w.t0, w.duration, R);
     for (int i = 0; i < m; ++i) {
       const uint8_t d = pk.direction[a + i] & 1u;
-      const uint32_t size = pk.ip_length[a + i];
-      if (!(w.directions & (1u << d)) || size > spec.max_size) continue;
+      uint32_t size = pk.ip_length[a + i];
+      if (!(w.directions & (1u << d))) continue;
+      if (size > spec.max_size) {
+        if (spec.oversize != OversizeRule::kClip) continue;
+        size = spec.max_size;
+      }
       const int col = flat ? 0 : flowpic_time_bin_of_x(x[i], R);
       if (col < 0) continue;
       const int64_t ch = spec.per_direction ? d : 0;
@@ -174,7 +178,7 @@ void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const I
   // Row of every size 0..max_size, from flowpic_size_bin (a table lookup instead of a division).
   std::vector<int16_t> size_rows(spec.max_size + 1);
   for (uint32_t sz = 0; sz <= spec.max_size; ++sz)
-    size_rows[sz] = static_cast<int16_t>(flowpic_size_bin(sz, spec.max_size, spec.resolution));
+    size_rows[sz] = static_cast<int16_t>(flowpic_size_row(sz, spec.max_size, spec.resolution, spec.oversize, spec.size_bins));
   // Large images take long enough to be handed out one at a time; small ones in chunks.
   const int chunk = dense ? 16 : 1;
 #pragma omp parallel num_threads(thread_count(threads))

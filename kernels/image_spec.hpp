@@ -45,6 +45,8 @@ struct FlowPicSpec {
   int resolution = 1500;         // R: images are R x R, rows = size, columns = time
   uint32_t max_size = kDefaultMaxPacketSize;  // the size axis spans [0, max_size]
   PixelTransform transform = PixelTransform::kRaw;
+  OversizeRule oversize = OversizeRule::kDrop;  // sizes over max_size
+  SizeBins size_bins = SizeBins::kExact;
   bool per_direction = false;    // two channels: initiator's packets, responder's packets
   FLOWPIC_HD int channels() const { return per_direction ? 2 : 1; }
   FLOWPIC_HD size_t image_floats() const { return static_cast<size_t>(channels()) * resolution * resolution; }
@@ -74,7 +76,7 @@ FLOWPIC_HD inline int64_t flowpic_pixel_index(const PacketColumns& pk, const Flo
                                               uint64_t p) {
   const uint8_t d = pk.direction[p];
   if (!(w.directions & (1u << (d & 1u)))) return -1;
-  const int row = flowpic_size_bin(pk.ip_length[p], spec.max_size, spec.resolution);
+  const int row = flowpic_size_row(pk.ip_length[p], spec.max_size, spec.resolution, spec.oversize, spec.size_bins);
   if (row < 0) return -1;
   const int col = flowpic_time_bin(pk.time[p], w.t0, w.duration, spec.resolution);
   if (col < 0) return -1;

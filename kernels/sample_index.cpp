@@ -15,7 +15,9 @@ const std::vector<std::string> kTransforms = {"raw", "clip255", "log1p", "max"};
 const std::vector<std::string> kChannels = {"merged", "per_direction"};
 const std::vector<std::string> kFlowViews = {"unidirectional", "bidirectional"};
 const std::vector<std::string> kTimeAxes = {"fixed", "span"};
-const std::vector<std::string> kBlocks = {"all", "complete", "first"};
+const std::vector<std::string> kBlocks = {"all", "complete", "first", "first_and_complete"};
+const std::vector<std::string> kOversize = {"drop", "clip", "count"};
+const std::vector<std::string> kSizeBins = {"exact", "scaled"};
 const std::vector<std::string> kBlockEnds = {"closed", "open"};
 const std::vector<std::string> kSubflows = {"first", "all"};
 const std::vector<std::string> kVariants = {"grey", "signed", "two_channel"};
@@ -53,13 +55,15 @@ double positive(const json& obj, const std::string& key, const JsonWhere& where,
 FlowPicConfig parse_flowpic(const json& obj, const JsonWhere& where) {
   check_keys(obj, where,
              {"type", "resolution", "max_size", "transform", "channels", "flow_view", "time_axis", "block_s",
-              "stride_s", "blocks", "block_end", "packets_more_than", "span_more_than_s"},
+              "stride_s", "blocks", "block_end", "packets_more_than", "span_more_than_s", "oversize", "size_bins"},
              {"type"});
   FlowPicConfig c;
   c.image.resolution = static_cast<int>(int_in(obj, "resolution", where, 1500, 8, 1500));
   c.image.max_size = static_cast<uint32_t>(int_in(obj, "max_size", where, kDefaultMaxPacketSize, 1, 65535));
   c.image.transform = static_cast<PixelTransform>(choice(obj, "transform", where, kTransforms, 0));
   c.image.per_direction = choice(obj, "channels", where, kChannels, 0) == 1;
+  c.image.oversize = static_cast<OversizeRule>(choice(obj, "oversize", where, kOversize, 0));
+  c.image.size_bins = static_cast<SizeBins>(choice(obj, "size_bins", where, kSizeBins, 0));
   c.flow_view = static_cast<ImageFlowView>(choice(obj, "flow_view", where, kFlowViews, 0));
   c.time_axis = static_cast<TimeAxis>(choice(obj, "time_axis", where, kTimeAxes, 0));
   c.block_s = positive(obj, "block_s", where, 60.0);
@@ -136,6 +140,8 @@ json RepresentationConfig::to_json() const {
     j["max_size"] = c.image.max_size;
     j["transform"] = kTransforms[static_cast<int>(c.image.transform)];
     j["channels"] = kChannels[c.image.per_direction ? 1 : 0];
+    j["oversize"] = kOversize[static_cast<int>(c.image.oversize)];
+    j["size_bins"] = kSizeBins[static_cast<int>(c.image.size_bins)];
     j["flow_view"] = kFlowViews[static_cast<int>(c.flow_view)];
     j["time_axis"] = kTimeAxes[static_cast<int>(c.time_axis)];
     j["block_s"] = c.block_s;
@@ -195,7 +201,7 @@ void flowpic_blocks(const PacketStore& store, const FlowPicConfig& c, uint32_t f
     if (!(mask & (1u << store.direction[p]))) continue;
     if (store.ip_length[p] > c.image.max_size) {
       ++st.oversize_packets;
-      continue;
+      if (c.image.oversize == OversizeRule::kDrop) continue;
     }
     kept.push_back(p);
   }
@@ -208,6 +214,9 @@ void flowpic_blocks(const PacketStore& store, const FlowPicConfig& c, uint32_t f
   const double origin = t[kept.front()];
   const double last = t[kept.back()] - origin;  // the flow's length, from its first kept packet
   auto time_of = [&](size_t i) { return t[kept[i]] - origin; };
+  // The authors' loop, range(int(ts[-1] / stride - block / stride) + 1): Python's int() truncates
+  // towards zero like the cast, so a flow shorter than a block still has block 0.
+  const double authors_blocks = std::trunc(last / c.stride_s - c.block_s / c.stride_s) + 1.0;
   size_t lo = 0;  // blocks start in increasing order: the search can resume
   for (uint64_t k = 0;; ++k) {
     const double start = static_cast<double>(k) * c.stride_s;
@@ -215,6 +224,7 @@ void flowpic_blocks(const PacketStore& store, const FlowPicConfig& c, uint32_t f
     if (start > last) break;
     if (c.blocks == BlockSelection::kFirst && k > 0) break;
     if (c.blocks == BlockSelection::kComplete && end > last) break;
+    if (c.blocks == BlockSelection::kFirstAndComplete && !(static_cast<double>(k) < authors_blocks)) break;
     ++st.blocks;
     // Packets with start <= tau <= end (closed) or start <= tau < end (open), tau = t - origin.
     size_t a = lo, b;

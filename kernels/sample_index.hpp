@@ -31,6 +31,7 @@ enum class BlockSelection : uint8_t {
   kAll = 0,       // every block that starts at or before the flow's last packet
   kComplete = 1,  // only blocks that end at or before the flow's last packet
   kFirst = 2,     // the first block only (mini-FlowPic, tcbench: the first T seconds)
+  kFirstAndComplete = 3,  // the authors' loop: block 0 always, then the complete blocks
 };
 
 struct FlowPicConfig {
@@ -87,7 +88,7 @@ struct SampleIndexStats {
   uint64_t flows = 0;                // flows looked at
   uint64_t flow_views = 0;           // imaged flows (one or two per session, by flow_view)
   uint64_t empty_flow_views = 0;     // imaged flows with no packet inside the size axis
-  uint64_t oversize_packets = 0;     // packets over max_size, dropped from FlowPics
+  uint64_t oversize_packets = 0;     // packets over max_size (dropped, clipped or counted: "oversize")
   uint64_t blocks = 0;               // candidate blocks
   uint64_t blocks_few_packets = 0;   // dropped: not more than packets_more_than packets
   uint64_t blocks_short_span = 0;    // dropped: span not more than span_more_than_s

@@ -179,11 +179,17 @@ TEST(RepresentationConfigTest, ErrorsNameTheFileAndTheKey) {
 TEST(RepresentationConfigTest, ShippedConfigsParse) {
   const std::string dir = std::string(FLOWPIC_SOURCE_DIR) + "/configs/representations/";
   for (const char* name : {"flowpic_paper.json", "flowpic_authors_code.json", "mini_flowpic_32.json",
-                           "payload_image_28.json"}) {
+                           "tcbench_flowpic_32.json", "payload_image_28.json"}) {
     auto c = RepresentationConfig::load(dir + name);
     EXPECT_EQ(RepresentationConfig::from_json(c.to_json(), {name, ""}).to_json(), c.to_json()) << name;
   }
   auto authors = RepresentationConfig::load(dir + "flowpic_authors_code.json");
   EXPECT_EQ(authors.flowpic.time_axis, TimeAxis::kSpan);
   EXPECT_EQ(*authors.flowpic.span_more_than_s, 50.0);
+  EXPECT_EQ(authors.flowpic.blocks, BlockSelection::kFirstAndComplete);
+  EXPECT_EQ(authors.flowpic.image.oversize, OversizeRule::kCount);
+  auto tcbench = RepresentationConfig::load(dir + "tcbench_flowpic_32.json");
+  EXPECT_EQ(tcbench.flowpic.image.oversize, OversizeRule::kClip);
+  EXPECT_EQ(tcbench.flowpic.image.size_bins, SizeBins::kScaled);
+  EXPECT_FALSE(tcbench.flowpic.closed_end);
 }
