@@ -2,6 +2,7 @@
 find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)  # label-map patterns (linear-time matching)
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(PNG REQUIRED)

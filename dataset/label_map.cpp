@@ -1,10 +1,12 @@
 #include "dataset/label_map.hpp"
 
 #include <arpa/inet.h>
-#include <regex.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+
+#include <re2/re2.h>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -29,133 +31,46 @@ bool FlowFilter::matches(const FlowKey& key) const {
   return true;
 }
 
-// A whole-name, case-insensitive matcher on the POSIX engine (see label_map.hpp for why).
+// A whole-name, case-insensitive matcher on RE2 (see label_map.hpp for why).
 class LabelMap::Matcher {
  public:
-  // Throws std::string with the reason when the pattern cannot be used.
-  explicit Matcher(const std::string& ecmascript) {
-    std::string ere = "^(" + to_ere(ecmascript) + ")$";
-    int rc = regcomp(&re_, ere.c_str(), REG_EXTENDED | REG_ICASE | REG_NOSUB);
-    if (rc != 0) {
-      char buf[256];
-      regerror(rc, &re_, buf, sizeof buf);
-      throw std::string(buf);
-    }
+  static constexpr int64_t kMaxMem = int64_t{8} << 20;  // RE2's budget for the compiled program
+
+  // Throws std::string with the reason (one line) when RE2 refuses the pattern.
+  explicit Matcher(const std::string& pattern) : re_(pattern, options()) {
+    if (re_.ok()) return;
+    if (re_.error_code() == RE2::ErrorPatternTooLarge)
+      throw std::string("cannot be used: its compiled program is over RE2's 8 MiB limit (max_mem)");
+    throw std::string("is not a valid regular expression: ") + re_.error() + hint(re_.error_code(), re_.error_arg()) +
+          " (RE2 syntax, see docs/label_maps.md)";
   }
-  ~Matcher() { regfree(&re_); }
   Matcher(const Matcher&) = delete;
   Matcher& operator=(const Matcher&) = delete;
-  bool matches(const std::string& text) const { return regexec(&re_, text.c_str(), 0, nullptr, 0) == 0; }
+  bool matches(const std::string& text) const { return RE2::FullMatch(text, re_); }
 
  private:
-  // ECMAScript -> POSIX extended: the class escapes become bracket expressions, (?: becomes (,
-  // lazy quantifiers (*? +? ??) match the same names as greedy ones for a whole-name match.
-  static std::string to_ere(const std::string& p) {
-    std::string out;
-    bool in_class = false;
-    for (size_t i = 0; i < p.size(); ++i) {
-      char c = p[i];
-      if (c == '\\' && i + 1 < p.size()) {
-        char n = p[++i];
-        const char* cls = nullptr;
-        switch (n) {
-          case 'd': cls = in_class ? "0-9" : "[0-9]"; break;
-          case 'w': cls = in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]"; break;
-          case 's': cls = in_class ? "[:space:]" : "[[:space:]]"; break;
-          case 'D': if (!in_class) cls = "[^0-9]"; break;
-          case 'W': if (!in_class) cls = "[^A-Za-z0-9_]"; break;
-          case 'S': if (!in_class) cls = "[^[:space:]]"; break;
-          default: break;
-        }
-        if (cls) out += cls;
-        else if (n >= '1' && n <= '9') throw std::string("backreferences (\\" + std::string(1, n) + ") are not supported");
-        else if (std::isalnum(static_cast<unsigned char>(n))) throw std::string("the escape \\") + n + " is not supported (use \\d, \\w, \\s or a bracket expression)";
-        else if (in_class) out += n == ']' || n == '\\' || n == '-' || n == '^' ? std::string("\\") + n : std::string(1, n);
-        else out += std::string("\\") + n;
-        continue;
-      }
-      if (in_class) {
-        if (c == ']') in_class = false;
-        out += c;
-        continue;
-      }
-      if (c == '[') {
-        in_class = true;
-        out += c;
-        if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
-        if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];  // a leading ] is literal
-        continue;
-      }
-      if (c == '(' && i + 1 < p.size() && p[i + 1] == '?') {
-        if (i + 2 < p.size() && p[i + 2] == ':') {
-          out += '(';
-          i += 2;
-          continue;
-        }
-        throw std::string("lookaheads ((?= and (?!) are not supported");
-      }
-      if (c == '?' && i > 0 && (p[i - 1] == '*' || p[i - 1] == '+' || p[i - 1] == '?' || p[i - 1] == '}') &&
-          !(i > 1 && p[i - 2] == '\\'))
-        continue;  // lazy quantifier
-      out += c;
-    }
-    return out;
+  static RE2::Options options() {
+    RE2::Options o;  // UTF-8, Perl-like syntax
+    o.set_case_sensitive(false);
+    o.set_never_capture(true);  // groups only group: nothing is extracted
+    o.set_max_mem(kMaxMem);
+    o.set_log_errors(false);  // the error goes into the one-line message, never to stderr
+    return o;
   }
-  regex_t re_{};
+  // What RE2's message leaves unsaid for the constructs other engines have and RE2 has not.
+  static std::string hint(RE2::ErrorCode code, const std::string& arg) {
+    if (code == RE2::ErrorBadEscape && arg.size() == 2 && arg[1] >= '1' && arg[1] <= '9')
+      return "; backreferences are not supported";
+    if (code == RE2::ErrorBadPerlOp && (arg.rfind("(?=", 0) == 0 || arg.rfind("(?!", 0) == 0 || arg.rfind("(?<", 0) == 0))
+      return "; lookaround is not supported";
+    if (code == RE2::ErrorRepeatOp) return "; a quantifier may not follow another one";
+    if (code == RE2::ErrorRepeatSize) return "; counts go up to 1000, nested counts multiplied";
+    return "";
+  }
+  RE2 re_;
 };
 
 namespace {
-
-// Repetition is expanded by the regex engines when compiling: "(a{255}){255}" alone is 65025
-// copies, and glibc copies the tree for each stacked quantifier ("a+++...", a fuzz finding that
-// took gigabytes). Counts are limited to 255 (a file name's length) and may not nest, and a
-// quantifier may not follow another (a lazy '?' excepted).
-std::string repetition_problem(const std::string& p) {
-  std::vector<bool> group_has_count{false};  // one entry per open group, [0] = the whole pattern
-  bool in_class = false, after_quantifier = false, lazy = false;
-  for (size_t i = 0; i < p.size(); ++i) {
-    char c = p[i];
-    const bool quantifier = !in_class && (c == '*' || c == '+' || c == '?' || c == '{');
-    if (quantifier) {
-      if (c == '?' && after_quantifier && !lazy) {
-        lazy = true;  // "a*?": lazy, the same names for a whole-name match
-        continue;
-      }
-      if (after_quantifier) return "a quantifier follows another one (like a** or a+{2})";
-    }
-    after_quantifier = quantifier;
-    lazy = false;
-    if (c == '\\') { ++i; continue; }
-    if (in_class) { if (c == ']') in_class = false; continue; }
-    if (c == '[') { in_class = true; if (i + 1 < p.size() && p[i + 1] == ']') ++i; continue; }
-    if (c == '(') { group_has_count.push_back(false); continue; }
-    if (c == ')') {
-      bool inner = group_has_count.size() > 1 && group_has_count.back();
-      if (group_has_count.size() > 1) group_has_count.pop_back();
-      if (inner && i + 1 < p.size() && p[i + 1] == '{') return "counted repetition ({n}) may not be nested";
-      group_has_count.back() = group_has_count.back() || inner;
-      continue;
-    }
-    if (c == '{') {
-      size_t j = i + 1;
-      long n = 0;
-      bool digits = false;
-      while (j < p.size() && (std::isdigit(static_cast<unsigned char>(p[j])) || p[j] == ',')) {
-        if (p[j] == ',') n = 0;
-        else if ((n = n * 10 + (p[j] - '0')) > 255) return "a repetition count over 255 (longer than any file name)";
-        digits = true;
-        ++j;
-      }
-      if (digits && j < p.size() && p[j] == '}') {
-        group_has_count.back() = true;
-        i = j;  // after_quantifier stays set: "{2}*" is refused too
-      } else {
-        after_quantifier = false;  // a literal '{'
-      }
-    }
-  }
-  return "";
-}
 
 FlowFilter parse_filter(const json& j, const JsonWhere& w) {
   check_keys(j, w, {"name", "protocol", "port", "address"}, {"name"});
@@ -227,15 +142,10 @@ LabelMap LabelMap::parse(const std::string& json_text, const std::string& origin
     r.pattern = json_string(rules[i], "match", rw);
     r.origin = rw.str();
     if (r.pattern.size() > 1000) fail(rw.at("match").str(), ": the pattern is longer than 1000 characters");
-    if (std::string why = repetition_problem(r.pattern); !why.empty())
-      fail(rw.at("match").str(), ": '", r.pattern, "' cannot be used: ", why);
     try {
-      (void)std::regex(r.pattern, std::regex::ECMAScript | std::regex::icase);  // the documented syntax
       r.regex = std::make_shared<const Matcher>(r.pattern);
-    } catch (const std::regex_error& e) {
-      fail(rw.at("match").str(), ": '", r.pattern, "' is not a valid regular expression: ", e.what());
     } catch (const std::string& why) {
-      fail(rw.at("match").str(), ": '", r.pattern, "' cannot be used: ", why);
+      fail(rw.at("match").str(), ": '", r.pattern, "' ", why);
     }
     r.values = defaults;
     const json& labels = rules[i]["labels"];

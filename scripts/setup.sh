@@ -8,6 +8,7 @@ PACKAGES=(
   libpcap-dev                                # capture reading (pcap, pcapng)
   libhdf5-dev hdf5-tools                     # packet store, images, results, weights
   nlohmann-json3-dev                         # configs, label maps, models
+  libre2-dev                                 # label-map patterns
   libgtest-dev googletest                    # tests
   libpng-dev zlib1g-dev                      # flowpic_data render
   libopenblas-dev libomp-dev                 # CPU backend of the CNN engine
