@@ -26,7 +26,9 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 
 }
 
 // The class with the highest score in a row of `classes` logits or probabilities.
-int32_t arg_max(const float* row, size_t classes) { return static_cast<int32_t>(std::max_element(row, row + classes) - row); }
+int32_t arg_max(const float* row, size_t classes) {
+  return static_cast<int32_t>(std::max_element(row, row + classes) - row);
+}
 
 }  // namespace
 
