@@ -2,26 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
-#include <map>
 
 #include "common/atomic_file.hpp"
 #include "common/device.hpp"
 #include "common/error.hpp"
-#include "common/progress.hpp"
-#include "experiments/image_batcher.hpp"
+#include "experiments/split.hpp"
 #include "experiments/synthetic_store.hpp"
-#include "nn/backend.hpp"
-#include "nn/model.hpp"
-#include "nn/optimizer.hpp"
-#include "nn/weights.hpp"
 
 namespace flowpic {
-
-std::atomic<bool> g_stop_requested{false};
 
 namespace {
 
@@ -56,11 +46,6 @@ std::vector<size_t> balance(const std::vector<size_t>& candidates, const Experim
 }
 
 }  // namespace
-
-std::string resolve_config_path(const std::string& p) {
-  if (file_exists(p) || p.rfind("configs/", 0) != 0) return p;
-  return find_config_file(p.substr(8));
-}
 
 PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed) {
   // Before minutes of data generation or image building: a GPU run on a machine without one.
@@ -145,124 +130,11 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
   return d;
 }
 
-json PreparedExperiment::summary() const {
-  json sets = json::object();
-  auto add = [&](const SampleSet& s) {
-    json per = json::object();
-    for (const auto& c : assignment.class_names) per[c] = 0;
-    for (size_t i : s.samples) per[assignment.class_names[static_cast<size_t>(sample_class[i])]] = per[assignment.class_names[static_cast<size_t>(sample_class[i])]].get<int64_t>() + 1;
-    sets[s.name] = per;
-  };
-  add(train);
-  add(validation);
-  for (const auto& e : evaluation) add(e);
-  return {{"store", store_path}, {"data_source", data_source}, {"sets", sets}, {"sample_index", index.stats.to_json()},
-          {"flows_in_task", std::count_if(assignment.flow_class.begin(), assignment.flow_class.end(), [](int32_t c) { return c >= 0; })}};
-}
-
-std::string PreparedExperiment::summary_table() const {
-  json s = summary();
-  std::string out = "samples per class and set (" + std::string(data_source == "synthetic" ? "SYNTHETIC data" : "store " + store_path) + "):\n";
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "  %-16s", "class");
-  out += buf;
-  std::vector<std::string> names;
-  for (auto it = s["sets"].begin(); it != s["sets"].end(); ++it) names.push_back(it.key());
-  // json objects are sorted by key; show the sets in their natural order instead.
-  std::vector<std::string> order = {train.name, validation.name};
-  for (const auto& e : evaluation) order.push_back(e.name);
-  for (const auto& n : order) {
-    std::snprintf(buf, sizeof buf, " %12s", n.c_str());
-    out += buf;
-  }
-  out += "\n";
-  for (const auto& c : assignment.class_names) {
-    std::snprintf(buf, sizeof buf, "  %-16s", c.c_str());
-    out += buf;
-    for (const auto& n : order) {
-      std::snprintf(buf, sizeof buf, " %12lld", static_cast<long long>(s["sets"][n][c].get<int64_t>()));
-      out += buf;
-    }
-    out += "\n";
-  }
-  out += "sample index: " + index.stats.to_json().dump() + "\n";
-  return out;
-}
-
 namespace {
 
-struct EvalOutcome {
-  double loss = 0, accuracy = 0;
-  std::vector<int32_t> predicted;
-  std::vector<float> probabilities;
-};
-
-EvalOutcome evaluate(nn::Model& model, ImageBatcher& batcher, const PreparedExperiment& d, const std::vector<size_t>& ids,
-                     int batch_size, size_t classes) {
-  EvalOutcome out;
-  out.predicted.reserve(ids.size());
-  out.probabilities.reserve(ids.size() * classes);
-  double loss = 0;
-  size_t correct = 0;
-  for (size_t b = 0; b < ids.size(); b += static_cast<size_t>(batch_size)) {
-    size_t m = std::min(ids.size() - b, static_cast<size_t>(batch_size));
-    const nn::Tensor& x = batcher.build(ids.data() + b, m);
-    std::vector<float> p = model.predict(x);
-    for (size_t i = 0; i < m; ++i) {
-      const float* row = p.data() + i * classes;
-      int32_t best = static_cast<int32_t>(std::max_element(row, row + classes) - row);
-      int32_t truth = d.sample_class[ids[b + i]];
-      out.predicted.push_back(best);
-      correct += best == truth;
-      loss -= std::log(std::max(row[truth], 1e-12f));
-      out.probabilities.insert(out.probabilities.end(), row, row + classes);
-    }
-  }
-  if (!ids.empty()) {
-    out.loss = loss / double(ids.size());
-    out.accuracy = double(correct) / double(ids.size());
-  }
-  return out;
-}
-
-// A copy of every parameter on the host: the best epoch's weights.
-struct Snapshot {
-  std::vector<std::vector<float>> values;
-  void take(nn::Model& m) {
-    values.clear();
-    for (auto& p : m.named_params()) values.push_back(p.param->value.to_host());
-  }
-  void restore(nn::Model& m) const {
-    size_t i = 0;
-    for (auto& p : m.named_params()) p.param->value.copy_from_host(values.at(i++));
-  }
-};
-
-std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, f, a, b, c, d);
-  return buf;
-}
-
-}  // namespace
-
-nn::Model build_model(const ExperimentConfig& cfg, const PreparedExperiment& d, nn::Backend& backend, uint64_t seed) {
-  nn::ModelOptions mo;
-  mo.input = {1, d.representation.channels(), d.representation.height(), d.representation.width()};
-  mo.classes = static_cast<int>(d.assignment.class_names.size());
-  mo.seed = seed;
-  return cfg.model.is_string() ? nn::Model::from_file(resolve_config_path(cfg.model.get<std::string>()), mo, backend)
-                               : nn::Model::from_json(cfg.model, cfg.file + ": model", mo, backend);
-}
-
-TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t seed, const std::string& command) {
-  const auto t_start = Clock::now();
-  auto backend = std::shared_ptr<nn::Backend>(nn::make_backend(cfg.device));
-  const size_t classes = d.assignment.class_names.size();
-  auto model = std::make_shared<nn::Model>(build_model(cfg, d, *backend, seed));
-  auto optimizer = nn::make_optimizer(cfg.optimizer, {cfg.file, "optimizer"}, *model);
-  ImageBatcher batcher(d.store, d.representation, d.index.samples, backend->device(), cfg.training.batch_size);
-
+// The result's description of a run, before training: what was run, on which data and backend.
+RunResult describe_run(const ExperimentConfig& cfg, const PreparedExperiment& d, uint64_t seed, const std::string& command,
+                       const Trainer& trainer) {
   RunResult r;
   r.experiment = cfg.name;
   r.run = "seed" + std::to_string(seed);
@@ -273,138 +145,45 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
   r.selection = cfg.training.selection;
   r.samples = d.summary();
   r.provenance = base_provenance(command);
-  r.provenance["backend"] = backend->description();
+  r.provenance["backend"] = trainer.backend()->description();
   r.provenance["store"] = d.store_path;
   r.provenance["store_hash"] = file_hash(d.store_path);
   r.provenance["seed"] = seed;
-  r.provenance["model_parameters"] = model->parameter_count();
+  r.provenance["model_parameters"] = trainer.model()->parameter_count();
+  return r;
+}
 
+// An evaluation set's metrics on stderr, naming the data and, with test_optimistic, the set the
+// epoch was chosen on (its number is optimistic).
+void print_metrics(const GroupPredictions& g, const PreparedExperiment& d, bool optimistic) {
+  std::fprintf(stderr, "%s (%s%s):\n%s", g.name.c_str(), d.data_source == "synthetic" ? "SYNTHETIC data" : d.store_path.c_str(),
+               optimistic && g.name == "test" ? ", optimistic: epoch chosen on this set" : "", g.metrics.table().c_str());
+}
+
+}  // namespace
+
+TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t seed, const std::string& command) {
+  const auto t_start = Clock::now();
+  Trainer trainer(cfg, d, seed);
+  RunResult r = describe_run(cfg, d, seed, command, trainer);
   std::fprintf(stderr, "run %s/%s on %s: %zu training, %zu validation samples; model %zu parameters%s\n", cfg.name.c_str(),
-               r.run.c_str(), backend->description().c_str(), d.train.samples.size(), d.validation.samples.size(),
-               model->parameter_count(), d.data_source == "synthetic" ? " [SYNTHETIC data]" : "");
+               r.run.c_str(), trainer.backend()->description().c_str(), d.train.samples.size(), d.validation.samples.size(),
+               trainer.model()->parameter_count(), d.data_source == "synthetic" ? " [SYNTHETIC data]" : "");
 
-  const bool optimistic = cfg.training.selection == "test_optimistic";
-  const std::vector<size_t>& select_ids = optimistic ? d.evaluation[0].samples : d.validation.samples;
-  if (select_ids.empty())
-    std::fprintf(stderr, "warning: %s: the %s set is empty (too few flows to split by flow?): no model selection, the last "
-                 "epoch is kept\n", cfg.file.c_str(), optimistic ? "test" : "validation");
-  SplitMix64 rng(seed ^ 0xABCDEF);
-  std::vector<size_t> order = d.train.samples;
-  size_t cursor = order.size();  // reshuffle on first use
-  const size_t bs = static_cast<size_t>(cfg.training.batch_size);
-  const size_t per_epoch = cfg.training.batches_per_epoch > 0
-                               ? static_cast<size_t>(cfg.training.batches_per_epoch)
-                               : (order.size() + bs - 1) / bs;
-  Snapshot best;
-  double best_score = -1, best_loss = INFINITY;
-  int since_best = 0;
-  std::vector<int32_t> labels;
-  double train_seconds = 0;
-
-  for (int epoch = 1; epoch <= cfg.training.epochs && !g_stop_requested; ++epoch) {
-    const auto t_epoch = Clock::now();
-    const size_t epoch_images = cfg.training.batches_per_epoch > 0 ? per_epoch * bs : order.size();
-    Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg.training.epochs), double(epoch_images),
-                      "images", 30.0);
-    double loss_sum = 0;
-    size_t seen = 0, correct = 0;
-    for (size_t b = 0; b < per_epoch && !g_stop_requested; ++b) {
-      std::vector<size_t> ids;
-      while (ids.size() < bs && !order.empty()) {
-        if (cursor >= order.size()) {
-          rng.shuffle(order);
-          cursor = 0;
-        }
-        ids.push_back(order[cursor++]);
-        if (cfg.training.batches_per_epoch == 0 && cursor == order.size()) break;  // one pass: last batch may be short
-      }
-      labels.clear();
-      for (size_t i : ids) labels.push_back(d.sample_class[i]);
-      const nn::Tensor& x = batcher.build(ids.data(), ids.size());
-      const nn::Tensor& logits = model->forward(x, true);
-      double loss = model->loss_and_grad(labels);
-      model->backward();
-      optimizer->step();
-      std::vector<float> lg = logits.to_host();
-      for (size_t i = 0; i < ids.size(); ++i) {
-        const float* row = lg.data() + i * classes;
-        correct += (std::max_element(row, row + classes) - row) == labels[i];
-      }
-      loss_sum += loss * double(ids.size());
-      seen += ids.size();
-      progress.update(double(seen), fmt("loss %.4f, accuracy %.2f%%", loss_sum / double(seen), 100.0 * double(correct) / double(seen)));
-    }
-    progress.clear();
-    const double epoch_train_s = seconds_since(t_epoch);
-    train_seconds += epoch_train_s;
-    EpochRecord rec;
-    rec.epoch = epoch;
-    rec.train_loss = seen ? loss_sum / double(seen) : NAN;
-    rec.train_accuracy = seen ? double(correct) / double(seen) : NAN;
-    rec.images_per_s = seen / std::max(epoch_train_s, 1e-9);
-    rec.val_loss = rec.val_accuracy = NAN;
-    if (!select_ids.empty()) {
-      EvalOutcome v = evaluate(*model, batcher, d, select_ids, cfg.training.batch_size, classes);
-      rec.val_loss = v.loss;
-      rec.val_accuracy = v.accuracy;
-    }
-    rec.seconds = seconds_since(t_epoch);
-    r.history.push_back(rec);
-
-    // Model selection: best accuracy on the selection set, ties broken by lower loss; without a
-    // selection set, the last epoch.
-    double score = select_ids.empty() ? double(epoch) : rec.val_accuracy;
-    bool improved = score > best_score || (score == best_score && rec.val_loss < best_loss);
-    if (improved) {
-      best_score = score;
-      best_loss = rec.val_loss;
-      r.best_epoch = epoch;
-      best.take(*model);
-      since_best = 0;
-    } else {
-      ++since_best;
-    }
-    const double eta = r.history.empty() ? 0 : seconds_since(t_start) / epoch * (cfg.training.epochs - epoch);
-    std::fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.2f%% | %s loss %.4f acc %.2f%%%s | %.0f images/s | %.1f s | ETA %.0f s\n",
-                 epoch, cfg.training.epochs, rec.train_loss, 100 * rec.train_accuracy, optimistic ? "test (optimistic)" : "val",
-                 rec.val_loss, 100 * rec.val_accuracy, improved ? " *" : "", rec.images_per_s, rec.seconds, eta);
-    if (cfg.training.patience > 0 && since_best >= cfg.training.patience) {
-      std::fprintf(stderr, "early stop: no improvement for %d epochs; best epoch %d\n", since_best, r.best_epoch);
-      break;
-    }
-  }
-  r.interrupted = g_stop_requested;
-  if (r.interrupted) std::fprintf(stderr, "interrupted: evaluating the best model so far (epoch %d)\n", r.best_epoch);
-  if (r.best_epoch > 0) best.restore(*model);
+  TrainingOutcome training = trainer.fit();
+  r.history = std::move(training.history);
+  r.best_epoch = training.best_epoch;
+  r.interrupted = training.interrupted;
 
   const auto t_eval = Clock::now();
   for (const auto& set : d.evaluation) {
-    EvalOutcome e = evaluate(*model, batcher, d, set.samples, cfg.training.batch_size, classes);
-    GroupPredictions g;
-    g.name = set.name;
-    for (size_t k = 0; k < set.samples.size(); ++k) {
-      const Sample& s = d.index.samples[set.samples[k]];
-      g.flow.push_back(s.flow);
-      g.direction.push_back(s.direction);
-      g.window_start.push_back(s.start);
-      g.truth.push_back(d.sample_class[set.samples[k]]);
-    }
-    g.predicted = e.predicted;
-    g.probabilities = e.probabilities;
-    g.metrics = compute_metrics(g.truth, g.predicted, r.class_names);
-    std::fprintf(stderr, "%s (%s%s):\n%s", set.name.c_str(), d.data_source == "synthetic" ? "SYNTHETIC data" : d.store_path.c_str(),
-                 optimistic && set.name == "test" ? ", optimistic: epoch chosen on this set" : "", g.metrics.table().c_str());
-    r.groups.push_back(std::move(g));
+    r.groups.push_back(trainer.evaluate_set(set));
+    print_metrics(r.groups.back(), d, cfg.training.selection == "test_optimistic");
   }
-  r.timings["train"] = train_seconds;
+  r.timings["train"] = training.train_seconds;
   r.timings["evaluate"] = seconds_since(t_eval);
   r.timings["total"] = seconds_since(t_start);
-
-  TrainedRun out;
-  out.result = std::move(r);
-  out.backend = backend;
-  out.model = model;
-  return out;
+  return {std::move(r), trainer.backend(), trainer.model()};
 }
 
 }  // namespace flowpic

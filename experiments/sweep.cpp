@@ -122,11 +122,7 @@ std::vector<SweepPoint> expand_sweep(const json& raw, const std::string& origin)
     try {
       ExperimentConfig c = point_config(raw, p, origin);
       RepresentationConfig rep = RepresentationConfig::from_json(c.representation, {c.file, "representation"});
-      nn::ModelOptions mo;
-      mo.input = {1, rep.channels(), rep.height(), rep.width()};
-      mo.classes = 2;
-      nn::Model m = c.model.is_string() ? nn::Model::from_file(resolve_config_path(c.model.get<std::string>()), mo, *backend)
-                                        : nn::Model::from_json(c.model, c.file + ": model", mo, *backend);
+      nn::Model m = build_model(c, rep, 2, *backend, 0);  // any class count and seed: only checked
       nn::make_optimizer(c.optimizer, {c.file, "optimizer"}, m);
     } catch (const Error& e) {
       std::string m = e.what();
