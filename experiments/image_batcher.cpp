@@ -28,7 +28,8 @@ namespace {
 // synchronisation per batch (a builder on a stream of its own would need one, or events).
 std::unique_ptr<ImageBuilder> make_builder(const PacketStore& store, const RepresentationConfig& rep,
                                            nn::DeviceKind device) {
-  if (device == nn::DeviceKind::cpu) return make_image_builder(rep.image_spec(), BuilderDevice::kCpu, host_columns(store));
+  if (device == nn::DeviceKind::cpu)
+    return make_image_builder(rep.image_spec(), BuilderDevice::kCpu, host_columns(store));
   ImageBuilderOptions opt;
   opt.use_caller_stream = true;
   opt.stream = nullptr;  // the legacy default stream

@@ -42,8 +42,10 @@ class CpuImageBuilder final : public ImageBuilder {
     return "CPU, " + std::to_string(threads_) + (threads_ == 1 ? " thread" : " threads");
   }
   void build(const ImageWindow* windows, size_t count, float* out) override {
-    if (const auto* f = std::get_if<FlowPicSpec>(&spec())) build_flowpic_cpu(packets_, *f, windows, count, out, threads_);
-    else build_payload_image_cpu(packets_, std::get<PayloadSpec>(spec()), windows, count, out, threads_);
+    if (const auto* f = std::get_if<FlowPicSpec>(&spec()))
+      build_flowpic_cpu(packets_, *f, windows, count, out, threads_);
+    else
+      build_payload_image_cpu(packets_, std::get<PayloadSpec>(spec()), windows, count, out, threads_);
   }
   void build_host(const ImageWindow* windows, size_t count, float* host_out) override {
     build(windows, count, host_out);
@@ -108,7 +110,8 @@ std::unique_ptr<ImageBuilder> make_image_builder(const ImageSpec& spec, BuilderD
   if (device == BuilderDevice::kAuto) device = cuda_device_available() ? BuilderDevice::kGpu : BuilderDevice::kCpu;
   if (device == BuilderDevice::kCpu) return std::make_unique<CpuImageBuilder>(spec, host_packets, options.threads);
 #ifdef FLOWPIC_HAVE_CUDA
-  if (!cuda_device_available()) fail("building images on the GPU needs a usable CUDA device: ", cuda_device_description());
+  if (!cuda_device_available())
+    fail("building images on the GPU needs a usable CUDA device: ", cuda_device_description());
   return std::make_unique<GpuImageBuilder>(spec, host_packets, options);
 #else
   fail("building images on the GPU needs a CUDA build (configure with FLOWPIC_CUDA=ON); this is a CPU-only build");

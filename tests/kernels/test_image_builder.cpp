@@ -205,7 +205,8 @@ TEST(ImageBuilderFrontEnd, AskingForAGpuWithoutOneIsAOneLineError) {
 #ifdef FLOWPIC_HAVE_CUDA
   EXPECT_NE(e.find("needs a usable CUDA device"), std::string::npos) << e;
 #else
-  EXPECT_EQ(e, "building images on the GPU needs a CUDA build (configure with FLOWPIC_CUDA=ON); this is a CPU-only build");
+  EXPECT_EQ(e,
+            "building images on the GPU needs a CUDA build (configure with FLOWPIC_CUDA=ON); this is a CPU-only build");
 #endif
 }
 
