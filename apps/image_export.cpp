@@ -5,80 +5,19 @@
 #include <cmath>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/atomic_file.hpp"
-#include "common/device.hpp"
 #include "common/error.hpp"
 #include "common/h5.hpp"
 #include "common/progress.hpp"
 #include "dataset/packet_store.hpp"
-#include "kernels/image_builder_cpu.hpp"
-
-#ifdef FLOWPIC_HAVE_CUDA
-#include "kernels/device_packets.hpp"
-#include "kernels/flowpic_gpu.hpp"
-#include "kernels/payload_image_gpu.hpp"
-#endif
+#include "kernels/image_builder.hpp"
 
 namespace flowpic {
 
 namespace {
-
-// Builds batches of images into host memory on the CPU or the GPU.
-class BatchBuilder {
- public:
-  virtual ~BatchBuilder() = default;
-  virtual void build(const ImageWindow* windows, size_t count, float* host_out) = 0;
-};
-
-class CpuBatchBuilder : public BatchBuilder {
- public:
-  CpuBatchBuilder(const PacketStore& store, const RepresentationConfig& config, int threads)
-      : packets_(host_columns(store)), config_(config), threads_(threads) {}
-  void build(const ImageWindow* w, size_t count, float* out) override {
-    if (config_.type == RepresentationConfig::Type::kFlowPic)
-      build_flowpic_cpu(packets_, config_.flowpic.image, w, count, out, threads_);
-    else
-      build_payload_image_cpu(packets_, config_.payload.image, w, count, out, threads_);
-  }
-
- private:
-  PacketColumns packets_;
-  const RepresentationConfig& config_;
-  int threads_;
-};
-
-#ifdef FLOWPIC_HAVE_CUDA
-class GpuBatchBuilder : public BatchBuilder {
- public:
-  GpuBatchBuilder(const PacketStore& store, const RepresentationConfig& config)
-      : config_(config), packets_(host_columns(store)) {
-    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    if (config.type == RepresentationConfig::Type::kFlowPic)
-      flowpic_ = std::make_unique<FlowPicBuilderGpu>(config.flowpic.image);
-    else
-      payload_ = std::make_unique<PayloadImageBuilderGpu>(config.payload.image);
-  }
-  ~GpuBatchBuilder() override { CUDA_CHECK_WARN(cudaStreamDestroy(stream_)); }
-  void build(const ImageWindow* w, size_t count, float* out) override {
-    const size_t floats = count * config_.image_floats();
-    if (images_.size() < floats) images_.resize(floats);
-    if (flowpic_) flowpic_->build(packets_.columns(), w, count, images_.data(), stream_);
-    else payload_->build(packets_.columns(), w, count, images_.data(), stream_);
-    images_.download(out, floats, stream_);
-    CUDA_CHECK(cudaStreamSynchronize(stream_));  // the host writes the batch to the file next
-  }
-
- private:
-  const RepresentationConfig& config_;
-  DevicePackets packets_;
-  cudaStream_t stream_ = nullptr;
-  std::unique_ptr<FlowPicBuilderGpu> flowpic_;
-  std::unique_ptr<PayloadImageBuilderGpu> payload_;
-  DeviceBuffer<float> images_;
-};
-#endif
 
 std::string now_iso8601() {
   std::time_t t = std::time(nullptr);
@@ -99,11 +38,17 @@ ImageExportSummary write_images_h5(const PacketStore& store, const Representatio
   else fail("--dtype: unknown value '", opt.dtype, "'; allowed: auto, float32, uint16");
   if (sum.dtype == "uint16" && !raw_counts)
     fail("--dtype uint16 stores raw FlowPic counts only; this representation's pixels are not integers (use float32)");
-  if (opt.device != "cpu" && opt.device != "gpu" && opt.device != "auto")
-    fail("--device: unknown value '", opt.device, "'; allowed: auto, cpu, gpu");
-  if (opt.device == "gpu" && !cuda_device_available())
-    fail("--device gpu: ", cuda_device_description(), "; use --device cpu");
-  const bool use_gpu = opt.device != "cpu" && cuda_device_available();
+  const std::optional<BuilderDevice> device = parse_builder_device(opt.device);
+  if (!device) fail("--device: unknown value '", opt.device, "'; allowed: auto, cpu, gpu");
+  ImageBuilderOptions builder_options;
+  builder_options.threads = opt.threads;
+  std::unique_ptr<ImageBuilder> builder;
+  try {
+    builder = make_image_builder(config.image_spec(), *device, host_columns(store), builder_options);
+  } catch (const Error& e) {
+    fail("--device ", opt.device, ": ", e.what(), "; use --device cpu");
+  }
+  sum.device = builder_device_name(builder->device());
 
   SampleIndex index = build_sample_index(store, config);
   sum.stats = index.stats;
@@ -111,13 +56,6 @@ ImageExportSummary write_images_h5(const PacketStore& store, const Representatio
   const size_t n = index.samples.size();
   const hsize_t C = config.channels(), H = config.height(), W = config.width();
   const size_t floats = config.image_floats();
-
-  std::unique_ptr<BatchBuilder> builder;
-#ifdef FLOWPIC_HAVE_CUDA
-  if (use_gpu) builder = std::make_unique<GpuBatchBuilder>(store, config);
-#endif
-  if (!builder) builder = std::make_unique<CpuBatchBuilder>(store, config, opt.threads);
-  sum.device = use_gpu ? "gpu" : "cpu";
 
   AtomicFile file(out_path);
   {
@@ -171,7 +109,7 @@ ImageExportSummary write_images_h5(const PacketStore& store, const Representatio
       const size_t count = std::min(batch, n - a);
       windows.resize(count);
       for (size_t i = 0; i < count; ++i) windows[i] = index.samples[a + i].window;
-      builder->build(windows.data(), count, host.data());
+      builder->build_host(windows.data(), count, host.data());
       if (u16) {
         for (size_t i = 0; i < count * floats; ++i) {
           float v = host[i];
@@ -279,7 +217,9 @@ std::vector<std::string> render_samples_png(const PacketStore& store, const Repr
   for (size_t s : chosen) windows.push_back(index.samples[s].window);
   const size_t floats = draw.image_floats();
   std::vector<float> pixels(windows.size() * floats);
-  CpuBatchBuilder(store, draw, 0).build(windows.data(), windows.size(), pixels.data());
+  // A handful of images: the CPU builder (uploading the store to a GPU would cost more).
+  make_image_builder(draw.image_spec(), BuilderDevice::kCpu, host_columns(store))
+      ->build_host(windows.data(), windows.size(), pixels.data());
   std::vector<RenderPanel> panels(windows.size());
   for (size_t i = 0; i < windows.size(); ++i) {
     panels[i].title = titles[i];

@@ -10,17 +10,18 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/atomic_file.hpp"
 #include "common/device.hpp"
 #include "common/error.hpp"
-#include "kernels/image_builder_cpu.hpp"
+#include "kernels/image_builder.hpp"
 
 #ifdef FLOWPIC_HAVE_CUDA
-#include "kernels/device_packets.hpp"
-#include "kernels/flowpic_gpu.hpp"
+#include "common/cuda_stream.hpp"
+#include "common/device_memory.hpp"
 #endif
 
 using namespace flowpic;
@@ -151,47 +152,53 @@ int main(int argc, char** argv) {
       const size_t batch = c.R >= 1000 ? 16 : c.windows;
       std::vector<float> out(batch * floats);
       for (int threads : {1, 2}) {
+        ImageBuilderOptions opt;
+        opt.threads = threads;
+        const std::unique_ptr<ImageBuilder> cpu = make_image_builder(spec, BuilderDevice::kCpu, d.columns(), opt);
         std::vector<double> secs;
         for (int r = 0; r < runs + 1; ++r) {  // the first run warms up
           auto t0 = std::chrono::steady_clock::now();
           for (size_t a = 0; a < c.windows; a += batch) {
             size_t n = std::min(batch, c.windows - a);
-            build_flowpic_cpu(d.columns(), spec, d.windows.data() + a, n, out.data(), threads);
+            cpu->build(d.windows.data() + a, n, out.data());
           }
           double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           if (r > 0) secs.push_back(s);
         }
         double s = median(secs);
-        std::printf("| %d | %d | CPU, %d thread%s | %zu | %.0f | %.4f | %.2f |\n", c.R, c.packets, threads,
-                    threads > 1 ? "s" : "", c.windows, c.windows / s, 1e3 * s / c.windows,
-                    c.windows * floats * 4.0 / s / 1e9);
+        std::printf("| %d | %d | %s | %zu | %.0f | %.4f | %.2f |\n", c.R, c.packets, cpu->describe().c_str(),
+                    c.windows, c.windows / s, 1e3 * s / c.windows, c.windows * floats * 4.0 / s / 1e9);
         std::fflush(stdout);
       }
+      // The reference images: the CPU builder with OpenMP's default threads.
+      const std::unique_ptr<ImageBuilder> reference = make_image_builder(spec, BuilderDevice::kCpu, d.columns());
       if (!out_dir.empty()) {
         const size_t check = std::min<size_t>(8, c.numpy_windows);
         std::vector<float> ours(check * floats);
-        build_flowpic_cpu(d.columns(), spec, d.windows.data(), check, ours.data());
+        reference->build(d.windows.data(), check, ours.data());
         export_for_numpy(out_dir, c, d, c.numpy_windows, ours, check);
       }
 #ifdef FLOWPIC_HAVE_CUDA
       if (cuda_device_available()) {
-        cudaStream_t stream;
-        CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+        // The builder queues on our stream, so the events below time exactly its work.
+        CudaStream stream;
+        ImageBuilderOptions opt;
+        opt.use_caller_stream = true;
+        opt.stream = stream.get();
+        const std::unique_ptr<ImageBuilder> builder = make_image_builder(spec, BuilderDevice::kGpu, d.columns(), opt);
         // More windows on the GPU: repeat the CPU windows so a batch fills the device.
         const size_t gpu_batch = c.R >= 1000 ? 256 : 65536;
         std::vector<ImageWindow> w(gpu_batch);
         for (size_t i = 0; i < gpu_batch; ++i) w[i] = d.windows[i % c.windows];
-        DevicePackets dp(d.columns(), stream);
         DeviceBuffer<float> images(gpu_batch * floats);
-        FlowPicBuilderGpu builder(spec);
         cudaEvent_t e0, e1;
         CUDA_CHECK(cudaEventCreate(&e0));
         CUDA_CHECK(cudaEventCreate(&e1));
         std::vector<double> secs;
         for (int r = 0; r < runs + 1; ++r) {
-          CUDA_CHECK(cudaEventRecord(e0, stream));
-          builder.build(dp.columns(), w.data(), w.size(), images.data(), stream);
-          CUDA_CHECK(cudaEventRecord(e1, stream));
+          CUDA_CHECK(cudaEventRecord(e0, stream.get()));
+          builder->build(w.data(), w.size(), images.data());
+          CUDA_CHECK(cudaEventRecord(e1, stream.get()));
           CUDA_CHECK(cudaEventSynchronize(e1));
           float ms = 0;
           CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
@@ -205,9 +212,9 @@ int main(int argc, char** argv) {
         DeviceBuffer<unsigned char> src(copy_bytes), dst(copy_bytes);
         std::vector<double> copy;
         for (int r = 0; r < 4; ++r) {
-          CUDA_CHECK(cudaEventRecord(e0, stream));
-          CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), copy_bytes, cudaMemcpyDeviceToDevice, stream));
-          CUDA_CHECK(cudaEventRecord(e1, stream));
+          CUDA_CHECK(cudaEventRecord(e0, stream.get()));
+          CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), copy_bytes, cudaMemcpyDeviceToDevice, stream.get()));
+          CUDA_CHECK(cudaEventRecord(e1, stream.get()));
           CUDA_CHECK(cudaEventSynchronize(e1));
           float ms = 0;
           CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
@@ -217,17 +224,16 @@ int main(int argc, char** argv) {
         // The GPU images must equal the CPU builder's: check the first few.
         const size_t check = std::min<size_t>(8, c.windows);
         std::vector<float> cpu(check * floats), gpu(check * floats);
-        build_flowpic_cpu(d.columns(), spec, d.windows.data(), check, cpu.data());
-        images.download(gpu.data(), gpu.size(), stream);
-        CUDA_CHECK(cudaStreamSynchronize(stream));
+        reference->build(d.windows.data(), check, cpu.data());
+        images.download(gpu.data(), gpu.size(), stream.get());
+        stream.synchronize();
         const bool equal = cpu == gpu;
-        std::printf("| %d | %d | GPU (%s path; equal to CPU: %s) | %zu | %.0f | %.5f | %.1f (%.0f%% of D2D copy %.0f GB/s) |\n",
-                    c.R, c.packets, builder.uses_shared_memory() ? "shared-memory" : "memset+atomic",
+        std::printf("| %d | %d | %s; equal to CPU: %s | %zu | %.0f | %.5f | %.1f (%.0f%% of D2D copy %.0f GB/s) |\n",
+                    c.R, c.packets, builder->describe().c_str(),
                     equal ? "yes" : "NO", gpu_batch, gpu_batch / s, 1e3 * s / gpu_batch, bytes / s / 1e9,
                     100.0 * (bytes / s / 1e9) / copy_gbs, copy_gbs);
         CUDA_CHECK(cudaEventDestroy(e0));
         CUDA_CHECK(cudaEventDestroy(e1));
-        CUDA_CHECK(cudaStreamDestroy(stream));
       } else {
         std::printf("| %d | %d | GPU | skipped: %s | | | |\n", c.R, c.packets, cuda_device_description().c_str());
       }

@@ -2,52 +2,57 @@
 
 #include "common/error.hpp"
 #include "dataset/packet_store.hpp"
-#include "kernels/image_builder_cpu.hpp"
+#include "kernels/image_builder.hpp"
 
 #ifdef FLOWPIC_HAVE_CUDA
 #include "common/device_memory.hpp"
-#include "kernels/device_packets.hpp"
-#include "kernels/flowpic_gpu.hpp"
-#include "kernels/payload_image_gpu.hpp"
 #endif
 
 namespace flowpic {
 
 #ifdef FLOWPIC_HAVE_CUDA
-// The store's packets live on the device for the whole run; each batch is one builder launch
-// into a device buffer the network reads in place. Everything runs on the default stream, the
-// stream the CNN engine's CUDA backend uses, so building and training are ordered without syncs.
+// The batch the network reads in place, in device memory.
 struct ImageBatcher::Gpu {
-  DevicePackets packets;
-  std::unique_ptr<FlowPicBuilderGpu> flowpic;
-  std::unique_ptr<PayloadImageBuilderGpu> payload;
   DeviceBuffer<float> images;
 };
 #else
 struct ImageBatcher::Gpu {};
 #endif
 
+namespace {
+
+// The cpu backend: the CPU builder into host memory. The cuda backend: the CUDA builder (the
+// store's packets uploaded once, for the whole run) straight into device memory, queued on the
+// legacy default stream, the stream the CNN engine's cuda backend runs on: stream order alone puts
+// each batch's build after the previous batch's training and before its own, with no host
+// synchronisation per batch (a builder on a stream of its own would need one, or events).
+std::unique_ptr<ImageBuilder> make_builder(const PacketStore& store, const RepresentationConfig& rep,
+                                           nn::DeviceKind device) {
+  if (device == nn::DeviceKind::cpu)
+    return make_image_builder(rep.image_spec(), BuilderDevice::kCpu, host_columns(store));
+  ImageBuilderOptions opt;
+  opt.use_caller_stream = true;
+  opt.stream = nullptr;  // the legacy default stream
+  return make_image_builder(rep.image_spec(), BuilderDevice::kGpu, host_columns(store), opt);
+}
+
+}  // namespace
+
 ImageBatcher::ImageBatcher(const PacketStore& store, const RepresentationConfig& representation,
                            const std::vector<Sample>& samples, nn::DeviceKind device, int max_batch)
     : rep_(representation),
       samples_(samples),
-      device_(device),
       max_batch_(static_cast<size_t>(max_batch)),
-      host_columns_(host_columns(store)) {
+      builder_(make_builder(store, representation, device)) {
   windows_.reserve(max_batch_);
-  const RepresentationConfig& rep = rep_;
-  if (device_ == nn::DeviceKind::cpu) {
-    host_images_.resize(max_batch_ * rep.image_floats());
+  const size_t floats = max_batch_ * builder_->image_floats();
+  if (builder_->device() == BuilderDevice::kCpu) {
+    host_images_.resize(floats);
     return;
   }
 #ifdef FLOWPIC_HAVE_CUDA
   gpu_ = std::make_unique<Gpu>();
-  gpu_->packets = DevicePackets(host_columns_);
-  if (rep.type == RepresentationConfig::Type::kFlowPic) gpu_->flowpic = std::make_unique<FlowPicBuilderGpu>(rep.flowpic.image);
-  else gpu_->payload = std::make_unique<PayloadImageBuilderGpu>(rep.payload.image);
-  gpu_->images.resize(max_batch_ * rep.image_floats());
-#else
-  fail("image batches for the cuda backend need a CUDA build (FLOWPIC_CUDA=ON)");
+  gpu_->images.resize(floats);
 #endif
 }
 
@@ -55,21 +60,16 @@ ImageBatcher::~ImageBatcher() = default;
 
 const nn::Tensor& ImageBatcher::build(const size_t* ids, size_t n) {
   FLOWPIC_ASSERT(n > 0 && n <= max_batch_);
-  const RepresentationConfig& rep = rep_;
   windows_.clear();
   for (size_t i = 0; i < n; ++i) windows_.push_back(samples_[ids[i]].window);
-  const nn::Shape shape{static_cast<int>(n), rep.channels(), rep.height(), rep.width()};
-  const bool flowpic = rep.type == RepresentationConfig::Type::kFlowPic;
-  if (device_ == nn::DeviceKind::cpu) {
-    if (flowpic) build_flowpic_cpu(host_columns_, rep.flowpic.image, windows_.data(), n, host_images_.data());
-    else build_payload_image_cpu(host_columns_, rep.payload.image, windows_.data(), n, host_images_.data());
+  const nn::Shape shape{static_cast<int>(n), rep_.channels(), rep_.height(), rep_.width()};
+  if (builder_->device() == BuilderDevice::kCpu) {
+    builder_->build(windows_.data(), n, host_images_.data());
     batch_ = nn::Tensor::view(host_images_.data(), shape, nn::DeviceKind::cpu);
     return batch_;
   }
 #ifdef FLOWPIC_HAVE_CUDA
-  const PacketColumns cols = gpu_->packets.columns();
-  if (flowpic) gpu_->flowpic->build(cols, windows_.data(), n, gpu_->images.data(), nullptr);
-  else gpu_->payload->build(cols, windows_.data(), n, gpu_->images.data(), nullptr);
+  builder_->build(windows_.data(), n, gpu_->images.data());
   batch_ = nn::Tensor::view(gpu_->images.data(), shape, nn::DeviceKind::cuda);
 #endif
   return batch_;

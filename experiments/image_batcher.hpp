@@ -1,7 +1,8 @@
 #pragma once
-// Builds the images of a list of samples into one NCHW batch on the model's device: the CPU
-// builders into host memory for the cpu backend; the CUDA builders straight into device memory
-// from packet columns uploaded once, for the cuda backend.
+// Builds the images of a list of samples into one NCHW batch on the model's device, through the
+// image-builder front end (kernels/image_builder.hpp): the CPU builder into host memory for the
+// cpu backend; the CUDA builder straight into device memory from packet columns uploaded once, on
+// the default stream the CNN engine uses, for the cuda backend.
 #include <memory>
 #include <vector>
 
@@ -12,6 +13,7 @@
 namespace flowpic {
 
 struct PacketStore;
+class ImageBuilder;
 
 class ImageBatcher {
  public:
@@ -27,12 +29,11 @@ class ImageBatcher {
   const nn::Tensor& build(const size_t* ids, size_t n);
 
  private:
-  struct Gpu;  // CUDA builder state (device packets, windows, output), only in CUDA builds
+  struct Gpu;  // the device batch, only in CUDA builds
   const RepresentationConfig& rep_;
   const std::vector<Sample>& samples_;
-  nn::DeviceKind device_;
   size_t max_batch_;
-  PacketColumns host_columns_;
+  std::unique_ptr<ImageBuilder> builder_;
   std::vector<ImageWindow> windows_;
   std::vector<float> host_images_;
   nn::Tensor batch_;

@@ -4,6 +4,7 @@
 // (kernels/sample_index.hpp) decides the windows; the builders never parse configs.
 #include <cstddef>
 #include <cstdint>
+#include <variant>
 
 #include "kernels/bin_math.hpp"
 
@@ -68,6 +69,13 @@ struct PayloadSpec {
   // The value of a position with no size (zero padding).
   FLOWPIC_HD float padding() const { return variant == PayloadVariant::kSigned ? 0.5f : 0.0f; }
 };
+
+// What one builder builds: either representation (kernels/image_builder.hpp takes this; the sample
+// index's RepresentationConfig::image_spec() gives the spec of an experiment's representation).
+using ImageSpec = std::variant<FlowPicSpec, PayloadSpec>;
+inline size_t image_floats(const ImageSpec& spec) {
+  return std::visit([](const auto& s) { return s.image_floats(); }, spec);
+}
 
 // The pixel (channel, row, column: (c * R + row) * R + column) that packet p of window w adds
 // one to, or -1 when the packet is not in the image (other direction, over max_size, outside the

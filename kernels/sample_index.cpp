@@ -162,6 +162,11 @@ json RepresentationConfig::to_json() const {
   return j;
 }
 
+ImageSpec RepresentationConfig::image_spec() const {
+  if (type == Type::kFlowPic) return flowpic.image;
+  return payload.image;
+}
+
 int RepresentationConfig::channels() const {
   return type == Type::kFlowPic ? flowpic.image.channels() : payload.image.channels();
 }

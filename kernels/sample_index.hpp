@@ -67,6 +67,8 @@ struct RepresentationConfig {
   json to_json() const;
   std::string type_name() const;
 
+  // The builder-level spec of the images (kernels/image_builder.hpp).
+  ImageSpec image_spec() const;
   int channels() const;
   int height() const;
   int width() const;

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/atomic_file.hpp"
+#include "common/device.hpp"
 #include "common/error.hpp"
 #include "common/h5.hpp"
 #include "apps/cli.hpp"
@@ -92,6 +93,37 @@ TEST(ImageExport, FloatImagesAndPayloadImages) {
   auto psum = write_images_h5(s, pcfg, dir.file("p.h5"), quiet_cpu());
   h5::Id f = h5::open_file(dir.file("p.h5"));
   EXPECT_EQ(h5::dataset_shape(f, "/images"), (std::vector<hsize_t>{psum.images, 2, 28, 28}));
+}
+
+TEST(ImageExport, DeviceChoiceThroughTheBuilderFrontEnd) {
+  ft::TempDir dir;
+  PacketStore s = labelled_store();
+  for (const char* rep : {R"({"type": "flowpic", "resolution": 16, "transform": "clip255"})",
+                          R"({"type": "payload_image", "variant": "signed", "side": 8})"}) {
+    auto cfg = RepresentationConfig::parse(rep, "r");
+    auto cpu = write_images_h5(s, cfg, dir.file("cpu.h5"), quiet_cpu());
+    EXPECT_EQ(cpu.device, "cpu");
+    auto opt = quiet_cpu();
+    opt.device = "auto";  // the GPU when one is usable: the same images either way
+    auto any = write_images_h5(s, cfg, dir.file("auto.h5"), opt);
+    EXPECT_EQ(any.device, cuda_device_available() ? "gpu" : "cpu");
+    EXPECT_EQ(h5::read<float>(h5::open_file(dir.file("auto.h5")), "/images"),
+              h5::read<float>(h5::open_file(dir.file("cpu.h5")), "/images"))
+        << rep;
+  }
+  auto cfg = RepresentationConfig::parse(R"({"type": "flowpic", "resolution": 16})", "r");
+  auto opt = quiet_cpu();
+  opt.device = "tpu";
+  EXPECT_EQ(ft::error_of([&] { write_images_h5(s, cfg, dir.file("x.h5"), opt); }),
+            "--device: unknown value 'tpu'; allowed: auto, cpu, gpu");
+  if (!cuda_device_available()) {
+    opt.device = "gpu";
+    const std::string e = ft::error_of([&] { write_images_h5(s, cfg, dir.file("x.h5"), opt); });
+    EXPECT_EQ(e.rfind("--device gpu: building images on the GPU needs a ", 0), 0u) << e;
+    EXPECT_NE(e.find("; use --device cpu"), std::string::npos) << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  }
+  EXPECT_FALSE(file_exists(dir.file("x.h5")));
 }
 
 TEST(Render, PerClassPanelsAndSamples) {

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "common/cuda_check.hpp"
+#include "common/cuda_stream.hpp"
 #include "kernels/sample_index.hpp"
 #include "support/image_reference.hpp"
 #include "kernels/device_packets.hpp"
@@ -22,16 +23,6 @@ using namespace flowpic;
 namespace ft = flowpic::testing;
 
 namespace {
-
-class Stream {
- public:
-  Stream() { CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
-  ~Stream() { CUDA_CHECK_WARN(cudaStreamDestroy(s_)); }
-  cudaStream_t get() const { return s_; }
-
- private:
-  cudaStream_t s_ = nullptr;
-};
 
 // A device batch with sentinel guard bands, filled from a host GuardedBatch image.
 struct DeviceGuardedBatch {
@@ -71,7 +62,7 @@ void compare_flowpic(const PacketStore& s, const FlowPicSpec& spec, const std::v
   const size_t n = spec.image_floats();
   std::vector<float> cpu(w.size() * n);
   build_flowpic_cpu(host_columns(s), spec, w.data(), w.size(), cpu.data());
-  Stream stream;
+  CudaStream stream;
   DevicePackets dp(host_columns(s), stream.get());
   FlowPicBuilderGpu builder(spec);
   DeviceGuardedBatch gpu(w.size(), n);
@@ -125,7 +116,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(FlowPicGpuEdges, EmptyBatchesAndAllEmptyWindows) {
   FLOWPIC_REQUIRE_GPU();
   PacketStore s = random_store(1, 2);
-  Stream stream;
+  CudaStream stream;
   DevicePackets dp(host_columns(s), stream.get());
   for (int R : {32, 1500}) {
     for (auto tr : {PixelTransform::kRaw, PixelTransform::kMax}) {
@@ -149,7 +140,7 @@ TEST(FlowPicGpuEdges, EmptyBatchesAndAllEmptyWindows) {
 TEST(PayloadImageGpu, EqualsTheCpuBuilderExactly) {
   FLOWPIC_REQUIRE_GPU();
   PacketStore s = random_store(77, 30);
-  Stream stream;
+  CudaStream stream;
   DevicePackets dp(host_columns(s), stream.get());
   for (const char* variant : {"grey", "signed", "two_channel"}) {
     for (int side : {28, 5, 1}) {
