@@ -10,6 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev                         # configs, label maps, models
   libgtest-dev googletest                    # tests
   libpng-dev zlib1g-dev                      # flowpic_data render
+  libcli11-dev                               # command lines of the programs
   libopenblas-dev libomp-dev                 # CPU backend of the CNN engine
   tcpdump                                    # capture tools used by tests and benchmarks
 )
