@@ -1,92 +1,49 @@
 // classify MODEL.h5 CAPTURE...: a trained model applied to new captures (experiments/classify.hpp).
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "apps/command_line.hpp"
 #include "common/atomic_file.hpp"
 #include "experiments/classify.hpp"
 #include "experiments/sweep.hpp"
 
 namespace flowpic {
 
-namespace {
-
-void classify_usage(FILE* out) {
-  std::fprintf(out,
-               "usage: classify MODEL_OR_RESULT.h5 CAPTURE... [--config CONFIG.json] [--labels MAP.json]...\n"
-               "                [--format csv|json] [--out FILE] [--device cpu|cuda|auto] [--batch N]\n\n"
-               "Applies a trained model (a run_experiment result file, or a weights file from export_weights)\n"
-               "to pcap/pcapng captures (files or folders): flows are assembled as in training, cut into the\n"
-               "windows of the model's representation and classified. One row per flow window (predicted class,\n"
-               "confidence, 5-tuple, every class's probability) on stdout or --out; a per-class summary on stderr.\n\n"
-               "  --config FILE   take the representation from this experiment config (needed for weights files\n"
-               "                  that do not record it)\n"
-               "  --labels FILE   label map(s) to label the flows as training did (shown beside the predictions)\n"
-               "  --format F      csv (default) or json\n"
-               "  --out FILE      write there (atomically) instead of stdout\n"
-               "  --device D      cpu, cuda or auto (default auto)\n"
-               "  --batch N       images per forward pass (default 128)\n");
-}
-
-}  // namespace
-
 int classify_main(int argc, char** argv) {
+  auto app = cli::make_app(
+      "classify",
+      "Applies a trained model (a run_experiment result file, or a weights file from export_weights)\n"
+      "to pcap/pcapng captures (files or folders): flows are assembled as in training, cut into the\n"
+      "windows of the model's representation and classified. One row per flow window (predicted class,\n"
+      "confidence, 5-tuple, every class's probability) on stdout or --out; a per-class summary on stderr.");
   ClassifyOptions o;
   std::string format = "csv", out_path;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "classify: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      classify_usage(stdout);
-      return 0;
-    } else if (a == "--config") {
-      o.config_path = value();
-    } else if (a == "--labels") {
-      o.label_maps.push_back(value());
-    } else if (a == "--format") {
-      format = value();
-    } else if (a == "--out") {
-      out_path = value();
-    } else if (a == "--device") {
-      o.device = value();
-    } else if (a == "--batch") {
-      std::string v = value();
-      o.batch_size = std::atoi(v.c_str());
-      if (o.batch_size < 1 || o.batch_size > 65536 || v.find_first_not_of("0123456789") != std::string::npos) {
-        std::fprintf(stderr, "classify: --batch '%s' should be a number from 1 to 65536\n", v.c_str());
-        return 2;
-      }
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "classify: unknown option '%s'\n", a.c_str());
-      classify_usage(stderr);
-      return 2;
-    } else {
-      positional.push_back(a);
-    }
-  }
-  if (format != "csv" && format != "json") {
-    std::fprintf(stderr, "classify: --format '%s' is not a format; allowed: csv, json\n", format.c_str());
-    return 2;
-  }
-  if (o.device != "cpu" && o.device != "cuda" && o.device != "auto") {
-    std::fprintf(stderr, "classify: --device '%s' is not a device; allowed: cpu, cuda, auto\n", o.device.c_str());
-    return 2;
-  }
-  if (positional.size() < 2) {
-    classify_usage(stderr);
-    return 2;
-  }
-  o.model_path = positional[0];
-  o.captures.assign(positional.begin() + 1, positional.end());
-  try {
+  app->add_option("MODEL_OR_RESULT.h5", o.model_path, "a run_experiment result file or an export_weights weights file")
+      ->required()
+      ->type_name("");
+  app->add_option("CAPTURE", o.captures, "pcap/pcapng captures, or folders of them")
+      ->required()
+      ->take_all()
+      ->type_name("");
+  app->add_option("--config", o.config_path,
+                  "take the representation from this experiment config (needed for weights files\n"
+                  "that do not record it)")
+      ->type_name("FILE");
+  app->add_option("--labels", o.label_maps,
+                  "label map(s) to label the flows as training did (shown beside the predictions;\n"
+                  "repeatable)")
+      ->type_name("FILE")
+      ->take_all();
+  app->add_option("--format", format, "csv (default) or json")->type_name("F")->check(CLI::IsMember({"csv", "json"}));
+  app->add_option("--out", out_path, "write there (atomically) instead of stdout")->type_name("FILE");
+  app->add_option("--device", o.device, "cpu, cuda or auto (default auto)")
+      ->type_name("D")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app->add_option("--batch", o.batch_size, "images per forward pass (default 128; 1 to 65536)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 65536).description(""));
+  return cli::run_command_line(*app, argc, argv, [&] {
     Classification c = classify_captures(o);
     std::string text = format == "csv" ? classification_csv(c) : classification_json(c).dump(2) + "\n";
     if (out_path.empty()) {
@@ -98,10 +55,7 @@ int classify_main(int argc, char** argv) {
     std::fprintf(stderr, "%s", classification_summary(c).c_str());
     if (!out_path.empty()) std::fprintf(stderr, "classify: wrote %s\n", out_path.c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "classify: error: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace flowpic

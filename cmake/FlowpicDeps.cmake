@@ -6,6 +6,7 @@ pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)  # label-map patterns (linea
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(PNG REQUIRED)
+find_package(CLI11 REQUIRED)  # command lines of the programs (header-only; apps/ only)
 find_package(Threads REQUIRED)
 set(BLA_VENDOR OpenBLAS)
 find_package(BLAS REQUIRED)

@@ -11,6 +11,7 @@ PACKAGES=(
   libre2-dev                                 # label-map patterns
   libgtest-dev googletest                    # tests
   libpng-dev zlib1g-dev                      # flowpic_data render
+  libcli11-dev                               # command lines of the programs
   libopenblas-dev libomp-dev                 # CPU backend of the CNN engine
   tcpdump                                    # capture tools used by tests and benchmarks
 )
