@@ -17,6 +17,7 @@ using Action = std::function<int(const std::string& command)>;
 
 Action add_ingest(CLI::App& flowpic_data);      // apps/cli_ingest.cpp
 Action add_import_csv(CLI::App& flowpic_data);  // apps/cli_ingest.cpp
+Action add_import_ucdavis(CLI::App& flowpic_data);  // apps/cli_ingest.cpp
 Action add_info(CLI::App& flowpic_data);        // apps/cli_ingest.cpp
 Action add_merge(CLI::App& flowpic_data);       // apps/cli_ingest.cpp
 Action add_synth(CLI::App& flowpic_data);       // apps/cli_synth.cpp
@@ -30,6 +31,7 @@ int flowpic_data(const Args& args);
 // One subcommand, as `flowpic_data <subcommand> args...` runs it.
 int ingest(const Args& args);
 int import_csv(const Args& args);
+int import_ucdavis(const Args& args);
 int info(const Args& args);
 int merge(const Args& args);
 int synth(const Args& args);

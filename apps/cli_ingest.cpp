@@ -1,4 +1,4 @@
-// flowpic_data ingest | import-csv | info | merge
+// flowpic_data ingest | import-csv | import-ucdavis | info | merge
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -8,6 +8,7 @@
 #include "apps/cli.hpp"
 #include "apps/command_line.hpp"
 #include "dataset/ingest.hpp"
+#include "dataset/ucdavis_import.hpp"
 
 namespace flowpic::cli {
 
@@ -101,6 +102,36 @@ Action add_import_csv(CLI::App& flowpic_data) {
     o.command = command;
     o.progress = !s->quiet;
     return finish(import_authors_csv(s->inputs, s->out, o));
+  };
+}
+
+Action add_import_ucdavis(CLI::App& flowpic_data) {
+  struct State : StoreWriting {
+    std::string partition;
+  };
+  auto s = std::make_shared<State>();
+  CLI::App* sub = add_command(
+      flowpic_data, "import-ucdavis", "import the UC Davis ICDM'19 QUIC dataset into a packet store",
+      "Imports the UC Davis ICDM'19 dataset (Rezaei & Liu 2019; tcbench's ucdavis-icdm19): one text file\n"
+      "per flow, one line per packet (absolute time, time since the first packet, size, direction 0/1).\n"
+      "Each DIR is the dataset root (the folders pretraining, Retraining(script-triggered),\n"
+      "Retraining(human-triggered)), one partition folder, or a folder of class folders (then --partition\n"
+      "names it). Labels: app (google-doc, google-drive, google-music, google-search, youtube), partition\n"
+      "(pretraining, retraining-script-triggered, retraining-human-triggered) and flow_id (the file name).\n"
+      "A damaged line is reported with its file and line and skipped; the summary lists flows per app\n"
+      "and partition.");
+  add_inputs_and_out(sub, *s, "DIRS", "the dataset root, partition folders or folders of class folders",
+                     "the store to write (written under a temporary name, renamed when complete)");
+  sub->add_option("--partition", s->partition,
+                  "the partition of DIRS that are folders of class folders (e.g. retraining-script-triggered)")
+      ->type_name("NAME");
+  add_quiet(sub, *s);
+  return [s](const std::string& command) {
+    UcdavisImportOptions o;
+    o.partition = s->partition;
+    o.command = command;
+    o.progress = !s->quiet;
+    return finish(import_ucdavis(s->inputs, s->out, o));
   };
 }
 

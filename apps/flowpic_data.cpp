@@ -10,8 +10,8 @@ namespace flowpic::cli {
 namespace {
 
 // In the order `flowpic_data --help` lists them.
-Action (*const kSubcommands[])(CLI::App&) = {add_ingest, add_import_csv, add_info,  add_merge,
-                                             add_synth,  add_images,     add_render};
+Action (*const kSubcommands[])(CLI::App&) = {add_ingest, add_import_csv, add_import_ucdavis, add_info,
+                                             add_merge,  add_synth,      add_images,         add_render};
 
 int run_one(const char* name, const Args& args) {
   Args all{name};
@@ -41,6 +41,7 @@ int flowpic_data(const Args& args) {
 
 int ingest(const Args& args) { return run_one("ingest", args); }
 int import_csv(const Args& args) { return run_one("import-csv", args); }
+int import_ucdavis(const Args& args) { return run_one("import-ucdavis", args); }
 int info(const Args& args) { return run_one("info", args); }
 int merge(const Args& args) { return run_one("merge", args); }
 int synth(const Args& args) { return run_one("synth", args); }

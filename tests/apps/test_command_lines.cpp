@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -93,7 +94,8 @@ void expect_help(const std::string& program, std::vector<std::string> args, cons
 
 TEST(CommandLines, HelpNamesEveryOption) {
   expect_help("flowpic_data", {},
-              {"usage: flowpic_data [options] <command>", "--help", "--version", "ingest", "import-csv", "info",
+              {"usage: flowpic_data [options] <command>", "--help", "--version", "ingest", "import-csv",
+               "import-ucdavis", "info",
                "merge", "synth", "images", "render", "describes a command"});
   expect_help("flowpic_data", {"ingest"},
               {"usage: flowpic_data ingest", "CAPTURES_OR_DIRS", "--out STORE.h5", "--labels MAP.json",
@@ -101,6 +103,9 @@ TEST(CommandLines, HelpNamesEveryOption) {
   expect_help("flowpic_data", {"import-csv"},
               {"usage: flowpic_data import-csv", "CSV_FILES", "--out STORE.h5", "--labels MAP.json", "--quiet",
                "pcap_name"});
+  expect_help("flowpic_data", {"import-ucdavis"},
+              {"usage: flowpic_data import-ucdavis", "DIRS", "--out STORE.h5", "--partition NAME", "--quiet",
+               "Retraining(script-triggered)", "google-doc"});
   expect_help("flowpic_data", {"info"}, {"usage: flowpic_data info", "STORE.h5", "flows per label"});
   expect_help("flowpic_data", {"merge"}, {"usage: flowpic_data merge", "STORES", "--out STORE.h5", "--quiet"});
   expect_help("flowpic_data", {"synth"},
@@ -137,7 +142,7 @@ TEST(CommandLines, VersionAndNoArguments) {
 }
 
 TEST(CommandLines, UnknownOptionsAndCommands) {
-  for (const char* sub : {"ingest", "import-csv", "info", "merge", "synth", "images", "render"})
+  for (const char* sub : {"ingest", "import-csv", "import-ucdavis", "info", "merge", "synth", "images", "render"})
     expect_usage_error(std::string("flowpic_data ") + sub, {sub, "x.h5", "--no-such-option"},
                        {"unknown option '--no-such-option'", std::string("flowpic_data ") + sub + " --help"});
   expect_usage_error("flowpic_data", {"--no-such-option"}, {"unknown option '--no-such-option'"});
@@ -237,4 +242,9 @@ TEST(CommandLines, ErrorsWhileRunningAreOneLineWithStatus1) {
                    {"import-csv", dir.file("a.csv"), "--out", dir.file("s.h5"), "--labels", first, "--labels",
                     dir.file("second.json")},
                    "second.json");
+  // import-ucdavis: a folder of class folders without --partition.
+  std::filesystem::create_directories(dir.file("classes/Youtube"));
+  std::ofstream(dir.file("classes/Youtube/a.txt")) << "1\t0\t100\t0\n";
+  expect_run_error("flowpic_data import-ucdavis", {"import-ucdavis", dir.file("classes"), "--out", dir.file("u.h5")},
+                   "--partition NAME");
 }
