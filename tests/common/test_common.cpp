@@ -6,12 +6,42 @@
 
 #include "common/atomic_file.hpp"
 #include "common/h5.hpp"
+#include "common/hash_mix.hpp"
 #include "common/json_util.hpp"
 #include "common/progress.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowpic;
 using flowpic::testing::TempDir;
+
+// Published test vectors: splitmix64.c seeded with 0, and FNV-1a 64 of "", "a" and "foobar".
+static_assert(splitmix64(0) == 0xE220A8397B1DCDAFull, "splitmix64 is usable in constant expressions");
+static_assert(fnv1a_64("foobar") == 0x85944171F73967E8ull, "fnv1a_64 is usable in constant expressions");
+
+TEST(HashMix, SplitMix64MatchesTheReferenceGenerator) {
+  uint64_t state = 0;
+  EXPECT_EQ(splitmix64_next(state), 0xE220A8397B1DCDAFull);
+  EXPECT_EQ(splitmix64_next(state), 0x6E789E6AA1B965F4ull);
+  EXPECT_EQ(splitmix64_next(state), 0x06C45D188009454Full);
+  EXPECT_EQ(state, 3 * kSplitMix64Gamma);
+  EXPECT_EQ(splitmix64(kSplitMix64Gamma), 0x6E789E6AA1B965F4ull);  // the stateless form: output for a state
+}
+
+TEST(HashMix, Fnv1a64MatchesTheReferenceAndHashesInPieces) {
+  EXPECT_EQ(fnv1a_64(""), 0xCBF29CE484222325ull);
+  EXPECT_EQ(fnv1a_64("a"), 0xAF63DC4C8601EC8Cull);
+  EXPECT_EQ(fnv1a_64("foobar"), 0x85944171F73967E8ull);
+  EXPECT_EQ(fnv1a_64("bar", fnv1a_64("foo")), fnv1a_64("foobar"));
+  const unsigned char bytes[] = {'f', 'o', 'o', 'b', 'a', 'r'};
+  EXPECT_EQ(fnv1a_64(bytes, sizeof bytes), fnv1a_64("foobar"));
+  EXPECT_EQ(fnv1a_64(std::string_view("a\0b", 3)), fnv1a_64(reinterpret_cast<const unsigned char*>("a\0b"), 3));
+}
+
+TEST(HashMix, HashCombineKeepsItsValues) {
+  // The flow table's key hash; pinned so a change is deliberate.
+  EXPECT_EQ(hash_combine(0, 1), 0x95CC5930A2F3EB85ull);
+  EXPECT_EQ(hash_combine(hash_combine(0, 1), 2), 0xEB24317EA58E966Bull);
+}
 
 TEST(H5, WholeDatasetsAttributesAndStringsRoundTrip) {
   TempDir dir;
