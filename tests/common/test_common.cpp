@@ -9,6 +9,7 @@
 #include "common/hash_mix.hpp"
 #include "common/json_util.hpp"
 #include "common/progress.hpp"
+#include "common/time_format.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowpic;
@@ -41,6 +42,18 @@ TEST(HashMix, HashCombineKeepsItsValues) {
   // The flow table's key hash; pinned so a change is deliberate.
   EXPECT_EQ(hash_combine(0, 1), 0x95CC5930A2F3EB85ull);
   EXPECT_EQ(hash_combine(hash_combine(0, 1), 2), 0xEB24317EA58E966Bull);
+}
+
+TEST(TimeFormat, Iso8601InUtc) {
+  EXPECT_EQ(iso8601_utc(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(iso8601_utc(1454320185), "2016-02-01T09:49:45Z");
+  EXPECT_EQ(iso8601_utc_ns(1454320185767301388LL), "2016-02-01T09:49:45.767301388Z");
+  EXPECT_EQ(iso8601_utc_ns(5), "1970-01-01T00:00:00.000000005Z");
+  EXPECT_EQ(iso8601_utc_ns(-1), "1969-12-31T23:59:59.999999999Z");
+  const std::string now = utc_now_iso8601();
+  ASSERT_EQ(now.size(), 20u);
+  EXPECT_EQ(now[10], 'T');
+  EXPECT_EQ(now.back(), 'Z');
 }
 
 TEST(H5, WholeDatasetsAttributesAndStringsRoundTrip) {
