@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -14,18 +13,6 @@
 namespace flowpic::synth {
 
 namespace {
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-  AtomicFile f(path);
-  {
-    std::ofstream os(f.temp_path(), std::ios::binary);
-    if (!os) fail("cannot write ", path, ": cannot create ", f.temp_path());
-    os << text;
-    os.close();  // close() reports a failed final write; the destructor would not
-    if (!os) fail("cannot write ", path, ": write failed (disk full?)");
-  }
-  f.commit();
-}
 
 std::string readme_text(const SynthOptions& o, const std::vector<CaptureSpec>& specs) {
   std::ostringstream os;

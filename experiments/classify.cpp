@@ -18,7 +18,6 @@
 #include "experiments/config.hpp"
 #include "experiments/image_batcher.hpp"
 #include "experiments/runner.hpp"
-#include "experiments/sweep.hpp"
 #include "nn/backend.hpp"
 #include "nn/model.hpp"
 #include "nn/weights.hpp"

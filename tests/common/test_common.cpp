@@ -148,6 +148,43 @@ TEST(AtomicFile, NothingAppearsUntilCommit) {
   EXPECT_THROW(AtomicFile(dir.file("no/such/dir/x")), Error);
 }
 
+TEST(AtomicFile, WriteTextCreatesTheFolderAndReplacesWhole) {
+  TempDir dir;
+  const std::string path = dir.file("a/b/t.md");
+  const std::string text("| x |\n\0 and on\n", 16);
+  write_text_atomically(path, text);
+  auto read = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(read(path), text);
+  write_text_atomically(path, "shorter");
+  EXPECT_EQ(read(path), "shorter");
+  write_text_atomically(dir.file("empty.txt"), "");
+  EXPECT_EQ(file_size(dir.file("empty.txt")), 0u);
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("a/b"))) ++entries, (void)e;
+  EXPECT_EQ(entries, 1u);  // no temporary left beside it
+}
+
+TEST(AtomicFile, WriteTextErrorsNameThePath) {
+  TempDir dir;
+  std::ofstream(dir.file("plain")) << "x";
+  std::filesystem::create_directory(dir.file("folder"));
+  for (const std::string& path : {dir.file("plain/t.md"), dir.file("folder")}) {
+    try {
+      write_text_atomically(path, "text");
+      ADD_FAILURE() << "no error writing " << path;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(dir.file("folder")));
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries, (void)e;
+  EXPECT_EQ(entries, 2u);  // "plain" and "folder": the failed writes left no temporary
+}
+
 TEST(Paths, StemBaseParent) {
   EXPECT_EQ(stem("/a/b/vpn_skype_audio1.pcapng"), "vpn_skype_audio1");
   EXPECT_EQ(base_name("/a/b/c.pcap"), "c.pcap");
