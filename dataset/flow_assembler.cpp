@@ -225,7 +225,6 @@ void FlowAssembler::emit(Session& s) {
     r.direction[i] = p.direction;
     r.tcp_flags[i] = p.tcp_flags;
   }
-  ++emitted_;
   sink_(r);
 }
 

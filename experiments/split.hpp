@@ -25,7 +25,6 @@ class SplitMix64 {
 };
 
 enum Split : uint8_t { kTrain = 0, kValidation = 1, kTest = 2 };
-const char* split_name(Split s);
 
 struct SplitFractions {
   double validation = 0.1;  // of all samples, carved from what would be training

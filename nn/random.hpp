@@ -15,13 +15,9 @@ FLOWPIC_HD inline uint64_t hash3(uint64_t seed, uint64_t stream, uint64_t index)
   return splitmix64(stream_key(seed, stream) ^ index);
 }
 
-// Uniform in [0, 1) with 24 random bits: exact in float, the same everywhere.
-FLOWPIC_HD inline float uniform01(uint64_t seed, uint64_t stream, uint64_t index) {
-  return float(hash3(seed, stream, index) >> 40) * (1.0f / 16777216.0f);
-}
-
 // Dropout keep decision for element `index` of the `step`-th training forward pass of a layer:
-// uniform01(seed, step, index) >= rate, with the per-pass key hoisted out of the element loop.
+// u >= rate for u = hash3(seed, step, index) >> 40, scaled to [0, 1) (24 random bits, exact in
+// float), with the per-pass key hoisted out of the element loop.
 // Keras/PyTorch "inverted" dropout: kept values are scaled by 1 / (1 - rate) in the layer.
 FLOWPIC_HD inline uint64_t dropout_key(uint64_t seed, uint64_t step) { return stream_key(seed, step); }
 FLOWPIC_HD inline bool dropout_keep(uint64_t key, uint64_t index, float rate) {
