@@ -1,9 +1,10 @@
 #pragma once
 // The synthetic-traffic generator's only source of randomness: xoshiro256** seeded through
-// splitmix64 (common/hash_mix.hpp), with every distribution written out here. The standard library's distribution
-// classes are not used because their output differs between implementations. What remains
-// platform-dependent is libm's log, exp and cos (sqrt is exact), used by the normal, exponential
-// and log-normal draws; builds against the same libm give byte-identical captures.
+// splitmix64 (common/hash_mix.hpp), with every distribution written out here. The standard
+// library's distribution classes are not used because their output differs between
+// implementations. What remains platform-dependent is libm's log, exp and cos (sqrt is exact),
+// used by the normal, exponential and log-normal draws; builds against the same libm give
+// byte-identical captures.
 #include <cmath>
 #include <cstdint>
 #include <string>

@@ -1,5 +1,4 @@
 // The cpu backend: thin adapters from tensors to the kernels of cpu_kernels.hpp.
-
 #include "common/device.hpp"
 #include "common/error.hpp"
 #include "nn/backend.hpp"
