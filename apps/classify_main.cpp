@@ -6,7 +6,6 @@
 #include "apps/command_line.hpp"
 #include "common/atomic_file.hpp"
 #include "experiments/classify.hpp"
-#include "experiments/sweep.hpp"
 
 namespace flowpic {
 

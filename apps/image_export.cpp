@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/h5.hpp"
 #include "common/progress.hpp"
+#include "common/time_format.hpp"
 #include "dataset/packet_store.hpp"
 #include "kernels/image_builder.hpp"
 
@@ -19,12 +19,6 @@ namespace flowpic {
 
 namespace {
 
-std::string now_iso8601() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 }  // namespace
 
@@ -67,7 +61,7 @@ ImageExportSummary write_images_h5(const PacketStore& store, const Representatio
     h5::set_attr(f, "sample_index", index.stats.to_json().dump());
     h5::set_attr(f, "store", opt.store_path);
     h5::set_attr(f, "command", opt.command);
-    h5::set_attr(f, "created", now_iso8601());
+    h5::set_attr(f, "created", utc_now_iso8601());
     h5::set_attr(f, "dtype", sum.dtype);
     h5::set_attr(f, "device", sum.device);
 

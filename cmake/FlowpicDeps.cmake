@@ -19,7 +19,7 @@ target_include_directories(flowpic_hdf5 INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_
 target_link_libraries(flowpic_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
 target_compile_definitions(flowpic_hdf5 INTERFACE ${HDF5_DEFINITIONS} H5_USE_110_API)
 
-# flowpic_add_library(NAME DIR [CUDA] DEPS ...): every *.cpp (and *.cu with CUDA) of DIR, except *_main.cpp.
+# flowpic_add_library(NAME DIR DEPS ...): every *.cpp (and *.cu with CUDA) of DIR, except *_main.cpp.
 function(flowpic_add_library name dir)
   cmake_parse_arguments(A "" "" "DEPS" ${ARGN})
   file(GLOB _src CONFIGURE_DEPENDS ${dir}/*.cpp)
@@ -27,12 +27,6 @@ function(flowpic_add_library name dir)
   if(FLOWPIC_HAVE_CUDA)
     file(GLOB _cu CONFIGURE_DEPENDS ${dir}/*.cu)
     list(APPEND _src ${_cu})
-  endif()
-  if(NOT _src)  # a folder whose code has not landed yet: headers only
-    add_library(${name} INTERFACE)
-    target_include_directories(${name} INTERFACE ${PROJECT_SOURCE_DIR})
-    target_link_libraries(${name} INTERFACE ${A_DEPS})
-    return()
   endif()
   add_library(${name} STATIC ${_src})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})

@@ -93,6 +93,33 @@ void AtomicFile::commit() {
   }
 }
 
+void write_text_atomically(const std::string& path, const std::string& text) {
+  try {
+    make_dirs(parent_dir(path));
+  } catch (const Error& e) {
+    fail("cannot write ", path, ": ", e.what());
+  }
+  AtomicFile out(path);
+  int fd = open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) fail("cannot write ", path, ": cannot create ", out.temp_path(), ": ", std::strerror(errno));
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = n < 0 ? errno : EIO;
+      close(fd);
+      fail("cannot write ", path, ": writing ", out.temp_path(), " failed: ", std::strerror(e));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  // close() can be the first to report a failed write (NFS, quotas).
+  if (close(fd) != 0) fail("cannot write ", path, ": closing ", out.temp_path(), " failed: ", std::strerror(errno));
+  out.commit();
+}
+
 int remove_stale_partials(const std::string& final_path) {
   const std::string dir = parent_dir(final_path);
   const std::string prefix = "." + base_name(final_path) + ".partial-";

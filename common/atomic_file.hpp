@@ -25,6 +25,11 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Writes a text file (tables, summaries, manifests, READMEs) through an AtomicFile: creates the
+// folder, writes and closes the temporary file, then commits (fsync, rename, folder sync). Every
+// failure (creating, writing, closing, renaming) throws naming `path`.
+void write_text_atomically(const std::string& path, const std::string& text);
+
 // Removes the temporary files that killed runs left beside `final_path`
 // (".<name>.partial-<pid>-<n>" of a process that no longer exists); returns how many.
 // Writers of single files (packet store, result, weights) call it before starting.

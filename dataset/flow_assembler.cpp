@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "common/hash_mix.hpp"
 
 namespace flowpic {
 
@@ -14,12 +15,6 @@ constexpr uint8_t kProtoTcp = 6;
 // A slot whose packet buffer grew past this gives the memory back when the session ends, so one
 // huge session does not pin its buffer for the rest of the file.
 constexpr size_t kKeepCapacity = 4096;
-
-inline uint64_t mix(uint64_t h, uint64_t v) {
-  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-  h *= 0xBF58476D1CE4E5B9ull;
-  return h ^ (h >> 31);
-}
 
 inline uint64_t load64(const uint8_t* p) {
   uint64_t v;
@@ -36,13 +31,13 @@ int64_t seconds_to_ns(double s) {
 }  // namespace
 
 size_t FlowAssembler::EndpointPairHash::operator()(const EndpointPair& k) const {
-  uint64_t h = mix(0, uint64_t{k.ip_version} << 40 | uint64_t{k.protocol} << 32 |
-                          uint64_t{k.port_lo} << 16 | k.port_hi);
-  h = mix(h, load64(k.addr_lo.data()));
-  h = mix(h, load64(k.addr_hi.data()));
+  uint64_t h = hash_combine(0, uint64_t{k.ip_version} << 40 | uint64_t{k.protocol} << 32 |
+                                   uint64_t{k.port_lo} << 16 | k.port_hi);
+  h = hash_combine(h, load64(k.addr_lo.data()));
+  h = hash_combine(h, load64(k.addr_hi.data()));
   if (k.ip_version == 6) {
-    h = mix(h, load64(k.addr_lo.data() + 8));
-    h = mix(h, load64(k.addr_hi.data() + 8));
+    h = hash_combine(h, load64(k.addr_lo.data() + 8));
+    h = hash_combine(h, load64(k.addr_hi.data() + 8));
   }
   return static_cast<size_t>(h);
 }
@@ -230,7 +225,6 @@ void FlowAssembler::emit(Session& s) {
     r.direction[i] = p.direction;
     r.tcp_flags[i] = p.tcp_flags;
   }
-  ++emitted_;
   sink_(r);
 }
 

@@ -56,7 +56,6 @@ class FlowAssembler {
   size_t open_sessions() const { return index_.size(); }
   size_t peak_open_sessions() const { return peak_open_; }
   uint64_t reordered_packets() const { return reordered_; }
-  uint64_t sessions_emitted() const { return emitted_; }
   uint64_t sessions_ended_early() const { return ended_early_; }
 
  private:
@@ -115,7 +114,7 @@ class FlowAssembler {
   FlowRecord record_;             // reused for every emitted session
   std::vector<uint32_t> order_;   // reused sort permutation
   size_t peak_open_ = 0;
-  uint64_t reordered_ = 0, emitted_ = 0, ended_early_ = 0;
+  uint64_t reordered_ = 0, ended_early_ = 0;
 };
 
 }  // namespace flowpic

@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <memory>
 #include <unordered_map>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/h5.hpp"
+#include "common/time_format.hpp"
 #include "dataset/packet_column_writer.hpp"
 
 namespace flowpic {
@@ -19,15 +19,6 @@ namespace flowpic {
 namespace {
 
 constexpr const char* kFormatName = "flowpic packet store";
-
-std::string utc_now_iso8601() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string label_group(const std::string& column) { return "/labels/" + column; }
 

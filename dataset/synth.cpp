@@ -4,41 +4,17 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/progress.hpp"
+#include "common/time_format.hpp"
 
 namespace flowpic::synth {
 
 namespace {
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-  AtomicFile f(path);
-  {
-    std::ofstream os(f.temp_path(), std::ios::binary);
-    if (!os) fail("cannot write ", path, ": cannot create ", f.temp_path());
-    os << text;
-    os.close();  // close() reports a failed final write; the destructor would not
-    if (!os) fail("cannot write ", path, ": write failed (disk full?)");
-  }
-  f.commit();
-}
-
-std::string iso_utc(int64_t ns) {
-  time_t s = static_cast<time_t>(ns / 1000000000LL);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[96];
-  std::snprintf(out, sizeof out, "%s.%09lldZ", buf, static_cast<long long>(ns % 1000000000LL));
-  return out;
-}
 
 std::string readme_text(const SynthOptions& o, const std::vector<CaptureSpec>& specs) {
   std::ostringstream os;
@@ -100,7 +76,7 @@ json manifest_entry(const CaptureSpec& spec, const Trace& trace, const PcapWrite
             {"seed", spec.seed},
             {"duration_s", spec.duration_s},
             {"tstamp_precision", spec.nanosecond ? "nano" : "micro"},
-            {"start_time", iso_utc(capture_start_ns(spec))},
+            {"start_time", iso8601_utc_ns(capture_start_ns(spec))},
             {"packets", written.packets},
             {"file_bytes", written.file_bytes},
             {"ip_bytes", written.ip_bytes},

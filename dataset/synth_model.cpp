@@ -327,14 +327,6 @@ const AppModel& app_model(Category c, const std::string& application) {
   fail("synthetic traffic: no model for ", category_name(c), " application '", application, "'");
 }
 
-const std::vector<PresetInfo>& presets() {
-  static const std::vector<PresetInfo> p = {
-      {"small", "quickstart size: a few minutes of capture per application, about 150 MB"},
-      {"paper", "mirrors reference Table II: per category and encapsulation, blocks x 60 s of capture"},
-  };
-  return p;
-}
-
 std::vector<CaptureSpec> plan_captures(const std::string& preset, double scale, uint64_t seed) {
   if (preset != "small" && preset != "paper") fail("unknown preset '", preset, "': use small or paper");
   if (!(scale > 0) || !std::isfinite(scale)) fail("--scale must be a positive number (got ", scale, ")");

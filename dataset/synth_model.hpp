@@ -108,12 +108,6 @@ struct CaptureSpec {
 const std::vector<AppModel>& app_models();
 const AppModel& app_model(Category c, const std::string& application);
 
-struct PresetInfo {
-  std::string name;
-  std::string description;
-};
-const std::vector<PresetInfo>& presets();  // "small", "paper"
-
 // The captures of a preset: every (category, application, encapsulation) of reference Table I
 // plus a few Email and P2P captures, named like their ISCX counterparts. `scale` multiplies
 // durations. Throws naming the preset when unknown.

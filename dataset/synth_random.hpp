@@ -1,36 +1,30 @@
 #pragma once
 // The synthetic-traffic generator's only source of randomness: xoshiro256** seeded through
-// splitmix64, with every distribution written out here. The standard library's distribution
-// classes are not used because their output differs between implementations. What remains
-// platform-dependent is libm's log, exp and cos (sqrt is exact), used by the normal, exponential
-// and log-normal draws; builds against the same libm give byte-identical captures.
+// splitmix64 (common/hash_mix.hpp), with every distribution written out here. The standard
+// library's distribution classes are not used because their output differs between
+// implementations. What remains platform-dependent is libm's log, exp and cos (sqrt is exact),
+// used by the normal, exponential and log-normal draws; builds against the same libm give
+// byte-identical captures.
 #include <cmath>
 #include <cstdint>
 #include <string>
 
-namespace flowpic::synth {
+#include "common/hash_mix.hpp"
 
-inline uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+namespace flowpic::synth {
 
 // A seed for a named part of the generation ("file skype_audio1a.pcap"), so adding or removing
 // one file never changes the traffic of another.
 inline uint64_t derive_seed(uint64_t seed, const std::string& tag) {
-  uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a
-  for (unsigned char c : tag) h = (h ^ c) * 0x100000001B3ull;
-  uint64_t s = seed ^ h;
-  return splitmix64(s);
+  uint64_t s = seed ^ fnv1a_64(tag);
+  return splitmix64_next(s);
 }
 
 class Rng {
  public:
   explicit Rng(uint64_t seed) {
     uint64_t s = seed;
-    for (auto& w : s_) w = splitmix64(s);
+    for (auto& w : s_) w = splitmix64_next(s);
   }
   uint64_t next() {
     const uint64_t result = rotl(s_[1] * 5, 7) * 9;

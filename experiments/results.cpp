@@ -3,23 +3,16 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <ctime>
 
 #include "common/atomic_file.hpp"
 #include "common/build_info.hpp"
 #include "common/device.hpp"
 #include "common/error.hpp"
+#include "common/time_format.hpp"
 
 namespace flowpic {
 
 namespace {
-
-std::string now_utc() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 template <typename T, typename F>
 std::vector<T> column(const std::vector<EpochRecord>& h, F f) {
@@ -38,7 +31,7 @@ json base_provenance(const std::string& command) {
           {"version", kVersion},
           {"git_commit", kGitCommit},
           {"host", host},
-          {"created", now_utc()},
+          {"created", utc_now_iso8601()},
           {"command", command},
           {"cuda", cuda_versions()},
           {"device_present", cuda_device_description()}};

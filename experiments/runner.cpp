@@ -8,6 +8,7 @@
 #include "common/atomic_file.hpp"
 #include "common/device.hpp"
 #include "common/error.hpp"
+#include "common/hash_mix.hpp"
 #include "experiments/split.hpp"
 #include "experiments/synthetic_store.hpp"
 
@@ -22,12 +23,11 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 std::string file_hash(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot read ", path);
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = kFnv1a64Offset;
   std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    std::streamsize n = in.gcount();
-    for (std::streamsize i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(buf[static_cast<size_t>(i)])) * 1099511628211ull;
+    h = fnv1a_64(std::string_view(buf.data(), static_cast<size_t>(in.gcount())), h);
   }
   char out[32];
   std::snprintf(out, sizeof out, "fnv1a64:%016llx", static_cast<unsigned long long>(h));

@@ -8,15 +8,6 @@
 
 namespace flowpic {
 
-const char* split_name(Split s) {
-  switch (s) {
-    case kTrain: return "train";
-    case kValidation: return "validation";
-    case kTest: return "test";
-  }
-  return "?";
-}
-
 std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,
                                  const SplitFractions& fr, bool by_unit, uint64_t seed) {
   if (sample_unit.size() != sample_class.size()) fail("split: ", sample_unit.size(), " units for ", sample_class.size(), " samples");

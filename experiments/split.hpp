@@ -1,21 +1,18 @@
 #pragma once
 // Deterministic splitting and balancing of samples. Every random choice draws from a seed, with
-// our own generator (SplitMix64), so the same seed gives the same split on every platform.
+// our own generator (SplitMix64, common/hash_mix.hpp), so the same seed gives the same split on every platform.
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "common/hash_mix.hpp"
 
 namespace flowpic {
 
 class SplitMix64 {
  public:
   explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  uint64_t next() { return splitmix64_next(state_); }
   uint64_t below(uint64_t n) { return n ? next() % n : 0; }  // bias < 2^-40 for our sizes
   double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
   template <typename T>
@@ -28,7 +25,6 @@ class SplitMix64 {
 };
 
 enum Split : uint8_t { kTrain = 0, kValidation = 1, kTest = 2 };
-const char* split_name(Split s);
 
 struct SplitFractions {
   double validation = 0.1;  // of all samples, carved from what would be training

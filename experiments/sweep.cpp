@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -42,19 +41,6 @@ std::string last_part(const std::string& path) {
 }
 
 }  // namespace
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-  make_dirs(parent_dir(path));
-  AtomicFile out(path);
-  {
-    std::ofstream f(out.temp_path(), std::ios::binary);
-    if (!f) fail("cannot write ", out.temp_path());
-    f << text;
-    f.flush();
-    if (!f) fail("cannot write ", out.temp_path());
-  }
-  out.commit();
-}
 
 json SweepPoint::to_json() const {
   json j = json::object();

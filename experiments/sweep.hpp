@@ -39,9 +39,6 @@ std::string point_result_path(const ExperimentConfig& cfg, const SweepPoint& poi
 // either, and `why` says so.
 bool result_complete(const std::string& path, const json* expected_config = nullptr, std::string* why = nullptr);
 
-// A text file (tables, summaries) written through a temporary file renamed into place; creates the folder.
-void write_text_atomically(const std::string& path, const std::string& text);
-
 // Mean and sample standard deviation (n - 1; 0 for one value) of `v`.
 struct MeanStd {
   size_t n = 0;

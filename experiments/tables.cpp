@@ -4,7 +4,7 @@
 #include <iterator>
 #include <utility>
 
-#include "experiments/sweep.hpp"
+#include "common/atomic_file.hpp"
 #include "experiments/table_cells.hpp"
 #include "experiments/table_render.hpp"
 

@@ -8,11 +8,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define FLOWPIC_HD __host__ __device__
-#else
-#define FLOWPIC_HD
-#endif
+#include "common/host_device.hpp"
 
 namespace flowpic {
 

@@ -159,15 +159,6 @@ int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threa
 
 }  // namespace
 
-void flowpic_counts_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w, uint32_t* counts) {
-  check_window(pk, w);
-  std::memset(counts, 0, spec.image_floats() * sizeof(uint32_t));
-  for (uint64_t p = w.begin; p < w.end; ++p) {
-    int64_t px = pixel_of(pk, spec, w, p);
-    if (px >= 0) ++counts[px];
-  }
-}
-
 void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow* windows, size_t count,
                        float* out, int threads) {
   FLOWPIC_ASSERT(spec.resolution >= 1 && spec.resolution <= 65535 && spec.max_size >= 1 && spec.max_size <= 65535);

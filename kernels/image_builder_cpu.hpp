@@ -15,9 +15,4 @@ void build_flowpic_cpu(const PacketColumns& packets, const FlowPicSpec& spec, co
 void build_payload_image_cpu(const PacketColumns& packets, const PayloadSpec& spec, const ImageWindow* windows,
                              size_t count, float* out, int threads = 0);
 
-// Raw integer counts of one FlowPic (C x R x R, row-major), for the uint16 image files and for
-// tests; the same binning as build_flowpic_cpu.
-void flowpic_counts_cpu(const PacketColumns& packets, const FlowPicSpec& spec, const ImageWindow& window,
-                        uint32_t* counts);
-
 }  // namespace flowpic

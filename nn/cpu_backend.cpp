@@ -1,10 +1,9 @@
 // The cpu backend: thin adapters from tensors to the kernels of cpu_kernels.hpp.
-#include <cmath>
-
 #include "common/device.hpp"
 #include "common/error.hpp"
 #include "nn/backend.hpp"
 #include "nn/cpu_kernels.hpp"
+#include "nn/update_math.hpp"
 
 namespace flowpic::nn {
 namespace {
@@ -138,25 +137,17 @@ class CpuBackend final : public Backend {
   void softmax(const Tensor& logits, Tensor& probs) override {
     const int n = logits.shape().n, k = int(logits.shape().sample_count());
     probs.ensure({n, k, 1, 1}, DeviceKind::cpu);
-    std::vector<int32_t> zeros(n, 0);
-    cpu::softmax_xent<float>(n, k, logits.data(), zeros.data(), probs.data(), nullptr);
+    cpu::softmax_xent<float>(n, k, logits.data(), nullptr, probs.data(), nullptr);
   }
   void adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamUpdate& u) override {
-    // Keras form: alpha = lr * sqrt(1 - b2^t) / (1 - b1^t); p -= alpha * m / (sqrt(v) + eps).
-    const double alpha = u.lr * std::sqrt(1.0 - std::pow(double(u.beta2), double(u.step))) /
-                         (1.0 - std::pow(double(u.beta1), double(u.step)));
     float* pp = p.data();
     const float* gp = g.data();
     float *mp = m.data(), *vp = v.data();
-    const float a = float(alpha), b1 = u.beta1, b2 = u.beta2, eps = u.eps, wd = u.weight_decay;
+    const float a = adam_alpha(u.lr, u.beta1, u.beta2, u.step), b1 = u.beta1, b2 = u.beta2, eps = u.eps,
+                wd = u.weight_decay;
     const long n = long(p.count());
 #pragma omp parallel for schedule(static) if (n >= cpu::kParallelMin)
-    for (long i = 0; i < n; ++i) {
-      float gi = gp[i] + wd * pp[i];
-      mp[i] = b1 * mp[i] + (1 - b1) * gi;
-      vp[i] = b2 * vp[i] + (1 - b2) * gi * gi;
-      pp[i] -= a * mp[i] / (std::sqrt(vp[i]) + eps);
-    }
+    for (long i = 0; i < n; ++i) nn::adam_update(pp[i], gp[i], mp[i], vp[i], a, b1, b2, eps, wd);
   }
   void sgd_update(Tensor& p, const Tensor& g, Tensor& vel, const SgdUpdate& u) override {
     float* pp = p.data();
@@ -164,11 +155,7 @@ class CpuBackend final : public Backend {
     float* vp = vel.data();
     const long n = long(p.count());
 #pragma omp parallel for schedule(static) if (n >= cpu::kParallelMin)
-    for (long i = 0; i < n; ++i) {
-      float gi = gp[i] + u.weight_decay * pp[i];
-      vp[i] = u.momentum * vp[i] + gi;  // PyTorch form: v = mu v + g; p -= lr (g + mu v if nesterov else v)
-      pp[i] -= u.lr * (u.nesterov ? gi + u.momentum * vp[i] : vp[i]);
-    }
+    for (long i = 0; i < n; ++i) nn::sgd_update(pp[i], gp[i], vp[i], u.lr, u.momentum, u.weight_decay, u.nesterov);
   }
 };
 

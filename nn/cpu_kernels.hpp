@@ -16,6 +16,7 @@
 
 #include "nn/geometry.hpp"
 #include "nn/random.hpp"
+#include "nn/update_math.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -420,26 +421,16 @@ void linear_backward(int batch, int in, int out, const T* x, const T* w, const T
 }
 
 // ---------------------------------------------------------------------------------------------
-// Softmax + cross-entropy, fused and stable (log-sum-exp around the row maximum).
-// Returns the mean loss; probs = softmax(logits); dlogits = (probs - onehot) / batch.
+// Softmax + cross-entropy, fused and stable (the per-row math of update_math.hpp, shared with the
+// CUDA kernel). Returns the mean loss; probs = softmax(logits); dlogits = (probs - onehot) / batch
+// (dlogits may be null). Without labels (null) only probs are written and 0 is returned.
 template <typename T>
 double softmax_xent(int batch, int classes, const T* logits, const int32_t* labels, T* probs, T* dlogits) {
   double total = 0;
   for (int n = 0; n < batch; ++n) {
-    const T* z = logits + size_t(n) * classes;
-    T* p = probs + size_t(n) * classes;
-    T m = z[0];
-    for (int k = 1; k < classes; ++k) m = std::max(m, z[k]);
-    T s = 0;
-    for (int k = 0; k < classes; ++k) s += std::exp(z[k] - m);
-    T log_s = std::log(s);
-    for (int k = 0; k < classes; ++k) p[k] = std::exp(z[k] - m - log_s);
-    int y = labels[n];
-    total += double(log_s + m - z[y]);
-    if (dlogits) {
-      T* d = dlogits + size_t(n) * classes;
-      for (int k = 0; k < classes; ++k) d[k] = (p[k] - (k == y ? T(1) : T(0))) / T(batch);
-    }
+    const size_t row = size_t(n) * classes;
+    total += double(softmax_xent_row(classes, logits + row, labels ? int(labels[n]) : -1, batch, probs + row,
+                                     dlogits ? dlogits + row : nullptr));
   }
   return total / batch;
 }

@@ -18,8 +18,6 @@ Init parse_init(const std::string& name) {
   fail("unknown initialiser '", name, "'; allowed: glorot_uniform, kaiming_uniform, kaiming_normal, zeros");
 }
 
-const char* init_name(Init init) { return init_names()[size_t(init)].c_str(); }
-
 std::vector<float> init_values(Init init, size_t count, int fan_in, int fan_out, Rng& rng) {
   std::vector<float> v(count, 0.0f);
   switch (init) {

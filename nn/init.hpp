@@ -12,7 +12,6 @@ enum class Init { glorot_uniform, kaiming_uniform, kaiming_normal, zeros };
 
 // "glorot_uniform" (Keras default), "kaiming_uniform", "kaiming_normal" (He, for ReLU), "zeros".
 Init parse_init(const std::string& name);  // throws listing the allowed names
-const char* init_name(Init init);
 const std::vector<std::string>& init_names();
 
 // glorot_uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out));

@@ -83,7 +83,6 @@ class Model {
   DeviceKind device() const { return backend_->device(); }
   const ModelOptions& options() const { return opt_; }
   const json& architecture() const { return arch_; }
-  size_t layer_count() const { return layers_.size(); }
   Layer& layer(size_t i) { return *layers_.at(i); }
   Shape output_shape(size_t i) const { return shapes_.at(i + 1); }  // per sample, after layer i
   std::string summary() const;  // one line per layer with its output shape

@@ -33,7 +33,6 @@ class Optimizer {
   // Applies one update from the gradients of the last backward().
   void step();
   double current_lr() const { return schedule_.at(base_lr_, steps_); }
-  int64_t steps() const { return steps_; }
 
  protected:
   Optimizer(Model& model, double lr, LrSchedule schedule);

@@ -1,41 +1,27 @@
 #pragma once
 // The engine's own random numbers, identical on every platform and on both backends: a
-// counter-based hash (SplitMix64 finaliser) of (seed, stream, index). No std:: distributions,
+// counter-based hash (splitmix64 of common/hash_mix.hpp) of (seed, stream, index). No std:: distributions,
 // whose output differs between standard libraries.
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define FLOWPIC_HD __host__ __device__
-#else
-#define FLOWPIC_HD
-#endif
+#include "common/hash_mix.hpp"
+#include "common/host_device.hpp"
 
 namespace flowpic::nn {
 
-FLOWPIC_HD inline uint64_t mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-FLOWPIC_HD inline uint64_t stream_key(uint64_t seed, uint64_t stream) { return mix64(mix64(seed) ^ stream); }
+FLOWPIC_HD inline uint64_t stream_key(uint64_t seed, uint64_t stream) { return splitmix64(splitmix64(seed) ^ stream); }
 FLOWPIC_HD inline uint64_t hash3(uint64_t seed, uint64_t stream, uint64_t index) {
-  return mix64(stream_key(seed, stream) ^ index);
-}
-
-// Uniform in [0, 1) with 24 random bits: exact in float, the same everywhere.
-FLOWPIC_HD inline float uniform01(uint64_t seed, uint64_t stream, uint64_t index) {
-  return float(hash3(seed, stream, index) >> 40) * (1.0f / 16777216.0f);
+  return splitmix64(stream_key(seed, stream) ^ index);
 }
 
 // Dropout keep decision for element `index` of the `step`-th training forward pass of a layer:
-// uniform01(seed, step, index) >= rate, with the per-pass key hoisted out of the element loop.
+// u >= rate for u = hash3(seed, step, index) >> 40, scaled to [0, 1) (24 random bits, exact in
+// float), with the per-pass key hoisted out of the element loop.
 // Keras/PyTorch "inverted" dropout: kept values are scaled by 1 / (1 - rate) in the layer.
 FLOWPIC_HD inline uint64_t dropout_key(uint64_t seed, uint64_t step) { return stream_key(seed, step); }
 FLOWPIC_HD inline bool dropout_keep(uint64_t key, uint64_t index, float rate) {
-  return float(mix64(key ^ index) >> 40) * (1.0f / 16777216.0f) >= rate;
+  return float(splitmix64(key ^ index) >> 40) * (1.0f / 16777216.0f) >= rate;
 }
 
 // A sequential generator for initialisers and shuffles.

@@ -108,17 +108,6 @@ void Tensor::reshape(Shape shape) {
   shape_ = shape;
 }
 
-void Tensor::zero() {
-  if (!count()) return;
-  if (device_ == DeviceKind::cpu) {
-    std::memset(data_, 0, count() * sizeof(float));
-    return;
-  }
-#ifdef FLOWPIC_HAVE_CUDA
-  CUDA_CHECK(cudaMemset(data_, 0, count() * sizeof(float)));
-#endif
-}
-
 std::vector<float> Tensor::to_host() const {
   std::vector<float> out(count());
   copy_floats(out.data(), DeviceKind::cpu, data_, device_, count());

@@ -58,7 +58,6 @@ class Tensor {
   void ensure(Shape shape, DeviceKind device);
   // Same number of elements, new dimensions (e.g. Flatten).
   void reshape(Shape shape);
-  void zero();
   std::vector<float> to_host() const;
   void copy_from_host(const std::vector<float>& values);
   void copy_from(const Tensor& src);  // same count; any devices

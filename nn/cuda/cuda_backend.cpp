@@ -12,6 +12,7 @@
 #include "nn/backend.hpp"
 #include "nn/cuda/cudnn_ops.hpp"
 #include "nn/cuda/kernels.hpp"
+#include "nn/update_math.hpp"
 
 namespace flowpic::nn {
 namespace {
@@ -249,10 +250,8 @@ class CudaBackend final : public Backend {
   }
 
   void adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamUpdate& u) override {
-    const double alpha = u.lr * std::sqrt(1.0 - std::pow(double(u.beta2), double(u.step))) /
-                         (1.0 - std::pow(double(u.beta1), double(u.step)));
-    cuda::adam_update(p.count(), p.data(), g.data(), m.data(), v.data(), float(alpha), u.beta1, u.beta2, u.eps,
-                      u.weight_decay, nullptr);
+    cuda::adam_update(p.count(), p.data(), g.data(), m.data(), v.data(), adam_alpha(u.lr, u.beta1, u.beta2, u.step),
+                      u.beta1, u.beta2, u.eps, u.weight_decay, nullptr);
   }
   void sgd_update(Tensor& p, const Tensor& g, Tensor& vel, const SgdUpdate& u) override {
     cuda::sgd_update(p.count(), p.data(), g.data(), vel.data(), u.lr, u.momentum, u.weight_decay, u.nesterov, nullptr);

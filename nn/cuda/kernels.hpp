@@ -1,7 +1,8 @@
 #pragma once
 // Host launchers of the engine's own CUDA kernels (the rest is cuDNN and cuBLAS). Each asserts
 // its preconditions, takes a stream and checks the launch. The per-element math that the CPU
-// also runs (the dropout mask) comes from the shared __host__ __device__ functions of random.hpp.
+// also runs comes from shared FLOWPIC_HD functions: the dropout mask from random.hpp, the
+// optimizer updates and the softmax cross-entropy rows from update_math.hpp.
 #include <cuda_runtime.h>
 
 #include <cstddef>

@@ -2,6 +2,7 @@
 
 #include "common/cuda_check.hpp"
 #include "nn/cuda/kernels.hpp"
+#include "nn/update_math.hpp"
 
 namespace flowpic::nn::cuda {
 namespace {
@@ -9,22 +10,14 @@ namespace {
 __global__ void adam_kernel(size_t n, float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
                             float* __restrict__ v, float alpha, float b1, float b2, float eps, float wd) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
-    float gi = g[i] + wd * p[i];
-    float mi = b1 * m[i] + (1 - b1) * gi;
-    float vi = b2 * v[i] + (1 - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= alpha * mi / (sqrtf(vi) + eps);
+    nn::adam_update(p[i], g[i], m[i], v[i], alpha, b1, b2, eps, wd);
   }
 }
 
 __global__ void sgd_kernel(size_t n, float* __restrict__ p, const float* __restrict__ g, float* __restrict__ vel,
                            float lr, float mu, float wd, bool nesterov) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
-    float gi = g[i] + wd * p[i];
-    float vi = mu * vel[i] + gi;
-    vel[i] = vi;
-    p[i] -= lr * (nesterov ? gi + mu * vi : vi);
+    nn::sgd_update(p[i], g[i], vel[i], lr, mu, wd, nesterov);
   }
 }
 

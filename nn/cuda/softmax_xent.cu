@@ -1,5 +1,6 @@
 #include "common/cuda_check.hpp"
 #include "nn/cuda/kernels.hpp"
+#include "nn/update_math.hpp"
 
 namespace flowpic::nn::cuda {
 namespace {
@@ -10,21 +11,10 @@ __global__ void softmax_xent_kernel(int rows, int classes, const float* __restri
                                     float* __restrict__ dlogits, float* __restrict__ losses) {
   int r = blockIdx.x * blockDim.x + threadIdx.x;
   if (r >= rows) return;
-  const float* z = logits + size_t(r) * classes;
-  float* p = probs + size_t(r) * classes;
-  float m = z[0];
-  for (int k = 1; k < classes; ++k) m = fmaxf(m, z[k]);
-  float s = 0;
-  for (int k = 0; k < classes; ++k) s += expf(z[k] - m);
-  float log_s = logf(s);
-  for (int k = 0; k < classes; ++k) p[k] = expf(z[k] - m - log_s);
-  if (!labels) return;
-  int y = labels[r];
-  losses[r] = log_s + m - z[y];
-  if (dlogits) {
-    float* d = dlogits + size_t(r) * classes;
-    for (int k = 0; k < classes; ++k) d[k] = (p[k] - (k == y ? 1.0f : 0.0f)) / float(rows);
-  }
+  const size_t row = size_t(r) * classes;
+  const float loss = softmax_xent_row(classes, logits + row, labels ? int(labels[r]) : -1, rows, probs + row,
+                                      dlogits ? dlogits + row : nullptr);
+  if (labels) losses[r] = loss;
 }
 
 }  // namespace

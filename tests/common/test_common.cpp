@@ -6,12 +6,55 @@
 
 #include "common/atomic_file.hpp"
 #include "common/h5.hpp"
+#include "common/hash_mix.hpp"
 #include "common/json_util.hpp"
 #include "common/progress.hpp"
+#include "common/time_format.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowpic;
 using flowpic::testing::TempDir;
+
+// Published test vectors: splitmix64.c seeded with 0, and FNV-1a 64 of "", "a" and "foobar".
+static_assert(splitmix64(0) == 0xE220A8397B1DCDAFull, "splitmix64 is usable in constant expressions");
+static_assert(fnv1a_64("foobar") == 0x85944171F73967E8ull, "fnv1a_64 is usable in constant expressions");
+
+TEST(HashMix, SplitMix64MatchesTheReferenceGenerator) {
+  uint64_t state = 0;
+  EXPECT_EQ(splitmix64_next(state), 0xE220A8397B1DCDAFull);
+  EXPECT_EQ(splitmix64_next(state), 0x6E789E6AA1B965F4ull);
+  EXPECT_EQ(splitmix64_next(state), 0x06C45D188009454Full);
+  EXPECT_EQ(state, 3 * kSplitMix64Gamma);
+  EXPECT_EQ(splitmix64(kSplitMix64Gamma), 0x6E789E6AA1B965F4ull);  // the stateless form: output for a state
+}
+
+TEST(HashMix, Fnv1a64MatchesTheReferenceAndHashesInPieces) {
+  EXPECT_EQ(fnv1a_64(""), 0xCBF29CE484222325ull);
+  EXPECT_EQ(fnv1a_64("a"), 0xAF63DC4C8601EC8Cull);
+  EXPECT_EQ(fnv1a_64("foobar"), 0x85944171F73967E8ull);
+  EXPECT_EQ(fnv1a_64("bar", fnv1a_64("foo")), fnv1a_64("foobar"));
+  const unsigned char bytes[] = {'f', 'o', 'o', 'b', 'a', 'r'};
+  EXPECT_EQ(fnv1a_64(bytes, sizeof bytes), fnv1a_64("foobar"));
+  EXPECT_EQ(fnv1a_64(std::string_view("a\0b", 3)), fnv1a_64(reinterpret_cast<const unsigned char*>("a\0b"), 3));
+}
+
+TEST(HashMix, HashCombineKeepsItsValues) {
+  // The flow table's key hash; pinned so a change is deliberate.
+  EXPECT_EQ(hash_combine(0, 1), 0x95CC5930A2F3EB85ull);
+  EXPECT_EQ(hash_combine(hash_combine(0, 1), 2), 0xEB24317EA58E966Bull);
+}
+
+TEST(TimeFormat, Iso8601InUtc) {
+  EXPECT_EQ(iso8601_utc(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(iso8601_utc(1454320185), "2016-02-01T09:49:45Z");
+  EXPECT_EQ(iso8601_utc_ns(1454320185767301388LL), "2016-02-01T09:49:45.767301388Z");
+  EXPECT_EQ(iso8601_utc_ns(5), "1970-01-01T00:00:00.000000005Z");
+  EXPECT_EQ(iso8601_utc_ns(-1), "1969-12-31T23:59:59.999999999Z");
+  const std::string now = utc_now_iso8601();
+  ASSERT_EQ(now.size(), 20u);
+  EXPECT_EQ(now[10], 'T');
+  EXPECT_EQ(now.back(), 'Z');
+}
 
 TEST(H5, WholeDatasetsAttributesAndStringsRoundTrip) {
   TempDir dir;
@@ -103,6 +146,43 @@ TEST(AtomicFile, NothingAppearsUntilCommit) {
   in >> s;
   EXPECT_EQ(s, "whole");
   EXPECT_THROW(AtomicFile(dir.file("no/such/dir/x")), Error);
+}
+
+TEST(AtomicFile, WriteTextCreatesTheFolderAndReplacesWhole) {
+  TempDir dir;
+  const std::string path = dir.file("a/b/t.md");
+  const std::string text("| x |\n\0 and on\n", 16);
+  write_text_atomically(path, text);
+  auto read = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(read(path), text);
+  write_text_atomically(path, "shorter");
+  EXPECT_EQ(read(path), "shorter");
+  write_text_atomically(dir.file("empty.txt"), "");
+  EXPECT_EQ(file_size(dir.file("empty.txt")), 0u);
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("a/b"))) ++entries, (void)e;
+  EXPECT_EQ(entries, 1u);  // no temporary left beside it
+}
+
+TEST(AtomicFile, WriteTextErrorsNameThePath) {
+  TempDir dir;
+  std::ofstream(dir.file("plain")) << "x";
+  std::filesystem::create_directory(dir.file("folder"));
+  for (const std::string& path : {dir.file("plain/t.md"), dir.file("folder")}) {
+    try {
+      write_text_atomically(path, "text");
+      ADD_FAILURE() << "no error writing " << path;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(dir.file("folder")));
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries, (void)e;
+  EXPECT_EQ(entries, 2u);  // "plain" and "folder": the failed writes left no temporary
 }
 
 TEST(Paths, StemBaseParent) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -16,6 +17,7 @@
 #include "common/device.hpp"
 #include "common/error.hpp"
 #include "common/h5.hpp"
+#include "common/hash_mix.hpp"
 #include "dataset/ingest.hpp"
 #include "dataset/synth.hpp"
 #include "support/error_of.hpp"
@@ -73,7 +75,13 @@ TEST_F(Runner, ResultFileHoldsEverything) {
   EXPECT_EQ(r.config["task"]["type"], "category");
   for (const char* key : {"version", "git_commit", "host", "created", "command", "backend", "store", "store_hash", "seed"})
     EXPECT_TRUE(r.provenance.contains(key)) << key;
-  EXPECT_EQ(r.provenance["store_hash"].get<std::string>().rfind("fnv1a64:", 0), 0u);
+  {
+    std::ifstream in(d.store_path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    char want[32];
+    std::snprintf(want, sizeof want, "fnv1a64:%016llx", static_cast<unsigned long long>(fnv1a_64(bytes)));
+    EXPECT_EQ(r.provenance["store_hash"].get<std::string>(), want);
+  }
   EXPECT_TRUE(r.samples["sets"].contains("train"));
   ASSERT_EQ(r.history.size(), 2u);
   EXPECT_GE(r.best_epoch, 1);
