@@ -15,14 +15,14 @@ namespace flowpic::cli {
 using Args = std::vector<std::string>;
 using Action = std::function<int(const std::string& command)>;
 
-Action add_ingest(CLI::App& flowpic_data);      // apps/cli_ingest.cpp
-Action add_import_csv(CLI::App& flowpic_data);  // apps/cli_ingest.cpp
+Action add_ingest(CLI::App& flowpic_data);          // apps/cli_ingest.cpp
+Action add_import_csv(CLI::App& flowpic_data);      // apps/cli_ingest.cpp
 Action add_import_ucdavis(CLI::App& flowpic_data);  // apps/cli_ingest.cpp
-Action add_info(CLI::App& flowpic_data);        // apps/cli_ingest.cpp
-Action add_merge(CLI::App& flowpic_data);       // apps/cli_ingest.cpp
-Action add_synth(CLI::App& flowpic_data);       // apps/cli_synth.cpp
-Action add_images(CLI::App& flowpic_data);      // apps/cli_images.cpp
-Action add_render(CLI::App& flowpic_data);      // apps/cli_images.cpp
+Action add_info(CLI::App& flowpic_data);            // apps/cli_ingest.cpp
+Action add_merge(CLI::App& flowpic_data);           // apps/cli_ingest.cpp
+Action add_synth(CLI::App& flowpic_data);           // apps/cli_synth.cpp
+Action add_images(CLI::App& flowpic_data);          // apps/cli_images.cpp
+Action add_render(CLI::App& flowpic_data);          // apps/cli_images.cpp
 
 // The flowpic_data program: `args` are the arguments after its name; returns the exit status
 // (apps/command_line.hpp: 0, 2 for a usage error, 1 for an error while running).

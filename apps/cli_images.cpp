@@ -46,10 +46,10 @@ Action add_images(CLI::App& flowpic_data) {
     bool quiet = false;
   };
   auto s = std::make_shared<State>();
-  CLI::App* sub = add_command(
-      flowpic_data, "images", "build the images a representation config yields, into an HDF5 file",
-      "Builds every image a representation config yields from a packet store and writes them, with\n"
-      "their labels, flows, directions and block starts (layout: docs/representations.md).");
+  CLI::App* sub =
+      add_command(flowpic_data, "images", "build the images a representation config yields, into an HDF5 file",
+                  "Builds every image a representation config yields from a packet store and writes them, with\n"
+                  "their labels, flows, directions and block starts (layout: docs/representations.md).");
   add_store_config_out(sub, *s, "IMAGES.h5", "the images file to write");
   sub->add_option("--device", s->o.device, "builder (auto: the GPU when one is usable)")
       ->type_name("D")
@@ -95,8 +95,7 @@ Action add_render(CLI::App& flowpic_data) {
   };
   auto s = std::make_shared<State>();
   CLI::App* sub = add_command(
-      flowpic_data, "render",
-      "draw samples as a PNG (FlowPics on a log colour scale, one per class on request)",
+      flowpic_data, "render", "draw samples as a PNG (FlowPics on a log colour scale, one per class on request)",
       "Draws samples as a PNG: FlowPics on a log colour scale (size up, time right), payload images in grey.");
   add_store_config_out(sub, *s, "PICTURE.png", "the picture to write");
   CLI::Option* sample =

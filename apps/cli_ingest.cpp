@@ -44,13 +44,13 @@ Action add_ingest(CLI::App& flowpic_data) {
     uint64_t max_open_sessions = 0;
   };
   auto s = std::make_shared<State>();
-  CLI::App* sub = add_command(
-      flowpic_data, "ingest", "read pcap/pcapng captures into a packet store",
-      "Reads pcap/pcapng captures (folders are scanned for *.pcap, *.pcapng, *.cap, sorted) into a\n"
-      "packet store of bidirectional sessions (layout: docs/packet_store.md).\n"
-      "\n"
-      "Damaged files keep their complete packets; files that are not captures or have an unknown\n"
-      "link type are reported and skipped. A closing summary lists flows per label and skipped packets.");
+  CLI::App* sub =
+      add_command(flowpic_data, "ingest", "read pcap/pcapng captures into a packet store",
+                  "Reads pcap/pcapng captures (folders are scanned for *.pcap, *.pcapng, *.cap, sorted) into a\n"
+                  "packet store of bidirectional sessions (layout: docs/packet_store.md).\n"
+                  "\n"
+                  "Damaged files keep their complete packets; files that are not captures or have an unknown\n"
+                  "link type are reported and skipped. A closing summary lists flows per label and skipped packets.");
   add_inputs_and_out(sub, *s, "CAPTURES_OR_DIRS", "pcap/pcapng captures, or folders of them",
                      "the store to write (written under a temporary name, renamed when complete)");
   sub->add_option("--labels", s->labels, "label map (configs/labels/*.json); may be repeated, rules tried in order")
@@ -137,10 +137,10 @@ Action add_import_ucdavis(CLI::App& flowpic_data) {
 
 Action add_info(CLI::App& flowpic_data) {
   auto store = std::make_shared<std::string>();
-  CLI::App* sub = add_command(
-      flowpic_data, "info", "summarise a packet store",
-      "Summarises a packet store: sources and their status, flows and packets, flows per label in\n"
-      "each label column, skipped packets by reason, captures no label rule matched.");
+  CLI::App* sub =
+      add_command(flowpic_data, "info", "summarise a packet store",
+                  "Summarises a packet store: sources and their status, flows and packets, flows per label in\n"
+                  "each label column, skipped packets by reason, captures no label rule matched.");
   sub->add_option("STORE.h5", *store, "the packet store")->required()->type_name("");
   return [store](const std::string&) {
     std::printf("%s", describe_store(*store).c_str());
@@ -150,10 +150,10 @@ Action add_info(CLI::App& flowpic_data) {
 
 Action add_merge(CLI::App& flowpic_data) {
   auto s = std::make_shared<StoreWriting>();
-  CLI::App* sub = add_command(
-      flowpic_data, "merge", "combine packet stores into one",
-      "Combines packet stores into one: flows and sources concatenated in the order given, label\n"
-      "tables merged by column name and value, skipped counts summed.");
+  CLI::App* sub =
+      add_command(flowpic_data, "merge", "combine packet stores into one",
+                  "Combines packet stores into one: flows and sources concatenated in the order given, label\n"
+                  "tables merged by column name and value, skipped counts summed.");
   add_inputs_and_out(sub, *s, "STORES", "the packet stores to combine, in order", "the store to write");
   add_quiet(sub, *s);
   return [s](const std::string& command) { return finish(merge_stores(s->inputs, s->out, command, !s->quiet)); };

@@ -15,13 +15,13 @@ Action add_synth(CLI::App& flowpic_data) {
     bool quiet = false;
   };
   auto s = std::make_shared<State>();
-  CLI::App* sub = add_command(
-      flowpic_data, "synth", "generate the built-in synthetic traffic (labelled pcap captures)",
-      "Generates SYNTHETIC encrypted-traffic captures (not ISCX data): DIR/captures/*.pcap, one per\n"
-      "category, application and encapsulation (VoIP, Video, File Transfer, Chat, Browsing over\n"
-      "Non-VPN, VPN and Tor, plus a few Email and P2P), named like their ISCX counterparts so the\n"
-      "label maps in configs/labels/ label them; DIR/manifest.json, the ground truth; DIR/README.md.\n"
-      "The same seed, preset and scale give byte-identical captures. Model: docs/synthetic_traffic.md.");
+  CLI::App* sub =
+      add_command(flowpic_data, "synth", "generate the built-in synthetic traffic (labelled pcap captures)",
+                  "Generates SYNTHETIC encrypted-traffic captures (not ISCX data): DIR/captures/*.pcap, one per\n"
+                  "category, application and encapsulation (VoIP, Video, File Transfer, Chat, Browsing over\n"
+                  "Non-VPN, VPN and Tor, plus a few Email and P2P), named like their ISCX counterparts so the\n"
+                  "label maps in configs/labels/ label them; DIR/manifest.json, the ground truth; DIR/README.md.\n"
+                  "The same seed, preset and scale give byte-identical captures. Model: docs/synthetic_traffic.md.");
   sub->add_option("--out", s->o.out_dir, "output folder (created)")->required()->type_name("DIR");
   sub->add_option("--seed", s->o.seed, "seed of every random choice (default 1; 0 to 18446744073709551615)")
       ->type_name("N")

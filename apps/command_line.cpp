@@ -57,8 +57,7 @@ std::string what_went_wrong(const CLI::App& app, const CLI::Error& e) {
       try {
         const CLI::Option* o = selected(app)->get_option(g[1].str());
         if (!o->get_type_name().empty()) return g[1].str() + " " + o->get_type_name() + " is required";
-      } catch (const CLI::OptionNotFound&) {
-      }
+      } catch (const CLI::OptionNotFound&) {}
     }
   } else if (kind == "ArgumentMismatch") {
     // "--out: 1 required STORE.h5 missing" -> "--out needs a value"

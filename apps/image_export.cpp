@@ -17,19 +17,19 @@
 
 namespace flowpic {
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 ImageExportSummary write_images_h5(const PacketStore& store, const RepresentationConfig& config,
                                    const std::string& out_path, const ImageExportOptions& opt) {
   ImageExportSummary sum;
-  const bool raw_counts = config.type == RepresentationConfig::Type::kFlowPic &&
-                          config.flowpic.image.transform == PixelTransform::kRaw;
-  if (opt.dtype == "auto") sum.dtype = raw_counts ? "uint16" : "float32";
-  else if (opt.dtype == "float32" || opt.dtype == "uint16") sum.dtype = opt.dtype;
-  else fail("--dtype: unknown value '", opt.dtype, "'; allowed: auto, float32, uint16");
+  const bool raw_counts =
+      config.type == RepresentationConfig::Type::kFlowPic && config.flowpic.image.transform == PixelTransform::kRaw;
+  if (opt.dtype == "auto")
+    sum.dtype = raw_counts ? "uint16" : "float32";
+  else if (opt.dtype == "float32" || opt.dtype == "uint16")
+    sum.dtype = opt.dtype;
+  else
+    fail("--dtype: unknown value '", opt.dtype, "'; allowed: auto, float32, uint16");
   if (sum.dtype == "uint16" && !raw_counts)
     fail("--dtype uint16 stores raw FlowPic counts only; this representation's pixels are not integers (use float32)");
   const std::optional<BuilderDevice> device = parse_builder_device(opt.device);
@@ -179,7 +179,8 @@ std::vector<std::string> render_samples_png(const PacketStore& store, const Repr
       titles.push_back(col->values[v]);
     }
     if (chosen.empty())
-      fail("--per-class ", req.per_class, ": no sample has a label in that column", where.empty() ? "" : " among the --where flows");
+      fail("--per-class ", req.per_class, ": no sample has a label in that column",
+           where.empty() ? "" : " among the --where flows");
   } else {
     chosen = req.samples.empty() ? std::vector<size_t>{0} : req.samples;
     for (size_t s : chosen) {

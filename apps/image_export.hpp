@@ -46,7 +46,7 @@ struct RenderRequest {
   // With per_class: only flows whose label column `first` has the value `second` (all must hold),
   // e.g. {"encapsulation", "Non-VPN"} for the paper's figure 2.
   std::vector<std::pair<std::string, std::string>> where;
-  int panel_px = 0;             // drawn panel side, 0 = automatic
+  int panel_px = 0;  // drawn panel side, 0 = automatic
 };
 
 // Draws samples of a store as one PNG (apps/png_render.hpp) and returns the panel titles.

@@ -39,16 +39,15 @@ constexpr Glyph kFont[] = {
     {'+', {0, 4, 4, 31, 4, 4, 0}},       {'=', {0, 0, 31, 0, 31, 0, 0}},      {'(', {2, 4, 8, 8, 8, 4, 2}},
     {')', {8, 4, 2, 2, 2, 4, 8}},        {'/', {0, 1, 2, 4, 8, 16, 0}},       {':', {0, 12, 12, 0, 12, 12, 0}},
     {'_', {0, 0, 0, 0, 0, 0, 31}},       {'%', {24, 25, 2, 4, 8, 19, 3}},     {'?', {14, 17, 1, 2, 4, 0, 4}},
-    {' ', {0, 0, 0, 0, 0, 0, 0}},
-    {'a', {0, 0, 14, 1, 15, 17, 15}},    {'b', {16, 16, 22, 25, 17, 17, 30}}, {'c', {0, 0, 14, 16, 16, 17, 14}},
-    {'d', {1, 1, 13, 19, 17, 17, 15}},   {'e', {0, 0, 14, 17, 31, 16, 14}},   {'f', {6, 9, 8, 28, 8, 8, 8}},
-    {'g', {0, 15, 17, 17, 15, 1, 14}},   {'h', {16, 16, 22, 25, 17, 17, 17}}, {'i', {4, 0, 12, 4, 4, 4, 14}},
-    {'j', {2, 0, 6, 2, 2, 18, 12}},      {'k', {16, 16, 18, 20, 24, 20, 18}}, {'l', {12, 4, 4, 4, 4, 4, 14}},
-    {'m', {0, 0, 26, 21, 21, 17, 17}},   {'n', {0, 0, 22, 25, 17, 17, 17}},   {'o', {0, 0, 14, 17, 17, 17, 14}},
-    {'p', {0, 0, 30, 17, 30, 16, 16}},   {'q', {0, 0, 13, 19, 15, 1, 1}},     {'r', {0, 0, 22, 25, 16, 16, 16}},
-    {'s', {0, 0, 14, 16, 14, 1, 30}},    {'t', {8, 8, 28, 8, 8, 9, 6}},       {'u', {0, 0, 17, 17, 17, 19, 13}},
-    {'v', {0, 0, 17, 17, 17, 10, 4}},    {'w', {0, 0, 17, 17, 21, 21, 10}},   {'x', {0, 0, 17, 10, 4, 10, 17}},
-    {'y', {0, 0, 17, 17, 15, 1, 14}},    {'z', {0, 0, 31, 2, 4, 8, 31}},
+    {' ', {0, 0, 0, 0, 0, 0, 0}},        {'a', {0, 0, 14, 1, 15, 17, 15}},    {'b', {16, 16, 22, 25, 17, 17, 30}},
+    {'c', {0, 0, 14, 16, 16, 17, 14}},   {'d', {1, 1, 13, 19, 17, 17, 15}},   {'e', {0, 0, 14, 17, 31, 16, 14}},
+    {'f', {6, 9, 8, 28, 8, 8, 8}},       {'g', {0, 15, 17, 17, 15, 1, 14}},   {'h', {16, 16, 22, 25, 17, 17, 17}},
+    {'i', {4, 0, 12, 4, 4, 4, 14}},      {'j', {2, 0, 6, 2, 2, 18, 12}},      {'k', {16, 16, 18, 20, 24, 20, 18}},
+    {'l', {12, 4, 4, 4, 4, 4, 14}},      {'m', {0, 0, 26, 21, 21, 17, 17}},   {'n', {0, 0, 22, 25, 17, 17, 17}},
+    {'o', {0, 0, 14, 17, 17, 17, 14}},   {'p', {0, 0, 30, 17, 30, 16, 16}},   {'q', {0, 0, 13, 19, 15, 1, 1}},
+    {'r', {0, 0, 22, 25, 16, 16, 16}},   {'s', {0, 0, 14, 16, 14, 1, 30}},    {'t', {8, 8, 28, 8, 8, 9, 6}},
+    {'u', {0, 0, 17, 17, 17, 19, 13}},   {'v', {0, 0, 17, 17, 17, 10, 4}},    {'w', {0, 0, 17, 17, 21, 21, 10}},
+    {'x', {0, 0, 17, 10, 4, 10, 17}},    {'y', {0, 0, 17, 17, 15, 1, 14}},    {'z', {0, 0, 31, 2, 4, 8, 31}},
 };
 
 const Glyph& glyph(char c) {
@@ -77,8 +76,10 @@ Rgb colour(double v) {  // v in [0, 1], v > 0 for any count > 0
 
 std::string number(double v) {
   char buf[32];
-  if (v == std::floor(v)) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%g", v);
+  if (v == std::floor(v))
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
 }
 
@@ -107,7 +108,8 @@ bool write_png_file(const char* path, const unsigned char* rgb, int width, int h
   png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
-  for (int y = 0; y < height; ++y) png_write_row(png, const_cast<unsigned char*>(rgb + static_cast<size_t>(y) * width * 3));
+  for (int y = 0; y < height; ++y)
+    png_write_row(png, const_cast<unsigned char*>(rgb + static_cast<size_t>(y) * width * 3));
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
   if (std::fclose(fp) != 0) {
@@ -123,8 +125,8 @@ int text_width(const std::string& text, int scale) {
   return text.empty() ? 0 : (static_cast<int>(text.size()) * kAdvance - 1) * scale;
 }
 
-void draw_text(std::vector<unsigned char>& rgb, int width, int height, int x, int y, const std::string& text,
-               int scale, unsigned char r, unsigned char g, unsigned char b, bool vertical) {
+void draw_text(std::vector<unsigned char>& rgb, int width, int height, int x, int y, const std::string& text, int scale,
+               unsigned char r, unsigned char g, unsigned char b, bool vertical) {
   // Horizontal: (x, y) is the top-left corner. Vertical (read bottom to top): (x, y) is the
   // bottom-left corner and the glyphs are turned 90 degrees anticlockwise.
   auto put = [&](int px, int py) {
@@ -142,9 +144,11 @@ void draw_text(std::vector<unsigned char>& rgb, int width, int height, int x, in
         for (int dy = 0; dy < scale; ++dy)
           for (int dx = 0; dx < scale; ++dx) {
             int gx = (static_cast<int>(i) * kAdvance + col) * scale + dx;  // along the text
-            int gy = row * scale + dy;                                      // down the glyph
-            if (vertical) put(x + gy, y - gx);
-            else put(x + gx, y + gy);
+            int gy = row * scale + dy;                                     // down the glyph
+            if (vertical)
+              put(x + gy, y - gx);
+            else
+              put(x + gx, y + gy);
           }
       }
   }
@@ -154,14 +158,17 @@ void write_panels_png(const std::string& path, const std::vector<RenderPanel>& p
   if (panels.empty()) fail("render: nothing to draw for ", path);
   const int R = panels[0].height;
   for (const auto& p : panels)
-    if (p.height != R || p.width != panels[0].width || p.pixels.size() != static_cast<size_t>(p.channels) * p.height * p.width)
+    if (p.height != R || p.width != panels[0].width ||
+        p.pixels.size() != static_cast<size_t>(p.channels) * p.height * p.width)
       fail("render: panels of different shapes for ", path);
   // Drawn side: each drawn pixel covers `block` x `block` image pixels (counts summed), or each
   // image pixel is drawn `zoom` x `zoom`.
   int block = 1, zoom = 1;
   if (opt.panel_px > 0) {
-    if (opt.panel_px >= R) zoom = std::max(1, opt.panel_px / R);
-    else block = (R + opt.panel_px - 1) / opt.panel_px;
+    if (opt.panel_px >= R)
+      zoom = std::max(1, opt.panel_px / R);
+    else
+      block = (R + opt.panel_px - 1) / opt.panel_px;
   } else if (R > 500) {
     block = (R + 499) / 500;
   } else {
@@ -219,7 +226,8 @@ void write_panels_png(const std::string& path, const std::vector<RenderPanel>& p
         px[0] = px[1] = px[2] = 0;
       }
     }
-    draw_text(rgb, width, height, x0 + (side - text_width(panels[k].title, scale)) / 2, 8, panels[k].title, scale, 0, 0, 0);
+    draw_text(rgb, width, height, x0 + (side - text_width(panels[k].title, scale)) / 2, 8, panels[k].title, scale, 0, 0,
+              0);
     if (opt.flowpic) {
       const std::string x_right = opt.x_max > 0 ? number(opt.x_max) : "1";
       draw_text(rgb, width, height, x0, y0 + side + 6, "0", scale, 0, 0, 0);

@@ -15,10 +15,10 @@ struct RenderPanel {
 };
 
 struct RenderOptions {
-  bool flowpic = true;         // FlowPic (log colour scale, time/size axes) or payload image (grey)
-  int panel_px = 0;            // drawn panel side; 0 = automatic (about 256 to 500 pixels)
-  double x_max = 60;           // FlowPic: the time axis' length in seconds (0 = "span": normalised)
-  double y_max = 1500;         // FlowPic: the size axis' top in bytes
+  bool flowpic = true;  // FlowPic (log colour scale, time/size axes) or payload image (grey)
+  int panel_px = 0;     // drawn panel side; 0 = automatic (about 256 to 500 pixels)
+  double x_max = 60;    // FlowPic: the time axis' length in seconds (0 = "span": normalised)
+  double y_max = 1500;  // FlowPic: the size axis' top in bytes
 };
 
 // Writes atomically; errors name the path.
@@ -27,7 +27,7 @@ void write_panels_png(const std::string& path, const std::vector<RenderPanel>& p
 // The pixel size of `text` in the built-in font at `scale`, and the text drawn into an RGB buffer
 // (exposed for tests).
 int text_width(const std::string& text, int scale);
-void draw_text(std::vector<unsigned char>& rgb, int width, int height, int x, int y, const std::string& text,
-               int scale, unsigned char r, unsigned char g, unsigned char b, bool vertical = false);
+void draw_text(std::vector<unsigned char>& rgb, int width, int height, int x, int y, const std::string& text, int scale,
+               unsigned char r, unsigned char g, unsigned char b, bool vertical = false);
 
 }  // namespace flowpic

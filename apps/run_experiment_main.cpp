@@ -42,12 +42,11 @@ void dry_run(const SweepPlan& plan) {
 }
 
 int run_experiment_main(int argc, char** argv) {
-  auto app = cli::make_app(
-      "run_experiment",
-      "Trains and evaluates the experiment CONFIG describes; writes one HDF5 result file per\n"
-      "repeat under <output>/<name>/ (layout: docs/results.md). A config's \"sweep\"\n"
-      "({\"optimizer.lr\": [0.001, 0.0001], ...}) runs every point of the grid into\n"
-      "<output>/<name>/<point>/seed<N>.h5 and writes summary.csv and summary.md there.");
+  auto app = cli::make_app("run_experiment",
+                           "Trains and evaluates the experiment CONFIG describes; writes one HDF5 result file per\n"
+                           "repeat under <output>/<name>/ (layout: docs/results.md). A config's \"sweep\"\n"
+                           "({\"optimizer.lr\": [0.001, 0.0001], ...}) runs every point of the grid into\n"
+                           "<output>/<name>/<point>/seed<N>.h5 and writes summary.csv and summary.md there.");
   std::string config_path;
   std::vector<std::string> sets;
   bool dry = false, resume = false;

@@ -41,7 +41,7 @@ struct Lcg {
 struct Case {
   int R;
   int packets;
-  size_t windows;     // per run, CPU
+  size_t windows;        // per run, CPU
   size_t numpy_windows;  // timed by the numpy script
 };
 
@@ -99,8 +99,8 @@ void write_file(const std::string& path, const void* data, size_t bytes) {
 // Windows for the numpy script: <dir>/windows_R<R>_P<P>.bin = header (5 x int64: R, P, windows,
 // duration, max_size) then times (float64) and sizes (uint32); and our images of the first
 // `check` windows (float32, N x R x R) in images_R<R>_P<P>.bin.
-void export_for_numpy(const std::string& dir, const Case& c, const Data& d, size_t count, const std::vector<float>& ours,
-                      size_t check) {
+void export_for_numpy(const std::string& dir, const Case& c, const Data& d, size_t count,
+                      const std::vector<float>& ours, size_t check) {
   const std::string tag = "_R" + std::to_string(c.R) + "_P" + std::to_string(c.packets) + ".bin";
   std::vector<unsigned char> buf;
   int64_t hdr[5] = {c.R, c.packets, static_cast<int64_t>(count), 60, 1500};
@@ -122,9 +122,12 @@ int main(int argc, char** argv) {
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--out-dir" && i + 1 < argc) out_dir = argv[++i];
-    else if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--quick") quick = true;
+    if (a == "--out-dir" && i + 1 < argc)
+      out_dir = argv[++i];
+    else if (a == "--runs" && i + 1 < argc)
+      runs = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--quick")
+      quick = true;
     else {
       std::fprintf(stderr, "usage: bench_images [--out-dir DIR] [--runs N] [--quick]\n");
       return 2;
@@ -166,8 +169,8 @@ int main(int argc, char** argv) {
           if (r > 0) secs.push_back(s);
         }
         double s = median(secs);
-        std::printf("| %d | %d | %s | %zu | %.0f | %.4f | %.2f |\n", c.R, c.packets, cpu->describe().c_str(),
-                    c.windows, c.windows / s, 1e3 * s / c.windows, c.windows * floats * 4.0 / s / 1e9);
+        std::printf("| %d | %d | %s | %zu | %.0f | %.4f | %.2f |\n", c.R, c.packets, cpu->describe().c_str(), c.windows,
+                    c.windows / s, 1e3 * s / c.windows, c.windows * floats * 4.0 / s / 1e9);
         std::fflush(stdout);
       }
       // The reference images: the CPU builder with OpenMP's default threads.
@@ -229,9 +232,8 @@ int main(int argc, char** argv) {
         stream.synchronize();
         const bool equal = cpu == gpu;
         std::printf("| %d | %d | %s; equal to CPU: %s | %zu | %.0f | %.5f | %.1f (%.0f%% of D2D copy %.0f GB/s) |\n",
-                    c.R, c.packets, builder->describe().c_str(),
-                    equal ? "yes" : "NO", gpu_batch, gpu_batch / s, 1e3 * s / gpu_batch, bytes / s / 1e9,
-                    100.0 * (bytes / s / 1e9) / copy_gbs, copy_gbs);
+                    c.R, c.packets, builder->describe().c_str(), equal ? "yes" : "NO", gpu_batch, gpu_batch / s,
+                    1e3 * s / gpu_batch, bytes / s / 1e9, 100.0 * (bytes / s / 1e9) / copy_gbs, copy_gbs);
         CUDA_CHECK(cudaEventDestroy(e0));
         CUDA_CHECK(cudaEventDestroy(e1));
       } else {

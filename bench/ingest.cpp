@@ -125,9 +125,12 @@ int main(int argc, char** argv) {
   unsigned seed = 1;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string o = argv[i];
-    if (o == "--bytes") target = std::atof(argv[i + 1]);
-    else if (o == "--concurrent") concurrent = std::atoi(argv[i + 1]);
-    else if (o == "--seed") seed = static_cast<unsigned>(std::atoi(argv[i + 1]));
+    if (o == "--bytes")
+      target = std::atof(argv[i + 1]);
+    else if (o == "--concurrent")
+      concurrent = std::atoi(argv[i + 1]);
+    else if (o == "--seed")
+      seed = static_cast<unsigned>(std::atoi(argv[i + 1]));
     else {
       std::fprintf(stderr, "bench_ingest: unknown option '%s'\n", o.c_str());
       return 2;
@@ -159,10 +162,14 @@ int main(int argc, char** argv) {
     bool up = rng() & 1;
     uint32_t payload = up ? (rng() % 4 == 0 ? 100 + rng() % 400 : 0) : (rng() % 5 == 0 ? rng() % 1400 : 1400);
     if (f.tcp) {
-      if (f.sent == 0) up = true, flags = 0x02, payload = 0;
-      else if (f.sent == 1) up = false, flags = 0x12, payload = 0;
-      else if (f.sent == f.total - 2) up = true, flags = 0x11, payload = 0;
-      else if (f.sent == f.total - 1) up = false, flags = 0x11, payload = 0;
+      if (f.sent == 0)
+        up = true, flags = 0x02, payload = 0;
+      else if (f.sent == 1)
+        up = false, flags = 0x12, payload = 0;
+      else if (f.sent == f.total - 2)
+        up = true, flags = 0x11, payload = 0;
+      else if (f.sent == f.total - 1)
+        up = false, flags = 0x11, payload = 0;
     } else {
       payload = 60 + rng() % 1200;
     }

@@ -66,11 +66,19 @@ int main() {
   for (auto& v : x) v = float(r.uniform(0, 1));
   for (auto& v : w) v = float(r.uniform(-1, 1));
   const double gflop = 2.0 * 10 * 90000 * 100 / 1e9;
-  double t1 = best_cpu_ms([&] { for (int i = 0; i < 4; ++i) cpu::conv2d_forward(g, 1, x.data(), w.data(), b.data(), y1.data()); }) / 4;
-  double t2 = best_cpu_ms([&] { for (int i = 0; i < 4; ++i) direct(g, x.data(), w.data(), b.data(), y2.data()); }) / 4;
+  double t1 = best_cpu_ms([&] {
+                for (int i = 0; i < 4; ++i) cpu::conv2d_forward(g, 1, x.data(), w.data(), b.data(), y1.data());
+              }) /
+              4;
+  double t2 = best_cpu_ms([&] {
+                for (int i = 0; i < 4; ++i) direct(g, x.data(), w.data(), b.data(), y2.data());
+              }) /
+              4;
   double maxd = 0;
   for (size_t i = 0; i < y1.size(); ++i) maxd = std::max(maxd, double(std::fabs(y1[i] - y2[i])));
-  std::printf("first conv forward, per image: im2col bands + sgemm %.2f ms (%.1f GFLOP/s); direct loop %.2f ms (%.1f GFLOP/s); "
-              "max difference %.1e\n", t1, gflop / t1 * 1e3, t2, gflop / t2 * 1e3, maxd);
+  std::printf(
+      "first conv forward, per image: im2col bands + sgemm %.2f ms (%.1f GFLOP/s); direct loop %.2f ms (%.1f GFLOP/s); "
+      "max difference %.1e\n",
+      t1, gflop / t1 * 1e3, t2, gflop / t2 * 1e3, maxd);
   return 0;
 }

@@ -6,9 +6,9 @@
 // CPU threads: OMP_NUM_THREADS. The PyTorch twin is scripts/bench_nn_torch.py.
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -52,23 +52,33 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     if (f == "--help" || f == "-h") {
-      std::puts("usage: bench_nn_train [--model JSON] [--input CxHxW] [--batch N] [--iters N] [--warmup N] "
-                "[--classes N] [--device cpu|cuda|auto] [--dump PREFIX]\n"
-                "--dump writes PREFIX.weights.h5 (docs/weights.md) and PREFIX.outputs.h5 (/input, /probabilities\n"
-                "in inference mode) after the run, for scripts/check_nn_torch.py");
+      std::puts(
+          "usage: bench_nn_train [--model JSON] [--input CxHxW] [--batch N] [--iters N] [--warmup N] "
+          "[--classes N] [--device cpu|cuda|auto] [--dump PREFIX]\n"
+          "--dump writes PREFIX.weights.h5 (docs/weights.md) and PREFIX.outputs.h5 (/input, /probabilities\n"
+          "in inference mode) after the run, for scripts/check_nn_torch.py");
       std::exit(0);
     }
     if (i + 1 >= argc) fail(f, ": missing value (see --help)");
     std::string v = argv[++i];
-    if (f == "--model") a.model = v;
-    else if (f == "--input") a.input = parse_shape(v);
-    else if (f == "--batch") a.batch = parse_int(f, v);
-    else if (f == "--iters") a.iters = parse_int(f, v);
-    else if (f == "--warmup") a.warmup = std::stoi(v);
-    else if (f == "--classes") a.classes = parse_int(f, v);
-    else if (f == "--device") a.device = v;
-    else if (f == "--dump") a.dump = v;
-    else fail("unknown option '", f, "' (see --help)");
+    if (f == "--model")
+      a.model = v;
+    else if (f == "--input")
+      a.input = parse_shape(v);
+    else if (f == "--batch")
+      a.batch = parse_int(f, v);
+    else if (f == "--iters")
+      a.iters = parse_int(f, v);
+    else if (f == "--warmup")
+      a.warmup = std::stoi(v);
+    else if (f == "--classes")
+      a.classes = parse_int(f, v);
+    else if (f == "--device")
+      a.device = v;
+    else if (f == "--dump")
+      a.dump = v;
+    else
+      fail("unknown option '", f, "' (see --help)");
   }
   return a;
 }
@@ -127,10 +137,11 @@ int main(int argc, char** argv) {
     std::sort(secs.begin(), secs.end());
     std::sort(cpu_secs.begin(), cpu_secs.end());
     double med = secs[secs.size() / 2], cpu_med = cpu_secs[cpu_secs.size() / 2];
-    std::printf("{\"engine\": \"flowpic\", \"device\": \"%s\", \"model\": \"%s\", \"input\": \"%dx%dx%d\", \"batch\": %d, "
-                "\"iters\": %d, \"median_ms\": %.3f, \"median_cpu_ms\": %.3f, \"images_per_s\": %.2f}\n",
-                a.device.c_str(), a.model.c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.iters, med * 1e3,
-                cpu_med * 1e3, a.batch / med);
+    std::printf(
+        "{\"engine\": \"flowpic\", \"device\": \"%s\", \"model\": \"%s\", \"input\": \"%dx%dx%d\", \"batch\": %d, "
+        "\"iters\": %d, \"median_ms\": %.3f, \"median_cpu_ms\": %.3f, \"images_per_s\": %.2f}\n",
+        a.device.c_str(), a.model.c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.iters, med * 1e3, cpu_med * 1e3,
+        a.batch / med);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_nn_train: %s\n", e.what());

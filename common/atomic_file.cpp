@@ -35,19 +35,19 @@ std::string stem(const std::string& path) {
 }
 
 bool file_exists(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return stat(path.c_str(), &st) == 0;
 }
 
 uint64_t file_size(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) != 0) fail("cannot read ", path, ": ", std::strerror(errno));
   return static_cast<uint64_t>(st.st_size);
 }
 
 void make_dirs(const std::string& path) {
   if (path.empty() || path == "." || path == "/") return;
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) fail("cannot create folder ", path, ": a file of that name exists");
     return;
@@ -60,11 +60,10 @@ void make_dirs(const std::string& path) {
 AtomicFile::AtomicFile(std::string final_path) : final_(std::move(final_path)) {
   static std::atomic<unsigned> counter{0};
   std::string dir = parent_dir(final_);
-  struct stat st{};
+  struct stat st {};
   if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     fail("cannot write ", final_, ": folder ", dir, " does not exist");
-  temp_ = dir + "/." + base_name(final_) + ".partial-" + std::to_string(getpid()) + "-" +
-          std::to_string(counter++);
+  temp_ = dir + "/." + base_name(final_) + ".partial-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
 }
 
 AtomicFile::~AtomicFile() {

@@ -13,7 +13,6 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
-
 // Text from outside (a JSON key, a --set argument, a field of a file) made safe to quote in a
 // one-line message: control characters become \n, \r, \t or \xNN.
 inline std::string printable(const std::string& text) {
@@ -21,11 +20,16 @@ inline std::string printable(const std::string& text) {
   std::string out;
   out.reserve(text.size());
   for (unsigned char c : text) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c == 0x7f) out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
-    else out += static_cast<char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20 || c == 0x7f)
+      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    else
+      out += static_cast<char>(c);
   }
   return out;
 }
@@ -50,8 +54,7 @@ template <typename... Args>
 }  // namespace flowpic
 
 // Internal invariant: a violation is a bug in flowpic, reported with file and line.
-#define FLOWPIC_ASSERT(cond)                                                                \
-  do {                                                                                      \
-    if (!(cond))                                                                            \
-      ::flowpic::fail("internal error: ", #cond, " failed at ", __FILE__, ":", __LINE__);  \
+#define FLOWPIC_ASSERT(cond)                                                                         \
+  do {                                                                                               \
+    if (!(cond)) ::flowpic::fail("internal error: ", #cond, " failed at ", __FILE__, ":", __LINE__); \
   } while (0)

@@ -104,7 +104,7 @@ Id create_file(const std::string& path) {
 
 Id open_file(const std::string& path, bool writable) {
   quiet_errors();
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) != 0) fail("cannot open ", path, ": no such file");
   if (!S_ISREG(st.st_mode)) fail("cannot open ", path, ": not a regular file");
   check_superblock(path);
@@ -117,7 +117,8 @@ Id open_file(const std::string& path, bool writable) {
 Id create_group(hid_t loc, const std::string& path) {
   if (exists(loc, path)) return open_group(loc, path);
   Id lcpl = make_parent_groups(loc, path);
-  return Id(H5_CHECK(H5Gcreate2(loc, path.c_str(), lcpl, H5P_DEFAULT, H5P_DEFAULT), "creating group " + where(loc, path)));
+  return Id(
+      H5_CHECK(H5Gcreate2(loc, path.c_str(), lcpl, H5P_DEFAULT, H5P_DEFAULT), "creating group " + where(loc, path)));
 }
 
 Id open_group(hid_t loc, const std::string& path) {
@@ -142,7 +143,8 @@ bool exists(hid_t loc, const std::string& path) {
 }
 
 Id open_dataset(hid_t loc, const std::string& path) {
-  if (!exists(loc, path)) fail(where(loc, path), ": dataset is missing (not a file written by this version of flowpic?)");
+  if (!exists(loc, path))
+    fail(where(loc, path), ": dataset is missing (not a file written by this version of flowpic?)");
   return Id(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT), "opening " + where(loc, path)));
 }
 
@@ -159,7 +161,8 @@ namespace {
 Id scalar_attr(hid_t loc, const std::string& name, hid_t type) {
   if (H5Aexists(loc, name.c_str()) > 0) H5_CHECK(H5Adelete(loc, name.c_str()), "replacing attribute " + name);
   Id space(H5_CHECK(H5Screate(H5S_SCALAR), "attribute " + name));
-  return Id(H5_CHECK(H5Acreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "creating attribute " + name + " in " + file_name(loc)));
+  return Id(H5_CHECK(H5Acreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
+                     "creating attribute " + name + " in " + file_name(loc)));
 }
 // Strings are written fixed-length (NUL-padded UTF-8, `size` bytes, at least 1), never
 // variable-length: variable-length strings live in HDF5's global heap, which has no checksum,
@@ -178,7 +181,8 @@ constexpr size_t kMaxStringBytes = size_t{16} << 20;
 size_t fixed_string_size(hid_t ftype, const std::string& what) {
   if (H5Tget_class(ftype) != H5T_STRING) fail(what, ": not a string");
   if (H5Tis_variable_str(ftype) != 0)
-    fail(what, ": a variable-length string, which flowpic does not read (its unchecksummed heap can hang libhdf5); "
+    fail(what,
+         ": a variable-length string, which flowpic does not read (its unchecksummed heap can hang libhdf5); "
          "the file was written by another program or by flowpic before store/result/weights format 2: re-create it");
   size_t n = H5Tget_size(ftype);
   if (n == 0 || n > kMaxStringBytes) fail(what, ": a string of ", n, " bytes; the file is damaged");
@@ -188,7 +192,8 @@ size_t fixed_string_size(hid_t ftype, const std::string& what) {
 // conversion ever walks a variable-length or reference type from the file.
 void check_numeric(hid_t ftype, const std::string& what) {
   H5T_class_t c = H5Tget_class(ftype);
-  if (c != H5T_INTEGER && c != H5T_FLOAT) fail(what, ": holds ", c == H5T_STRING ? "strings" : "non-numeric values", ", not numbers");
+  if (c != H5T_INTEGER && c != H5T_FLOAT)
+    fail(what, ": holds ", c == H5T_STRING ? "strings" : "non-numeric values", ", not numbers");
 }
 Id open_attr(hid_t loc, const std::string& name) {
   if (H5Aexists(loc, name.c_str()) <= 0) fail(file_name(loc), ": attribute '", name, "' is missing");
@@ -252,8 +257,8 @@ double get_attr_double(hid_t loc, const std::string& name) {
   return v;
 }
 
-void write_raw(hid_t loc, const std::string& path, hid_t mem_type, const void* data,
-               const std::vector<hsize_t>& shape, int deflate) {
+void write_raw(hid_t loc, const std::string& path, hid_t mem_type, const void* data, const std::vector<hsize_t>& shape,
+               int deflate) {
   const std::string w = "writing " + where(loc, path);
   Id space(H5_CHECK(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr), w));
   Id dcpl(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), w));
@@ -289,8 +294,8 @@ void check_plausible_size(hid_t ds, uint64_t values, size_t elem_size, const std
 }
 }  // namespace
 
-void read_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_size,
-              std::vector<unsigned char>& bytes, std::vector<hsize_t>* shape_out) {
+void read_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_size, std::vector<unsigned char>& bytes,
+              std::vector<hsize_t>* shape_out) {
   const std::string w = "reading " + where(loc, path);
   Id ds = open_dataset(loc, path);
   Id ftype(H5_CHECK(H5Dget_type(ds), w));
@@ -320,8 +325,8 @@ void check_rows(hid_t loc, const std::string& path, size_t row_bytes, hsize_t fi
   check_plausible_size(ds, count, row_bytes, w);
 }
 
-void read_rows_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t row_bytes,
-                   hsize_t first, hsize_t count, void* out) {
+void read_rows_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t row_bytes, hsize_t first, hsize_t count,
+                   void* out) {
   const std::string w = "reading " + where(loc, path);
   if (count == 0) return;
   Id ds = open_dataset(loc, path);
@@ -380,9 +385,11 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& path) {
   return out;
 }
 
-Appender::Appender(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_size,
-                   std::vector<hsize_t> row_shape, hsize_t chunk_rows, int deflate)
-    : mem_type_(mem_type), row_shape_(std::move(row_shape)), chunk_rows_(chunk_rows),
+Appender::Appender(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_size, std::vector<hsize_t> row_shape,
+                   hsize_t chunk_rows, int deflate)
+    : mem_type_(mem_type),
+      row_shape_(std::move(row_shape)),
+      chunk_rows_(chunk_rows),
       what_("appending to " + where(loc, path)) {
   row_bytes_ = elem_size;
   for (hsize_t d : row_shape_) row_bytes_ *= d;

@@ -25,13 +25,13 @@ void quiet_errors();
 
 // H5_CHECK(call, what): throws flowpic::Error "<what>: <call> failed: <hdf5 message> (file:line)"
 // when the call returns a negative value; yields the call's value otherwise.
-#define H5_CHECK(call, what)                                                               \
-  ([&]() {                                                                                 \
-    auto flowpic_r_ = (call);                                                              \
-    if (flowpic_r_ < 0)                                                                    \
-      ::flowpic::fail(what, ": ", #call, " failed: ", ::flowpic::h5::last_error(), " (",  \
-                      __FILE__, ":", __LINE__, ")");                                       \
-    return flowpic_r_;                                                                     \
+#define H5_CHECK(call, what)                                                                                      \
+  ([&]() {                                                                                                        \
+    auto flowpic_r_ = (call);                                                                                     \
+    if (flowpic_r_ < 0)                                                                                           \
+      ::flowpic::fail(what, ": ", #call, " failed: ", ::flowpic::h5::last_error(), " (", __FILE__, ":", __LINE__, \
+                      ")");                                                                                       \
+    return flowpic_r_;                                                                                            \
   }())
 
 namespace flowpic::h5 {
@@ -64,17 +64,28 @@ class Id {
 
 template <typename T>
 hid_t native_type() {
-  if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
-  else if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
-  else if constexpr (std::is_same_v<T, int8_t>) return H5T_NATIVE_INT8;
-  else if constexpr (std::is_same_v<T, uint8_t>) return H5T_NATIVE_UINT8;
-  else if constexpr (std::is_same_v<T, int16_t>) return H5T_NATIVE_INT16;
-  else if constexpr (std::is_same_v<T, uint16_t>) return H5T_NATIVE_UINT16;
-  else if constexpr (std::is_same_v<T, int32_t>) return H5T_NATIVE_INT32;
-  else if constexpr (std::is_same_v<T, uint32_t>) return H5T_NATIVE_UINT32;
-  else if constexpr (std::is_same_v<T, int64_t>) return H5T_NATIVE_INT64;
-  else if constexpr (std::is_same_v<T, uint64_t>) return H5T_NATIVE_UINT64;
-  else static_assert(sizeof(T) == 0, "no HDF5 type for this element type");
+  if constexpr (std::is_same_v<T, float>)
+    return H5T_NATIVE_FLOAT;
+  else if constexpr (std::is_same_v<T, double>)
+    return H5T_NATIVE_DOUBLE;
+  else if constexpr (std::is_same_v<T, int8_t>)
+    return H5T_NATIVE_INT8;
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    return H5T_NATIVE_UINT8;
+  else if constexpr (std::is_same_v<T, int16_t>)
+    return H5T_NATIVE_INT16;
+  else if constexpr (std::is_same_v<T, uint16_t>)
+    return H5T_NATIVE_UINT16;
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return H5T_NATIVE_INT32;
+  else if constexpr (std::is_same_v<T, uint32_t>)
+    return H5T_NATIVE_UINT32;
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return H5T_NATIVE_INT64;
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return H5T_NATIVE_UINT64;
+  else
+    static_assert(sizeof(T) == 0, "no HDF5 type for this element type");
 }
 
 // Files. open_file checks that the path exists and is HDF5 before asking the library, so the
@@ -102,18 +113,18 @@ double get_attr_double(hid_t loc, const std::string& name);
 
 // Whole datasets of numbers. `shape` empty means 1-D of data size; the product must match.
 // Chunked and deflate-compressed (level `deflate`, 0 = uncompressed) when larger than one chunk.
-void write_raw(hid_t loc, const std::string& path, hid_t mem_type, const void* data,
-               const std::vector<hsize_t>& shape, int deflate = 4);
+void write_raw(hid_t loc, const std::string& path, hid_t mem_type, const void* data, const std::vector<hsize_t>& shape,
+               int deflate = 4);
 template <typename T>
-void write(hid_t loc, const std::string& path, const std::vector<T>& data,
-           std::vector<hsize_t> shape = {}, int deflate = 4) {
+void write(hid_t loc, const std::string& path, const std::vector<T>& data, std::vector<hsize_t> shape = {},
+           int deflate = 4) {
   if (shape.empty()) shape = {static_cast<hsize_t>(data.size())};
   write_raw(loc, path, native_type<T>(), data.data(), shape, deflate);
 }
 
 // Reads a whole dataset, converting to T; `shape_out` receives the dimensions when given.
-void read_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_size,
-              std::vector<unsigned char>& bytes, std::vector<hsize_t>* shape_out);
+void read_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_size, std::vector<unsigned char>& bytes,
+              std::vector<hsize_t>* shape_out);
 template <typename T>
 std::vector<T> read(hid_t loc, const std::string& path, std::vector<hsize_t>* shape_out = nullptr) {
   std::vector<unsigned char> bytes;
@@ -124,14 +135,13 @@ std::vector<T> read(hid_t loc, const std::string& path, std::vector<hsize_t>* sh
 }
 
 // Rows [first, first+count) of a dataset whose first dimension is the row index.
-void read_rows_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t row_bytes,
-                   hsize_t first, hsize_t count, void* out);
+void read_rows_raw(hid_t loc, const std::string& path, hid_t mem_type, size_t row_bytes, hsize_t first, hsize_t count,
+                   void* out);
 // Throws naming the dataset when rows [first, first+count) are not in it or it cannot hold them
 // (a damaged file declaring more rows than it stores); called before the buffer is allocated.
 void check_rows(hid_t loc, const std::string& path, size_t row_bytes, hsize_t first, hsize_t count);
 template <typename T>
-std::vector<T> read_rows(hid_t loc, const std::string& path, hsize_t first, hsize_t count,
-                         size_t row_elems = 1) {
+std::vector<T> read_rows(hid_t loc, const std::string& path, hsize_t first, hsize_t count, size_t row_elems = 1) {
   check_rows(loc, path, row_elems * sizeof(T), first, count);
   std::vector<T> out(count * row_elems);
   read_rows_raw(loc, path, native_type<T>(), row_elems * sizeof(T), first, count, out.data());
@@ -147,8 +157,8 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& path);
 class Appender {
  public:
   Appender() = default;
-  Appender(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_size,
-           std::vector<hsize_t> row_shape = {}, hsize_t chunk_rows = 65536, int deflate = 4);
+  Appender(hid_t loc, const std::string& path, hid_t mem_type, size_t elem_size, std::vector<hsize_t> row_shape = {},
+           hsize_t chunk_rows = 65536, int deflate = 4);
   template <typename T>
   static Appender of(hid_t loc, const std::string& path, std::vector<hsize_t> row_shape = {},
                      hsize_t chunk_rows = 65536, int deflate = 4) {
@@ -159,7 +169,9 @@ class Appender {
 
   void append(const void* rows, size_t count);
   template <typename T>
-  void push(const T& value) { append(&value, 1); }
+  void push(const T& value) {
+    append(&value, 1);
+  }
   hsize_t rows() const { return written_ + buffered_rows(); }
   void flush();
   void finish() { flush(); }

@@ -9,8 +9,13 @@ namespace flowpic {
 bool Progress::stderr_is_terminal() { return isatty(fileno(stderr)) != 0; }
 
 Progress::Progress(std::string label, double total, std::string unit, double plain_interval_s)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), plain_interval_s_(plain_interval_s),
-      tty_(stderr_is_terminal()), start_(std::chrono::steady_clock::now()), last_print_(start_) {}
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      plain_interval_s_(plain_interval_s),
+      tty_(stderr_is_terminal()),
+      start_(std::chrono::steady_clock::now()),
+      last_print_(start_) {}
 
 Progress::~Progress() {
   if (tty_ && drawn_ && !finished_) std::fputc('\n', stderr);

@@ -14,8 +14,7 @@ namespace {
 // file header bytes, only got 0"); say what they mean for a user.
 std::string explain_open_error(const char* errbuf) {
   std::string e = errbuf ? errbuf : "";
-  if (e.find("unknown file format") != std::string::npos)
-    return "not a pcap or pcapng capture (" + e + ")";
+  if (e.find("unknown file format") != std::string::npos) return "not a pcap or pcapng capture (" + e + ")";
   if (e.find("only got 0") != std::string::npos) return "empty file (" + e + ")";
   if (e.find("truncated") != std::string::npos) return "damaged capture header (" + e + ")";
   return e;

@@ -75,9 +75,12 @@ bool parse_protocol(std::string_view text, uint8_t& proto) {
   text = trim(text);
   std::string p(text);
   for (char& c : p) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (p == "TCP" || p == "6") proto = 6;
-  else if (p == "UDP" || p == "17") proto = 17;
-  else return false;
+  if (p == "TCP" || p == "6")
+    proto = 6;
+  else if (p == "UDP" || p == "17")
+    proto = 17;
+  else
+    return false;
   return true;
 }
 
@@ -94,35 +97,50 @@ std::string AuthorsCsvRowParser::parse(std::string_view line, FlowRecord& flow, 
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
-  if (fields_.size() < 10) return "expected at least 10 fields (name, 5-tuple, start_time, length, ts..., empty, sizes...), got " + std::to_string(fields_.size());
+  if (fields_.size() < 10)
+    return "expected at least 10 fields (name, 5-tuple, start_time, length, ts..., empty, sizes...), got " +
+           std::to_string(fields_.size());
   pcap_name = std::string(trim(fields_[0]));
   if (pcap_name.empty()) return "field 1 (pcap_name) is empty";
   FlowKey& k = flow.key;
   uint8_t vb = 0;
-  if (!parse_address(fields_[1], k.ip_version, k.addr_a)) return "field 2 (ip_src) is not an IP address: '" + std::string(trim(fields_[1])) + "'";
-  if (!parse_address(fields_[3], vb, k.addr_b)) return "field 4 (ip_dst) is not an IP address: '" + std::string(trim(fields_[3])) + "'";
+  if (!parse_address(fields_[1], k.ip_version, k.addr_a))
+    return "field 2 (ip_src) is not an IP address: '" + std::string(trim(fields_[1])) + "'";
+  if (!parse_address(fields_[3], vb, k.addr_b))
+    return "field 4 (ip_dst) is not an IP address: '" + std::string(trim(fields_[3])) + "'";
   if (vb != k.ip_version) return "ip_src and ip_dst are of different IP versions";
-  if (!parse_number(fields_[2], k.port_a)) return "field 3 (port_src) is not a port number: '" + std::string(trim(fields_[2])) + "'";
-  if (!parse_number(fields_[4], k.port_b)) return "field 5 (port_dst) is not a port number: '" + std::string(trim(fields_[4])) + "'";
-  if (!parse_protocol(fields_[5], k.protocol)) return "field 6 (proto) must be TCP or UDP, got '" + std::string(trim(fields_[5])) + "'";
+  if (!parse_number(fields_[2], k.port_a))
+    return "field 3 (port_src) is not a port number: '" + std::string(trim(fields_[2])) + "'";
+  if (!parse_number(fields_[4], k.port_b))
+    return "field 5 (port_dst) is not a port number: '" + std::string(trim(fields_[4])) + "'";
+  if (!parse_protocol(fields_[5], k.protocol))
+    return "field 6 (proto) must be TCP or UDP, got '" + std::string(trim(fields_[5])) + "'";
   double start_time = 0;
-  if (!parse_number(fields_[6], start_time)) return "field 7 (start_time) is not a number: '" + std::string(trim(fields_[6])) + "'";
+  if (!parse_number(fields_[6], start_time))
+    return "field 7 (start_time) is not a number: '" + std::string(trim(fields_[6])) + "'";
   uint64_t n = 0;
-  if (!parse_number(fields_[7], n) || n == 0) return "field 8 (length) is not a positive packet count: '" + std::string(trim(fields_[7])) + "'";
-  if (n > fields_.size()) return "length says " + std::to_string(n) + " packets but the line has only " + std::to_string(fields_.size()) + " fields";
+  if (!parse_number(fields_[7], n) || n == 0)
+    return "field 8 (length) is not a positive packet count: '" + std::string(trim(fields_[7])) + "'";
+  if (n > fields_.size())
+    return "length says " + std::to_string(n) + " packets but the line has only " + std::to_string(fields_.size()) +
+           " fields";
   size_t want = 9 + 2 * n;
   size_t have = fields_.size();
   if (have == want + 1 && trim(fields_.back()).empty()) --have;  // a trailing comma
   if (have != want)
-    return "length says " + std::to_string(n) + " packets, so " + std::to_string(want) + " fields, but the line has " + std::to_string(have);
-  if (!trim(fields_[8 + n]).empty()) return "field " + std::to_string(9 + n) + " (between times and sizes) should be empty";
+    return "length says " + std::to_string(n) + " packets, so " + std::to_string(want) + " fields, but the line has " +
+           std::to_string(have);
+  if (!trim(fields_[8 + n]).empty())
+    return "field " + std::to_string(9 + n) + " (between times and sizes) should be empty";
   flow.time.resize(n);
   flow.ip_length.resize(n);
   for (size_t i = 0; i < n; ++i) {
     if (!parse_number(fields_[8 + i], flow.time[i]))
-      return "field " + std::to_string(9 + i) + " (ts_" + std::to_string(i + 1) + ") is not a number: '" + std::string(trim(fields_[8 + i])) + "'";
+      return "field " + std::to_string(9 + i) + " (ts_" + std::to_string(i + 1) + ") is not a number: '" +
+             std::string(trim(fields_[8 + i])) + "'";
     if (!parse_number(fields_[9 + n + i], flow.ip_length[i]))
-      return "field " + std::to_string(10 + n + i) + " (size_" + std::to_string(i + 1) + ") is not a packet size: '" + std::string(trim(fields_[9 + n + i])) + "'";
+      return "field " + std::to_string(10 + n + i) + " (size_" + std::to_string(i + 1) + ") is not a packet size: '" +
+             std::string(trim(fields_[9 + n + i])) + "'";
   }
   reordered = normalise_times(flow, start_time);
   // Finite numbers can still add up to infinity (1e308 + 1e308): the store needs finite times.
@@ -141,8 +159,10 @@ uint64_t AuthorsCsvRowParser::normalise_times(FlowRecord& flow, double start_tim
   uint64_t reordered = 0;
   double newest = flow.time[0];
   for (size_t i = 1; i < n; ++i) {
-    if (flow.time[i] < newest) ++reordered;
-    else newest = flow.time[i];
+    if (flow.time[i] < newest)
+      ++reordered;
+    else
+      newest = flow.time[i];
   }
   if (reordered) {
     order_.resize(n);
@@ -170,7 +190,8 @@ IngestReport import_authors_csv(const std::vector<std::string>& csv_files, const
   for (const auto& f : csv_files)
     if (!file_exists(f)) fail(f, ": no such file");
   std::unique_ptr<LabelMap> labels;
-  if (!options.label_map_paths.empty()) labels = std::make_unique<LabelMap>(LabelMap::load_all(options.label_map_paths));
+  if (!options.label_map_paths.empty())
+    labels = std::make_unique<LabelMap>(LabelMap::load_all(options.label_map_paths));
 
   IngestReport report;
   PacketStoreWriter writer(out_path, labels ? labels->columns() : std::vector<std::string>{});
@@ -234,14 +255,17 @@ IngestReport import_authors_csv(const std::vector<std::string>& csv_files, const
       report.packets_read += flow.size();
       report.packets_reordered += reordered;
       sink.add(flow);
-      if (progress && (line_no & 0x3FF) == 0) progress->update(static_cast<double>(bytes_before) + static_cast<double>(in.tellg()));
+      if (progress && (line_no & 0x3FF) == 0)
+        progress->update(static_cast<double>(bytes_before) + static_cast<double>(in.tellg()));
     }
     if (malformed > static_cast<uint64_t>(kMaxWarningsPerFile))
-      report.warnings.push_back(path + ": " + std::to_string(malformed - kMaxWarningsPerFile) + " more malformed lines skipped");
+      report.warnings.push_back(path + ": " + std::to_string(malformed - kMaxWarningsPerFile) +
+                                " more malformed lines skipped");
     if (malformed) {
       report.malformed_lines += malformed;
       ++report.files_damaged;
-      std::string status = std::to_string(malformed) + " malformed lines skipped (first at line " + std::to_string(first_malformed) + ")";
+      std::string status = std::to_string(malformed) + " malformed lines skipped (first at line " +
+                           std::to_string(first_malformed) + ")";
       for (auto& [name, index] : sources) writer.source(index).status = status;
       if (sources.empty()) {  // nothing usable in the file: still list it, with what went wrong
         SourceInfo info;
@@ -264,8 +288,9 @@ IngestReport import_authors_csv(const std::vector<std::string>& csv_files, const
     if (progress) progress->update(static_cast<double>(bytes_before));
   }
   if (report.packets_read == 0 && report.files_damaged == report.files)
-    fail("no usable session in the ", report.files, " CSV files (first problem: ",
-         report.warnings.empty() ? std::string("none") : report.warnings.front(), "); no store written");
+    fail("no usable session in the ", report.files,
+         " CSV files (first problem: ", report.warnings.empty() ? std::string("none") : report.warnings.front(),
+         "); no store written");
   sink.finish();
   writer.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -9,8 +9,8 @@ namespace {
 constexpr uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD, kEtherArp = 0x0806, kEtherRarp = 0x8035;
 constexpr uint16_t kEtherVlan = 0x8100, kEtherQinQ = 0x88A8, kEtherQinQOld = 0x9100;
 constexpr uint8_t kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmpv6 = 58;
-constexpr uint8_t kIpv6HopByHop = 0, kIpv6Routing = 43, kIpv6Fragment = 44, kIpv6Ah = 51,
-                  kIpv6DestOpts = 60, kIpv6NoNext = 59;
+constexpr uint8_t kIpv6HopByHop = 0, kIpv6Routing = 43, kIpv6Fragment = 44, kIpv6Ah = 51, kIpv6DestOpts = 60,
+                  kIpv6NoNext = 59;
 // A chain of IPv6 extension headers longer than this is not real traffic.
 constexpr int kMaxIpv6ExtensionHeaders = 16;
 
@@ -29,9 +29,7 @@ struct Span {
   uint32_t wire;
 };
 
-inline Span advance(const Span& s, uint32_t n) {
-  return {s.p + n, s.len - n, s.wire > n ? s.wire - n : 0};
-}
+inline Span advance(const Span& s, uint32_t n) { return {s.p + n, s.len - n, s.wire > n ? s.wire - n : 0}; }
 
 DecodeStatus from_ethertype(uint16_t type) {
   if (type == kEtherArp || type == kEtherRarp) return DecodeStatus::kArp;
@@ -113,8 +111,7 @@ DecodeStatus decode_ipv6(Span s, DecodedPacket& out) {
         if (rest.len < 8) return DecodeStatus::kTruncated;
         len = (rest.p[1] + 2u) * 4u;
         break;
-      case kIpv6NoNext:
-        return DecodeStatus::kOtherTransport;
+      case kIpv6NoNext: return DecodeStatus::kOtherTransport;
       default:
         if (next == kProtoIcmp) return DecodeStatus::kOtherTransport;  // ICMPv4 inside IPv6 is not ICMP
         return decode_transport(next, rest, payload, out);
@@ -168,11 +165,17 @@ DecodeStatus decode_address_family(uint32_t family, Span s, DecodedPacket& out) 
 
 bool link_type_supported(int link_type) {
   switch (link_type) {
-    case kLinkNull: case kLinkEthernet: case kLinkRawDlt12: case kLinkRawDlt14: case kLinkRaw:
-    case kLinkLoop: case kLinkLinuxSll: case kLinkIpv4: case kLinkIpv6: case kLinkLinuxSll2:
-      return true;
-    default:
-      return false;
+    case kLinkNull:
+    case kLinkEthernet:
+    case kLinkRawDlt12:
+    case kLinkRawDlt14:
+    case kLinkRaw:
+    case kLinkLoop:
+    case kLinkLinuxSll:
+    case kLinkIpv4:
+    case kLinkIpv6:
+    case kLinkLinuxSll2: return true;
+    default: return false;
   }
 }
 
@@ -198,20 +201,18 @@ DecodeStatus decode_packet(int link_type, const uint8_t* bytes, uint32_t caplen,
   if (bytes == nullptr) caplen = 0;
   Span s{bytes, caplen, wire_len < caplen ? caplen : wire_len};
   switch (link_type) {
-    case kLinkEthernet:
-      return decode_ethernet(s, out);
+    case kLinkEthernet: return decode_ethernet(s, out);
     case kLinkLinuxSll:
       if (s.len < 16) return DecodeStatus::kTruncated;
       return decode_ethertype(be16(s.p + 14), advance(s, 16), out);
     case kLinkLinuxSll2:
       if (s.len < 20) return DecodeStatus::kTruncated;
       return decode_ethertype(be16(s.p), advance(s, 20), out);
-    case kLinkRawDlt12: case kLinkRawDlt14: case kLinkRaw:
-      return decode_ip_by_version(s, out);
-    case kLinkIpv4:
-      return decode_ipv4(s, out);
-    case kLinkIpv6:
-      return decode_ipv6(s, out);
+    case kLinkRawDlt12:
+    case kLinkRawDlt14:
+    case kLinkRaw: return decode_ip_by_version(s, out);
+    case kLinkIpv4: return decode_ipv4(s, out);
+    case kLinkIpv6: return decode_ipv6(s, out);
     case kLinkNull: {
       if (s.len < 4) return DecodeStatus::kTruncated;
       // Host byte order of the capturing machine: a family is small, so a big value is swapped.
@@ -222,8 +223,7 @@ DecodeStatus decode_packet(int link_type, const uint8_t* bytes, uint32_t caplen,
     case kLinkLoop:
       if (s.len < 4) return DecodeStatus::kTruncated;
       return decode_address_family(be32(s.p), advance(s, 4), out);
-    default:
-      return DecodeStatus::kUnknownLinkType;
+    default: return DecodeStatus::kUnknownLinkType;
   }
 }
 

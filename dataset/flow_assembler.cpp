@@ -31,8 +31,8 @@ int64_t seconds_to_ns(double s) {
 }  // namespace
 
 size_t FlowAssembler::EndpointPairHash::operator()(const EndpointPair& k) const {
-  uint64_t h = hash_combine(0, uint64_t{k.ip_version} << 40 | uint64_t{k.protocol} << 32 |
-                                   uint64_t{k.port_lo} << 16 | k.port_hi);
+  uint64_t h = hash_combine(
+      0, uint64_t{k.ip_version} << 40 | uint64_t{k.protocol} << 32 | uint64_t{k.port_lo} << 16 | k.port_hi);
   h = hash_combine(h, load64(k.addr_lo.data()));
   h = hash_combine(h, load64(k.addr_hi.data()));
   if (k.ip_version == 6) {
@@ -66,8 +66,14 @@ FlowAssembler::EndpointPair FlowAssembler::canonical_of(const DecodedPacket& p) 
 
 void FlowAssembler::unlink(List& list, uint32_t slot) {
   Session& s = slots_[slot];
-  if (s.prev != kNone) slots_[s.prev].next = s.next; else list.head = s.next;
-  if (s.next != kNone) slots_[s.next].prev = s.prev; else list.tail = s.prev;
+  if (s.prev != kNone)
+    slots_[s.prev].next = s.next;
+  else
+    list.head = s.next;
+  if (s.next != kNone)
+    slots_[s.next].prev = s.prev;
+  else
+    list.tail = s.prev;
   s.prev = s.next = kNone;
 }
 
@@ -75,7 +81,10 @@ void FlowAssembler::push_back(List& list, uint32_t slot) {
   Session& s = slots_[slot];
   s.prev = list.tail;
   s.next = kNone;
-  if (list.tail != kNone) slots_[list.tail].next = slot; else list.head = slot;
+  if (list.tail != kNone)
+    slots_[list.tail].next = slot;
+  else
+    list.head = slot;
   list.tail = slot;
 }
 
@@ -197,8 +206,10 @@ void FlowAssembler::emit(Session& s) {
   uint64_t reordered = 0;
   int64_t newest = pk[0].time_ns;
   for (size_t i = 1; i < n; ++i) {
-    if (pk[i].time_ns < newest) ++reordered;
-    else newest = pk[i].time_ns;
+    if (pk[i].time_ns < newest)
+      ++reordered;
+    else
+      newest = pk[i].time_ns;
   }
   order_.resize(n);
   for (size_t i = 0; i < n; ++i) order_[i] = static_cast<uint32_t>(i);

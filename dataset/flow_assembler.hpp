@@ -65,8 +65,8 @@ class FlowAssembler {
     uint16_t port_lo, port_hi;
     std::array<uint8_t, 16> addr_lo, addr_hi;
     bool operator==(const EndpointPair& o) const {
-      return ip_version == o.ip_version && protocol == o.protocol && port_lo == o.port_lo &&
-             port_hi == o.port_hi && addr_lo == o.addr_lo && addr_hi == o.addr_hi;
+      return ip_version == o.ip_version && protocol == o.protocol && port_lo == o.port_lo && port_hi == o.port_hi &&
+             addr_lo == o.addr_lo && addr_hi == o.addr_hi;
     }
   };
   struct EndpointPairHash {
@@ -108,8 +108,8 @@ class FlowAssembler {
   std::unordered_map<EndpointPair, uint32_t, EndpointPairHash> index_;
   std::vector<Session> slots_;
   std::vector<uint32_t> free_slots_;
-  List active_;   // ordered by last activity: head = least recent
-  List closing_;  // ordered by close time: head = oldest
+  List active_;                   // ordered by last activity: head = least recent
+  List closing_;                  // ordered by close time: head = oldest
   int64_t clock_ns_ = INT64_MIN;  // newest timestamp seen
   FlowRecord record_;             // reused for every emitted session
   std::vector<uint32_t> order_;   // reused sort permutation

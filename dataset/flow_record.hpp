@@ -16,17 +16,17 @@ enum class FlowView : uint8_t { kSession = 0, kUnidirectional = 1 };
 enum TcpFlag : uint8_t { kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10, kUrg = 0x20 };
 
 struct FlowKey {
-  uint8_t ip_version = 4;  // 4 or 6
-  uint8_t protocol = 6;    // 6 = TCP, 17 = UDP
-  uint16_t port_a = 0;     // initiator
-  uint16_t port_b = 0;     // responder
+  uint8_t ip_version = 4;            // 4 or 6
+  uint8_t protocol = 6;              // 6 = TCP, 17 = UDP
+  uint16_t port_a = 0;               // initiator
+  uint16_t port_b = 0;               // responder
   std::array<uint8_t, 16> addr_a{};  // IPv4: first 4 bytes, rest zero
   std::array<uint8_t, 16> addr_b{};
   std::string addr_string(bool side_a) const;
   std::string to_string() const;  // "10.0.0.1:5555 -> 10.0.0.2:443 TCP", "[2001:db8::1]:5555 -> ..."
   bool operator==(const FlowKey& o) const {
-    return ip_version == o.ip_version && protocol == o.protocol && port_a == o.port_a &&
-           port_b == o.port_b && addr_a == o.addr_a && addr_b == o.addr_b;
+    return ip_version == o.ip_version && protocol == o.protocol && port_a == o.port_a && port_b == o.port_b &&
+           addr_a == o.addr_a && addr_b == o.addr_b;
   }
 };
 

@@ -28,8 +28,8 @@ class FlowSink {
  private:
   struct Labels {
     bool matched = false;
-    std::string rule;                 // "origin: pattern", "" when unmatched
-    std::vector<std::string> values;  // one per column
+    std::string rule;                      // "origin: pattern", "" when unmatched
+    std::vector<std::string> values;       // one per column
     std::vector<std::string> report_keys;  // "category=VoIP", ...
   };
   const Labels& labels_of(const std::string& match_name);

@@ -40,7 +40,7 @@ bool has_capture_extension(const std::string& name) {
 std::vector<std::string> list_captures(const std::vector<std::string>& files_or_dirs) {
   std::vector<std::string> out;
   for (const std::string& p : files_or_dirs) {
-    struct stat st{};
+    struct stat st {};
     if (stat(p.c_str(), &st) != 0) fail(p, ": no such file or folder");
     if (!S_ISDIR(st.st_mode)) {
       out.push_back(p);
@@ -53,7 +53,7 @@ std::vector<std::string> list_captures(const std::vector<std::string>& files_or_
       std::string name = e->d_name;
       if (name.empty() || name[0] == '.' || !has_capture_extension(name)) continue;
       std::string full = p + (p.back() == '/' ? "" : "/") + name;
-      struct stat fs{};
+      struct stat fs {};
       if (stat(full.c_str(), &fs) == 0 && S_ISREG(fs.st_mode)) found.push_back(full);
     }
     closedir(d);
@@ -72,7 +72,9 @@ namespace {
 class CaptureIngester {
  public:
   CaptureIngester(const FlowOptions& flow, FlowSink& sink, IngestReport& report)
-      : sink_(sink), report_(report), assembler_(flow, [this](FlowRecord& r) { sink_.add(r); }),
+      : sink_(sink),
+        report_(report),
+        assembler_(flow, [this](FlowRecord& r) { sink_.add(r); }),
         max_open_(flow.max_open_sessions) {}
 
   // `progress(bytes_of_this_file, packets_of_this_file)` is called every few thousand packets.
@@ -95,8 +97,10 @@ class CaptureIngester {
     DecodedPacket pkt;
     while (reader->next(rec)) {
       DecodeStatus st = decode_packet(link, rec.data, rec.caplen, rec.wire_len, pkt);
-      if (st == DecodeStatus::kOk) assembler_.add(pkt, rec.time_ns);
-      else ++skipped_[static_cast<size_t>(st)];
+      if (st == DecodeStatus::kOk)
+        assembler_.add(pkt, rec.time_ns);
+      else
+        ++skipped_[static_cast<size_t>(st)];
       if ((reader->records() & 0x3FFF) == 0) progress(reader->position(), reader->records());
     }
     const uint64_t reordered_before = assembler_.reordered_packets();
@@ -108,8 +112,8 @@ class CaptureIngester {
     if (!reader->damage().empty()) {
       const std::string& d = reader->damage();
       bool truncated = d.find("truncated") != std::string::npos;
-      source.status = std::string(truncated ? "truncated" : "damaged") + " after " +
-                      std::to_string(reader->records()) + " packets: " + d;
+      source.status = std::string(truncated ? "truncated" : "damaged") + " after " + std::to_string(reader->records()) +
+                      " packets: " + d;
       report_.warnings.push_back(path + ": " + source.status + " (the complete packets before it are kept)");
       ++report_.files_damaged;
     }
@@ -189,8 +193,7 @@ IngestReport ingest_captures(const std::vector<std::string>& captures, const std
   }
   ingester.finish();
   if (report.packets_read == 0 && report.files_damaged == report.files)
-    fail("none of the ", report.files, " files could be read (first: ", report.warnings.front(),
-         "); no store written");
+    fail("none of the ", report.files, " files could be read (first: ", report.warnings.front(), "); no store written");
   sink.finish();
   writer.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -11,8 +11,8 @@ std::string IngestReport::summary() const {
   auto h = [](double v, const char* unit) { return Progress::human(v, unit); };
   os << "files: " << files;
   if (files_damaged) os << " (" << files_damaged << " damaged or skipped)";
-  os << ", " << h(static_cast<double>(bytes), "B") << ", packets read " << packets_read << ", kept "
-     << packets_kept << ", flows " << flows;
+  os << ", " << h(static_cast<double>(bytes), "B") << ", packets read " << packets_read << ", kept " << packets_kept
+     << ", flows " << flows;
   if (packets_reordered) os << ", reordered packets " << packets_reordered;
   if (malformed_lines) os << ", malformed lines " << malformed_lines;
   if (sessions_ended_early) os << ", sessions ended early (open-session cap) " << sessions_ended_early;

@@ -42,7 +42,7 @@ class LabelMap::Matcher {
     if (re_.error_code() == RE2::ErrorPatternTooLarge)
       throw std::string("cannot be used: its compiled program is over RE2's 8 MiB limit (max_mem)");
     throw std::string("is not a valid regular expression: ") + re_.error() + hint(re_.error_code(), re_.error_arg()) +
-          " (RE2 syntax, see docs/label_maps.md)";
+        " (RE2 syntax, see docs/label_maps.md)";
   }
   Matcher(const Matcher&) = delete;
   Matcher& operator=(const Matcher&) = delete;
@@ -61,7 +61,8 @@ class LabelMap::Matcher {
   static std::string hint(RE2::ErrorCode code, const std::string& arg) {
     if (code == RE2::ErrorBadEscape && arg.size() == 2 && arg[1] >= '1' && arg[1] <= '9')
       return "; backreferences are not supported";
-    if (code == RE2::ErrorBadPerlOp && (arg.rfind("(?=", 0) == 0 || arg.rfind("(?!", 0) == 0 || arg.rfind("(?<", 0) == 0))
+    if (code == RE2::ErrorBadPerlOp &&
+        (arg.rfind("(?=", 0) == 0 || arg.rfind("(?!", 0) == 0 || arg.rfind("(?<", 0) == 0))
       return "; lookaround is not supported";
     if (code == RE2::ErrorRepeatOp) return "; a quantifier may not follow another one";
     if (code == RE2::ErrorRepeatSize) return "; counts go up to 1000, nested counts multiplied";
@@ -80,9 +81,12 @@ FlowFilter parse_filter(const json& j, const JsonWhere& w) {
   if (j.contains("protocol")) {
     std::string p = json_string(j, "protocol", w);
     std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (p == "tcp") f.protocol = 6;
-    else if (p == "udp") f.protocol = 17;
-    else fail(w.at("protocol").str(), ": '", p, "' is not a protocol; allowed: tcp, udp");
+    if (p == "tcp")
+      f.protocol = 6;
+    else if (p == "udp")
+      f.protocol = 17;
+    else
+      fail(w.at("protocol").str(), ": '", p, "' is not a protocol; allowed: tcp, udp");
   }
   if (j.contains("port")) {
     int64_t port = json_int(j, "port", w);
@@ -104,7 +108,8 @@ FlowFilter parse_filter(const json& j, const JsonWhere& w) {
 LabelMap LabelMap::parse(const std::string& json_text, const std::string& origin) {
   json j = parse_json(json_text, origin);
   JsonWhere w{origin, ""};
-  check_keys(j, w, {"name", "description", "columns", "defaults", "rules", "flow_filters"}, {"name", "columns", "rules"});
+  check_keys(j, w, {"name", "description", "columns", "defaults", "rules", "flow_filters"},
+             {"name", "columns", "rules"});
   LabelMap m;
   m.name_ = json_string(j, "name", w);
   m.text_ = json_text;
@@ -113,7 +118,8 @@ LabelMap LabelMap::parse(const std::string& json_text, const std::string& origin
   for (size_t i = 0; i < m.columns_.size(); ++i) {
     if (m.columns_[i].empty()) fail(w.at("columns").at(i).str(), ": empty column name");
     for (size_t k = 0; k < i; ++k)
-      if (m.columns_[k] == m.columns_[i]) fail(w.at("columns").at(i).str(), ": column '", m.columns_[i], "' is listed twice");
+      if (m.columns_[k] == m.columns_[i])
+        fail(w.at("columns").at(i).str(), ": column '", m.columns_[i], "' is listed twice");
   }
   auto column_index = [&](const std::string& key, const JsonWhere& at) {
     auto it = std::find(m.columns_.begin(), m.columns_.end(), key);
@@ -151,7 +157,8 @@ LabelMap LabelMap::parse(const std::string& json_text, const std::string& origin
     const json& labels = rules[i]["labels"];
     JsonWhere lw = rw.at("labels");
     if (!labels.is_object() || labels.empty()) fail(lw.str(), ": expected an object of column -> value");
-    for (auto it = labels.begin(); it != labels.end(); ++it) r.values[column_index(it.key(), lw)] = json_string(labels, it.key(), lw);
+    for (auto it = labels.begin(); it != labels.end(); ++it)
+      r.values[column_index(it.key(), lw)] = json_string(labels, it.key(), lw);
     m.rules_.push_back(std::move(r));
   }
 

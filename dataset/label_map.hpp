@@ -37,8 +37,8 @@ namespace flowpic {
 
 struct FlowFilter {
   std::string name;
-  int protocol = -1;  // 6, 17, or -1 = any
-  int port = -1;      // either side, -1 = any
+  int protocol = -1;                                                   // 6, 17, or -1 = any
+  int port = -1;                                                       // either side, -1 = any
   std::optional<std::pair<uint8_t, std::array<uint8_t, 16>>> address;  // (ip version, bytes), either side
   bool matches(const FlowKey& key) const;
 };
@@ -53,8 +53,8 @@ class LabelMap {
     std::string origin;               // "<file>: rules[3]"
   };
   struct Match {
-    int rule = -1;                  // index of the winning rule, -1 = none matched
-    std::vector<int> overlapping;   // other rules that also matched
+    int rule = -1;                    // index of the winning rule, -1 = none matched
+    std::vector<int> overlapping;     // other rules that also matched
     std::vector<std::string> values;  // one per column ("" everywhere when unmatched)
     bool matched() const { return rule >= 0; }
   };

@@ -25,7 +25,8 @@ std::string combine_json_texts(const std::vector<std::string>& texts) {
     if (std::find(distinct.begin(), distinct.end(), t) == distinct.end()) distinct.push_back(t);
   if (distinct.size() == 1) return distinct[0];
   std::string out = "[";
-  for (size_t i = 0; i < distinct.size(); ++i) out += (i ? "," : "") + (distinct[i].empty() ? std::string("null") : distinct[i]);
+  for (size_t i = 0; i < distinct.size(); ++i)
+    out += (i ? "," : "") + (distinct[i].empty() ? std::string("null") : distinct[i]);
   return out + "]";
 }
 
@@ -44,8 +45,7 @@ IngestReport merge_stores(const std::vector<std::string>& stores, const std::str
     const PacketStore& s = readers.back()->flows();
     for (const auto& c : s.labels)
       if (std::find(columns.begin(), columns.end(), c.name) == columns.end()) columns.push_back(c.name);
-    if (!s.label_map_name.empty() &&
-        std::find(map_names.begin(), map_names.end(), s.label_map_name) == map_names.end())
+    if (!s.label_map_name.empty() && std::find(map_names.begin(), map_names.end(), s.label_map_name) == map_names.end())
       map_names.push_back(s.label_map_name);
     map_texts.push_back(s.label_map_json);
     options.push_back(s.flow_options);

@@ -51,7 +51,8 @@ namespace {
 void validate_flow_columns(const PacketStore& s, uint64_t packets, const std::string& origin) {
   const size_t F = s.keys.size();
   auto bad = [&](auto&&... what) { fail(origin, ": inconsistent packet store: ", what...); };
-  if (s.offsets.size() != F + 1) bad("flows/offsets has ", s.offsets.size(), " entries for ", F, " flows (want flows + 1)");
+  if (s.offsets.size() != F + 1)
+    bad("flows/offsets has ", s.offsets.size(), " entries for ", F, " flows (want flows + 1)");
   if (s.offsets[0] != 0) bad("flows/offsets starts at ", s.offsets[0], ", not 0");
   for (size_t f = 0; f < F; ++f)
     if (s.offsets[f + 1] < s.offsets[f]) bad("flows/offsets decreases at flow ", f);
@@ -81,18 +82,19 @@ void PacketStore::validate(const std::string& origin) const {
   validate_flow_columns(*this, P, origin);
   auto bad = [&](auto&&... what) { fail(origin, ": inconsistent packet store: ", what...); };
   if (ip_length.size() != P) bad("packets/ip_length has ", ip_length.size(), " entries, packets/time ", P);
-  if (payload_length.size() != P) bad("packets/payload_length has ", payload_length.size(), " entries, packets/time ", P);
+  if (payload_length.size() != P)
+    bad("packets/payload_length has ", payload_length.size(), " entries, packets/time ", P);
   if (direction.size() != P) bad("packets/direction has ", direction.size(), " entries, packets/time ", P);
   if (tcp_flags.size() != P) bad("packets/tcp_flags has ", tcp_flags.size(), " entries, packets/time ", P);
   for (size_t i = 0; i < P; ++i) {
-    if (!(time[i] >= 0) || !std::isfinite(time[i])) bad("packet ", i, " has time ", time[i], " (must be finite and >= 0)");
+    if (!(time[i] >= 0) || !std::isfinite(time[i]))
+      bad("packet ", i, " has time ", time[i], " (must be finite and >= 0)");
     if (direction[i] > 1) bad("packet ", i, " has direction ", static_cast<int>(direction[i]));
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Writer.
-
 
 struct PacketStoreWriter::Impl {
   // One label column being built: values interned as they come.
@@ -136,7 +138,8 @@ PacketStoreWriter::PacketStoreWriter(const std::string& path, std::vector<std::s
     Impl& m = *impl_;
     for (auto& name : label_columns) {
       if (name.empty() || name.find('/') != std::string::npos || name == "columns")
-        fail("cannot write ", path, ": label column name '", name, "' must be non-empty, without '/', and not 'columns'");
+        fail("cannot write ", path, ": label column name '", name,
+             "' must be non-empty, without '/', and not 'columns'");
       for (const auto& c : m.columns)
         if (c.name == name) fail("cannot write ", path, ": label column '", name, "' is given twice");
       m.columns.push_back({name, {}, {}, {}, -1});
@@ -306,10 +309,11 @@ PacketStoreReader::PacketStoreReader(const std::string& path) : path_(path), fil
       fail(path, ": not a flowpic packet store (no 'format' attribute saying \"", kFormatName, "\")");
     int64_t version = h5::get_attr_int(f, "format_version");
     if (version > kPacketStoreFormatVersion)
-      fail(path, ": packet store format version ", version, " is newer than this program's ",
-           kPacketStoreFormatVersion, "; update flowpic");
+      fail(path, ": packet store format version ", version, " is newer than this program's ", kPacketStoreFormatVersion,
+           "; update flowpic");
     if (version < kPacketStoreFormatVersion)
-      fail(path, ": packet store format version ", version, " was written by an older flowpic; re-create it with flowpic_data ingest");
+      fail(path, ": packet store format version ", version,
+           " was written by an older flowpic; re-create it with flowpic_data ingest");
 
     PacketStore& s = flows_;
     s.offsets = h5::read<uint64_t>(f, "/flows/offsets");
@@ -361,7 +365,8 @@ PacketStoreReader::PacketStoreReader(const std::string& path) : path_(path), fil
       s.sources.push_back({name[i], spath[i], size[i], read[i], kept[i], flows[i], reordered[i], rule[i], status[i]});
     auto reasons = h5::read_strings(f, "/skipped/reason");
     auto counts = h5::read<uint64_t>(f, "/skipped/packets");
-    if (reasons.size() != counts.size()) fail(path, ": inconsistent packet store: /skipped/reason and /skipped/packets differ in length");
+    if (reasons.size() != counts.size())
+      fail(path, ": inconsistent packet store: /skipped/reason and /skipped/packets differ in length");
     for (size_t i = 0; i < reasons.size(); ++i) s.skipped[reasons[i]] += counts[i];
     s.unmatched_sources = h5::read_strings(f, "/unmatched_sources");
     s.label_map_name = h5::get_attr_string(f, "label_map_name");
@@ -372,11 +377,12 @@ PacketStoreReader::PacketStoreReader(const std::string& path) : path_(path), fil
 
     auto shape = h5::dataset_shape(f, "/packets/time");
     num_packets_ = shape.empty() ? 0 : shape[0];
-    for (const char* col : {"/packets/ip_length", "/packets/payload_length", "/packets/direction", "/packets/tcp_flags"}) {
+    for (const char* col :
+         {"/packets/ip_length", "/packets/payload_length", "/packets/direction", "/packets/tcp_flags"}) {
       auto sh = h5::dataset_shape(f, col);
       if (sh.size() != 1 || sh[0] != num_packets_)
-        fail(path, ": inconsistent packet store: ", col, " has ", sh.empty() ? 0 : sh[0],
-             " entries, /packets/time ", num_packets_);
+        fail(path, ": inconsistent packet store: ", col, " has ", sh.empty() ? 0 : sh[0], " entries, /packets/time ",
+             num_packets_);
     }
     validate_flow_columns(s, num_packets_, path);
   } catch (...) {

@@ -23,21 +23,21 @@ inline constexpr int kPacketStoreFormatVersion = 2;  // 2: fixed-length strings,
 struct LabelColumn {
   std::string name;
   std::vector<std::string> values;
-  std::vector<int32_t> ids;  // one per flow
+  std::vector<int32_t> ids;                       // one per flow
   int32_t id_of(const std::string& value) const;  // -1 when absent
 };
 
 // One input file (capture or CSV) and what became of it.
 struct SourceInfo {
-  std::string name;          // base name, e.g. "vpn_skype_audio1.pcap"
-  std::string path;          // as given on the command line
+  std::string name;  // base name, e.g. "vpn_skype_audio1.pcap"
+  std::string path;  // as given on the command line
   uint64_t size_bytes = 0;
   uint64_t packets_read = 0;  // records read from the file
   uint64_t packets_kept = 0;  // packets stored in flows
   uint64_t flows = 0;
   uint64_t packets_reordered = 0;  // packets older than one before them (sorted by time in their flow)
-  std::string label_rule;    // the label-map rule that matched, "" when none did
-  std::string status = "ok";  // "ok", or one line saying what was damaged ("truncated after 1234 packets: ...")
+  std::string label_rule;          // the label-map rule that matched, "" when none did
+  std::string status = "ok";       // "ok", or one line saying what was damaged ("truncated after 1234 packets: ...")
 };
 
 struct PacketStore {
@@ -58,12 +58,12 @@ struct PacketStore {
 
   // Provenance.
   std::vector<SourceInfo> sources;
-  std::map<std::string, uint64_t> skipped;  // packets skipped, by reason ("arp", "icmp", "ipv4_fragment", ...)
-  std::string label_map_name;   // the label map's "name"
-  std::string label_map_json;   // its full text, so the store says exactly how it was labelled
-  std::string flow_options;     // JSON: idle timeout, FIN/RST handling, flow filters applied
-  std::string command;          // the command line that made the store
-  std::string created;          // ISO 8601 UTC
+  std::map<std::string, uint64_t> skipped;     // packets skipped, by reason ("arp", "icmp", "ipv4_fragment", ...)
+  std::string label_map_name;                  // the label map's "name"
+  std::string label_map_json;                  // its full text, so the store says exactly how it was labelled
+  std::string flow_options;                    // JSON: idle timeout, FIN/RST handling, flow filters applied
+  std::string command;                         // the command line that made the store
+  std::string created;                         // ISO 8601 UTC
   std::vector<std::string> unmatched_sources;  // source names no label rule matched
 
   size_t num_flows() const { return keys.size(); }

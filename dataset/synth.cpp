@@ -120,7 +120,8 @@ SynthReport generate_synthetic(const SynthOptions& o) {
   double done_s = 0;
   for (const CaptureSpec& spec : specs) {
     Trace trace = generate_capture(spec);
-    PcapWriteResult w = write_pcap(trace, cap_dir + "/" + spec.name, spec.nanosecond, derive_seed(spec.seed, "payload"));
+    PcapWriteResult w =
+        write_pcap(trace, cap_dir + "/" + spec.name, spec.nanosecond, derive_seed(spec.seed, "payload"));
     json entry = manifest_entry(spec, trace, w);
     SynthGroupTotals& g = report.groups[{category_name(spec.category), encap_name(spec.encap)}];
     ++g.files;
@@ -136,11 +137,14 @@ SynthReport generate_synthetic(const SynthOptions& o) {
     done_s += spec.duration_s;
     if (o.progress) progress.update(done_s, spec.name + ", " + Progress::human(static_cast<double>(report.bytes), "B"));
   }
-  if (o.progress) progress.finish(std::to_string(report.files) + " captures, " + Progress::human(static_cast<double>(report.bytes), "B"));
+  if (o.progress)
+    progress.finish(std::to_string(report.files) + " captures, " +
+                    Progress::human(static_cast<double>(report.bytes), "B"));
 
   json manifest = {{"synthetic", true},
-                   {"note", "Synthetic traffic made by flowpic_data synth; not ISCX data. File names mirror the ISCX "
-                            "captures so the shipped label maps apply. See docs/synthetic_traffic.md."},
+                   {"note",
+                    "Synthetic traffic made by flowpic_data synth; not ISCX data. File names mirror the ISCX "
+                    "captures so the shipped label maps apply. See docs/synthetic_traffic.md."},
                    {"generator", "flowpic_data synth"},
                    {"generator_version", kGeneratorVersion},
                    {"seed", o.seed},
@@ -158,22 +162,27 @@ SynthReport generate_synthetic(const SynthOptions& o) {
 std::string SynthReport::summary(const SynthOptions& o) const {
   std::ostringstream os;
   char line[256];
-  std::snprintf(line, sizeof line, "wrote %llu SYNTHETIC captures (not ISCX data) to %s/captures: %s packets, %s, %llu sessions, in %.1f s\n",
-                static_cast<unsigned long long>(files), out_dir.c_str(), Progress::human(static_cast<double>(packets), "").c_str(),
-                Progress::human(static_cast<double>(bytes), "B").c_str(), static_cast<unsigned long long>(sessions), seconds);
+  std::snprintf(
+      line, sizeof line,
+      "wrote %llu SYNTHETIC captures (not ISCX data) to %s/captures: %s packets, %s, %llu sessions, in %.1f s\n",
+      static_cast<unsigned long long>(files), out_dir.c_str(),
+      Progress::human(static_cast<double>(packets), "").c_str(),
+      Progress::human(static_cast<double>(bytes), "B").c_str(), static_cast<unsigned long long>(sessions), seconds);
   os << line;
-  os << "seed " << o.seed << ", preset " << o.preset << ", scale " << o.scale << ", generator version " << kGeneratorVersion
-     << "; ground truth in " << out_dir << "/manifest.json\n";
-  if (!removed.empty()) os << "removed " << removed.size() << " capture(s) of an earlier run that this one does not produce\n";
+  os << "seed " << o.seed << ", preset " << o.preset << ", scale " << o.scale << ", generator version "
+     << kGeneratorVersion << "; ground truth in " << out_dir << "/manifest.json\n";
+  if (!removed.empty())
+    os << "removed " << removed.size() << " capture(s) of an earlier run that this one does not produce\n";
   os << "per category and encapsulation:\n";
-  std::snprintf(line, sizeof line, "  %-14s %-8s %6s %9s %10s %10s %10s\n", "category", "encap", "files", "sessions", "packets",
-                "bytes", "minutes");
+  std::snprintf(line, sizeof line, "  %-14s %-8s %6s %9s %10s %10s %10s\n", "category", "encap", "files", "sessions",
+                "packets", "bytes", "minutes");
   os << line;
   for (const auto& [key, g] : groups) {
-    std::snprintf(line, sizeof line, "  %-14s %-8s %6llu %9llu %10s %10s %10.1f\n", key.first.c_str(), key.second.c_str(),
-                  static_cast<unsigned long long>(g.files), static_cast<unsigned long long>(g.sessions),
-                  Progress::human(static_cast<double>(g.packets), "").c_str(), Progress::human(static_cast<double>(g.bytes), "B").c_str(),
-                  g.duration_s / 60);
+    std::snprintf(line, sizeof line, "  %-14s %-8s %6llu %9llu %10s %10s %10.1f\n", key.first.c_str(),
+                  key.second.c_str(), static_cast<unsigned long long>(g.files),
+                  static_cast<unsigned long long>(g.sessions),
+                  Progress::human(static_cast<double>(g.packets), "").c_str(),
+                  Progress::human(static_cast<double>(g.bytes), "B").c_str(), g.duration_s / 60);
     os << line;
   }
   return os.str();

@@ -15,8 +15,8 @@ Trace generate_capture(const CaptureSpec& spec) {
   const Address client6 = Address::v6(0xfd00, 0, 2, 0x15);
   Trace out, inner;
   const bool wrapped = spec.encap != Encap::kNonVpn;
-  Context ctx{wrapped ? inner : out, rng, ports, Path{}, client, client6, m.server_group, m.server_port,
-              0, false, 1e12, spec.application};
+  Context ctx{wrapped ? inner : out, rng,           ports, Path{}, client, client6,
+              m.server_group,        m.server_port, 0,     false,  1e12,   spec.application};
   switch (spec.encap) {
     case Encap::kNonVpn:
       ctx.path.rtt = rng.uniform(0.02, 0.12);

@@ -64,7 +64,7 @@ void push_udp(Trace& out, uint32_t session, uint8_t dir, double t, uint32_t payl
 
 uint32_t vpn_payload_bytes(uint32_t inner_ip_bytes, bool tcp) {
   uint32_t body = (inner_ip_bytes + 4 + 1 + 15) / 16 * 16;  // packet id, then CBC padding (at least one byte)
-  return (tcp ? 2u : 0u) + 1 + 20 + 16 + body;             // length, opcode, HMAC-SHA1, IV
+  return (tcp ? 2u : 0u) + 1 + 20 + 16 + body;              // length, opcode, HMAC-SHA1, IV
 }
 
 void encapsulate_vpn(const Trace& inner, Trace& out, Rng& rng, PortAllocator& ports, const Address& client,
@@ -100,7 +100,8 @@ void encapsulate_vpn(const Trace& inner, Trace& out, Rng& rng, PortAllocator& po
   };
   // Keep-alive pings in each direction when it has sent nothing for keepalive_s.
   auto pings_until = [&](uint8_t dir, double until) {
-    while (until - last[dir] > vp.keepalive_s) emit(dir, last[dir] + vp.keepalive_s * rng.uniform(0.98, 1.0), vpn_payload_bytes(16, vp.tcp));
+    while (until - last[dir] > vp.keepalive_s)
+      emit(dir, last[dir] + vp.keepalive_s * rng.uniform(0.98, 1.0), vpn_payload_bytes(16, vp.tcp));
   };
 
   if (vp.tcp) {
@@ -110,8 +111,8 @@ void encapsulate_vpn(const Trace& inner, Trace& out, Rng& rng, PortAllocator& po
     last[0] = last[1] = t;
   }
   // Control channel: hard reset, then the TLS handshake carried in control packets, key exchange.
-  const uint32_t hs[][2] = {{0, 42}, {1, 54}, {0, 330}, {1, 1160}, {1, 1160}, {1, 720}, {0, 1090},
-                            {0, 420}, {1, 62}, {1, 290}, {0, 62}, {0, 350}, {1, 380}, {0, 62}};
+  const uint32_t hs[][2] = {{0, 42},  {1, 54}, {0, 330}, {1, 1160}, {1, 1160}, {1, 720}, {0, 1090},
+                            {0, 420}, {1, 62}, {1, 290}, {0, 62},   {0, 350},  {1, 380}, {0, 62}};
   double at = t + 0.001;
   for (const auto& h : hs) {
     if (h[0] == 1) at += path.rtt * 0.5;
@@ -160,7 +161,7 @@ void encapsulate_tor(const Trace& inner, Trace& out, Rng& rng, PortAllocator& po
   t = link.send(1, t + path.rtt, static_cast<uint32_t>(rng.integer(1300, 1900)), 20e6);
   const uint32_t one = kTlsRecordOverhead + kTorCellBytes;
   t = link.message(0, t + 0.001, one);  // NETINFO
-  for (int hop = 1; hop <= 3; ++hop) {   // CREATE2 / EXTEND2 and their answers
+  for (int hop = 1; hop <= 3; ++hop) {  // CREATE2 / EXTEND2 and their answers
     t = link.message(0, t + 0.002, one);
     t = link.message(1, t + path.rtt + 0.08 * hop * rng.uniform(0.5, 1.5), one);
   }

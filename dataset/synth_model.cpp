@@ -39,8 +39,8 @@ const char* process_name(const ProcessParams& p) {
 
 namespace {
 
-VoipParams voip(double frame_ms, double mean, double sd, double silence_frame_ms, double silence_payload,
-                double talk_s, double pause_s, double call_s, double keepalive_s) {
+VoipParams voip(double frame_ms, double mean, double sd, double silence_frame_ms, double silence_payload, double talk_s,
+                double pause_s, double call_s, double keepalive_s) {
   VoipParams v;
   v.frame_ms = frame_ms;
   v.payload_mean = mean;
@@ -103,8 +103,8 @@ ChatParams chat(double think_s, double msg, double sigma, double typing, double 
   return c;
 }
 
-BrowsingParams browse(double reading_s, double pages, double hosts, double objects, double object_kb,
-                      double link_mbps, double idle_close_s, double quic_share) {
+BrowsingParams browse(double reading_s, double pages, double hosts, double objects, double object_kb, double link_mbps,
+                      double idle_close_s, double quic_share) {
   BrowsingParams b;
   b.reading_s = reading_s;
   b.pages_per_site = pages;
@@ -141,23 +141,67 @@ const std::vector<CatalogEntry>& catalogue() {
   using E = Encap;
   static const std::vector<CatalogEntry> entries = {
       // Non-VPN (ISCX VPN-nonVPN; browsing from the Tor-nonTor dataset's NonTor captures)
-      {E::kNonVpn, C::kVoip, "Skype", kVpnSet, {"skype_audio1a", "skype_audio1b", "skype_audio2a", "skype_audio2b", "skype_audio3", "skype_audio4"}},
-      {E::kNonVpn, C::kVoip, "Hangouts", kVpnSet, {"hangouts_audio1a", "hangouts_audio1b", "hangouts_audio2a", "hangouts_audio2b", "hangouts_audio3", "hangouts_audio4"}},
-      {E::kNonVpn, C::kVoip, "Facebook", kVpnSet, {"facebook_audio1a", "facebook_audio1b", "facebook_audio2a", "facebook_audio2b", "facebook_audio3", "facebook_audio4"}},
-      {E::kNonVpn, C::kVoip, "VoipBuster", kVpnSet, {"voipbuster1b", "voipbuster2b", "voipbuster3b", "voipbuster_4a", "voipbuster_4b"}},
-      {E::kNonVpn, C::kVideo, "YouTube", kVpnSet, {"youtube1", "youtube2", "youtube3", "youtube4", "youtube5", "youtube6", "youtubeHTML5_1"}},
+      {E::kNonVpn,
+       C::kVoip,
+       "Skype",
+       kVpnSet,
+       {"skype_audio1a", "skype_audio1b", "skype_audio2a", "skype_audio2b", "skype_audio3", "skype_audio4"}},
+      {E::kNonVpn,
+       C::kVoip,
+       "Hangouts",
+       kVpnSet,
+       {"hangouts_audio1a", "hangouts_audio1b", "hangouts_audio2a", "hangouts_audio2b", "hangouts_audio3",
+        "hangouts_audio4"}},
+      {E::kNonVpn,
+       C::kVoip,
+       "Facebook",
+       kVpnSet,
+       {"facebook_audio1a", "facebook_audio1b", "facebook_audio2a", "facebook_audio2b", "facebook_audio3",
+        "facebook_audio4"}},
+      {E::kNonVpn,
+       C::kVoip,
+       "VoipBuster",
+       kVpnSet,
+       {"voipbuster1b", "voipbuster2b", "voipbuster3b", "voipbuster_4a", "voipbuster_4b"}},
+      {E::kNonVpn,
+       C::kVideo,
+       "YouTube",
+       kVpnSet,
+       {"youtube1", "youtube2", "youtube3", "youtube4", "youtube5", "youtube6", "youtubeHTML5_1"}},
       {E::kNonVpn, C::kVideo, "Netflix", kVpnSet, {"netflix1", "netflix2", "netflix3", "netflix4"}},
       {E::kNonVpn, C::kVideo, "Vimeo", kVpnSet, {"vimeo1", "vimeo2", "vimeo3", "vimeo4"}},
       {E::kNonVpn, C::kVideo, "Hangouts", kVpnSet, {"hangouts_video1b", "hangouts_video2a", "hangouts_video2b"}},
-      {E::kNonVpn, C::kVideo, "Facebook", kVpnSet, {"facebook_video1a", "facebook_video1b", "facebook_video2a", "facebook_video2b"}},
+      {E::kNonVpn,
+       C::kVideo,
+       "Facebook",
+       kVpnSet,
+       {"facebook_video1a", "facebook_video1b", "facebook_video2a", "facebook_video2b"}},
       {E::kNonVpn, C::kVideo, "Skype", kVpnSet, {"skype_video1a", "skype_video1b", "skype_video2a", "skype_video2b"}},
-      {E::kNonVpn, C::kFileTransfer, "SCP", kVpnSet, {"scpDown1", "scpUp1", "scpDown2", "scpUp2", "scpDown3", "scpUp3", "scpDown4", "scpDown5", "scpUp5", "scpDown6", "scpUp6", "scp1"}},
+      {E::kNonVpn,
+       C::kFileTransfer,
+       "SCP",
+       kVpnSet,
+       {"scpDown1", "scpUp1", "scpDown2", "scpUp2", "scpDown3", "scpUp3", "scpDown4", "scpDown5", "scpUp5", "scpDown6",
+        "scpUp6", "scp1"}},
       {E::kNonVpn, C::kFileTransfer, "FTPS", kVpnSet, {"ftps_down_1a", "ftps_up_2a", "ftps_down_1b", "ftps_up_2b"}},
-      {E::kNonVpn, C::kFileTransfer, "SFTP", kVpnSet, {"sftpDown1", "sftpUp1", "sftpDown2", "sftp_down_3a", "sftp_up_2a", "sftp_down_3b", "sftp_up_2b", "sftp1"}},
-      {E::kNonVpn, C::kFileTransfer, "Skype", kVpnSet, {"skype_file1", "skype_file2", "skype_file3", "skype_file4", "skype_file5", "skype_file6", "skype_file7", "skype_file8"}},
+      {E::kNonVpn,
+       C::kFileTransfer,
+       "SFTP",
+       kVpnSet,
+       {"sftpDown1", "sftpUp1", "sftpDown2", "sftp_down_3a", "sftp_up_2a", "sftp_down_3b", "sftp_up_2b", "sftp1"}},
+      {E::kNonVpn,
+       C::kFileTransfer,
+       "Skype",
+       kVpnSet,
+       {"skype_file1", "skype_file2", "skype_file3", "skype_file4", "skype_file5", "skype_file6", "skype_file7",
+        "skype_file8"}},
       {E::kNonVpn, C::kChat, "AIM", kVpnSet, {"aim_chat_3a", "aim_chat_3b", "AIMchat1", "AIMchat2"}},
       {E::kNonVpn, C::kChat, "ICQ", kVpnSet, {"icq_chat_3a", "icq_chat_3b", "ICQchat1", "ICQchat2"}},
-      {E::kNonVpn, C::kChat, "Facebook", kVpnSet, {"facebook_chat_4a", "facebook_chat_4b", "facebookchat1", "facebookchat2", "facebookchat3"}},
+      {E::kNonVpn,
+       C::kChat,
+       "Facebook",
+       kVpnSet,
+       {"facebook_chat_4a", "facebook_chat_4b", "facebookchat1", "facebookchat2", "facebookchat3"}},
       {E::kNonVpn, C::kChat, "Hangouts", kVpnSet, {"hangouts_chat_4a", "hangout_chat_4b"}},
       {E::kNonVpn, C::kChat, "Skype", kVpnSet, {"skype_chat1a", "skype_chat1b"}},
       {E::kNonVpn, C::kBrowsing, "Firefox", kTorSet, {"browsing", "browsing2", "browsing_ara", "browsing_ara2"}},
@@ -194,8 +238,16 @@ const std::vector<CatalogEntry>& catalogue() {
       {E::kTor, C::kChat, "Facebook", kTorSet, {"CHAT_gate_facebook_chat", "CHAT_facebookchatgateway"}},
       {E::kTor, C::kChat, "Hangouts", kTorSet, {"CHAT_gate_hangout_chat", "CHAT_hangoutschatgateway"}},
       {E::kTor, C::kChat, "Skype", kTorSet, {"CHAT_gate_skype_chat", "CHAT_skypechatgateway"}},
-      {E::kTor, C::kBrowsing, "Firefox", kTorSet, {"BROWSING_tor_browsing_ara", "BROWSING_tor_browsing_ger", "BROWSING_tor_browsing_mam"}},
-      {E::kTor, C::kBrowsing, "Chrome", kTorSet, {"BROWSING_gate_SSL_Browsing", "BROWSING_ssl_browsing_gateway", "BROWSING_tor_browsing_mam2"}},
+      {E::kTor,
+       C::kBrowsing,
+       "Firefox",
+       kTorSet,
+       {"BROWSING_tor_browsing_ara", "BROWSING_tor_browsing_ger", "BROWSING_tor_browsing_mam"}},
+      {E::kTor,
+       C::kBrowsing,
+       "Chrome",
+       kTorSet,
+       {"BROWSING_gate_SSL_Browsing", "BROWSING_ssl_browsing_gateway", "BROWSING_tor_browsing_mam2"}},
       {E::kTor, C::kP2p, "Vuze", kTorSet, {"P2P_tor_p2p_vuze"}},
   };
   return entries;
@@ -203,7 +255,8 @@ const std::vector<CatalogEntry>& catalogue() {
 
 // Reference Table II: 60 s blocks per category, Non-VPN / VPN / Tor.
 double paper_blocks(Category c, Encap e) {
-  static const double blocks[5][3] = {{3304, 2872, 2978}, {1553, 302, 754}, {1174, 242, 1126}, {635, 1061, 422}, {3191, 0, 2026}};
+  static const double blocks[5][3] = {
+      {3304, 2872, 2978}, {1553, 302, 754}, {1174, 242, 1126}, {635, 1061, 422}, {3191, 0, 2026}};
   int ci = static_cast<int>(c), ei = static_cast<int>(e);
   if (ci > 4) return 30;  // Email, P2P: half an hour each
   return blocks[ci][ei];
@@ -341,7 +394,8 @@ std::vector<CaptureSpec> plan_captures(const std::string& preset, double scale, 
     double share_min = total_min / apps;
     size_t files = 1;
     if (paper)
-      files = std::min(entry.names.size(), static_cast<size_t>(std::max(1.0, std::ceil(share_min / kPaperFileMinutes))));
+      files =
+          std::min(entry.names.size(), static_cast<size_t>(std::max(1.0, std::ceil(share_min / kPaperFileMinutes))));
     else
       share_min = std::max(share_min, kSmallMinFileMinutes);
     for (size_t f = 0; f < files; ++f) {

@@ -22,9 +22,9 @@ const char* encap_name(Encap e);        // "Non-VPN", "VPN", "Tor"
 struct VoipParams {
   double frame_ms = 20, payload_mean = 120, payload_sd = 20;
   double silence_frame_ms = 0, silence_payload = 40;  // silence_frame_ms 0: nothing sent in pauses
-  double talk_s = 2.5, pause_s = 1.5;                   // mean talk spurt and pause lengths
-  double call_s = 300;                                  // median call length (calls follow each other)
-  double signalling_keepalive_s = 30;                   // the app's TLS control connection
+  double talk_s = 2.5, pause_s = 1.5;                 // mean talk spurt and pause lengths
+  double call_s = 300;                                // median call length (calls follow each other)
+  double signalling_keepalive_s = 30;                 // the app's TLS control connection
 };
 
 // Video call: the VoIP audio plus video frames at fps, each split into packets of at most
@@ -78,8 +78,8 @@ struct P2pParams {
   double piece_interval_s = 1.5, upload_share = 0.3, peer_life_s = 150, dht_interval_s = 4;
 };
 
-using ProcessParams = std::variant<VoipParams, VideoCallParams, StreamParams, BulkParams, ChatParams,
-                                   BrowsingParams, P2pParams>;
+using ProcessParams =
+    std::variant<VoipParams, VideoCallParams, StreamParams, BulkParams, ChatParams, BrowsingParams, P2pParams>;
 const char* process_name(const ProcessParams& p);  // "voip_call", "video_call", ...
 
 struct AppModel {
@@ -93,16 +93,16 @@ struct AppModel {
 
 // One capture file to generate.
 struct CaptureSpec {
-  std::string name;           // "skype_audio1a.pcap"
+  std::string name;  // "skype_audio1a.pcap"
   Category category;
   std::string application;
   Encap encap;
-  std::string dataset;        // the ISCX dataset whose file it mirrors: "iscx-vpn2016" or "iscx-tor2016"
+  std::string dataset;  // the ISCX dataset whose file it mirrors: "iscx-vpn2016" or "iscx-tor2016"
   double duration_s = 0;
-  uint64_t seed = 0;          // derived from the run's seed and the name
-  bool nanosecond = false;    // pcap timestamp resolution
-  bool upload = false;        // file transfers whose name says "up"
-  int index = 0;              // position in the catalogue (start times are staggered by it)
+  uint64_t seed = 0;        // derived from the run's seed and the name
+  bool nanosecond = false;  // pcap timestamp resolution
+  bool upload = false;      // file transfers whose name says "up"
+  int index = 0;            // position in the catalogue (start times are staggered by it)
 };
 
 const std::vector<AppModel>& app_models();

@@ -65,7 +65,7 @@ size_t write_dns(uint8_t* p, size_t room, uint16_t id, const std::string& name, 
     start = dot + 1;
   }
   p[o++] = 0;
-  put16(p + o, 1);  // A
+  put16(p + o, 1);      // A
   put16(p + o + 2, 1);  // IN
   o += 4;
   for (int a = 0; a < answers; ++a) {
@@ -142,8 +142,18 @@ void build_frame(const Trace& trace, size_t index, const std::vector<uint8_t>& n
     l4[13] = pk.flags;
     put16(l4 + 14, (pk.flags & kSyn) ? 64240 : 501);
     if (pk.flags & kSyn) {  // MSS, NOP NOP SACK-permitted, NOP window scale 7
-      const uint8_t opts[12] = {2, 4, static_cast<uint8_t>((v6 ? 1440 : 1460) >> 8), static_cast<uint8_t>((v6 ? 1440 : 1460) & 0xFF),
-                                1, 1, 4, 2, 1, 3, 3, 7};
+      const uint8_t opts[12] = {2,
+                                4,
+                                static_cast<uint8_t>((v6 ? 1440 : 1460) >> 8),
+                                static_cast<uint8_t>((v6 ? 1440 : 1460) & 0xFF),
+                                1,
+                                1,
+                                4,
+                                2,
+                                1,
+                                3,
+                                3,
+                                7};
       std::memcpy(l4 + 20, opts, sizeof opts);
     }
   } else {
@@ -163,15 +173,14 @@ void build_frame(const Trace& trace, size_t index, const std::vector<uint8_t>& n
     case PayloadKind::kNtpServer:
       if (pk.payload >= 48) {
         payload[0] = pk.kind == PayloadKind::kNtpClient ? 0x23 : 0x24;  // version 4, mode 3 / 4
-        payload[1] = pk.kind == PayloadKind::kNtpClient ? 0 : 2;      // stratum
+        payload[1] = pk.kind == PayloadKind::kNtpClient ? 0 : 2;        // stratum
         payload[2] = 6;
         payload[3] = 0xEC;
         written = 48;
         std::memcpy(payload + 40, noise.data() + (index & 0xFFF), 8);  // transmit timestamp
       }
       break;
-    case PayloadKind::kOpaque:
-      break;
+    case PayloadKind::kOpaque: break;
   }
   if (written < pk.payload) {
     size_t off = (index * 2654435761ull + pk.session) % kNoiseSpan;

@@ -210,9 +210,10 @@ void bulk(Context& ctx, const BulkParams& b, double t0, double t1, bool upload) 
       auto control = new_conn(21, "control connection");
       t = control->open(t);
       t = control->message(1, t + 0.01, static_cast<uint32_t>(rng.integer(40, 90)));  // 220 banner
-      if (tls) t = tls_handshake(*control, rng, control->message(0, t + 0.01, 10));     // AUTH TLS
-      for (int i = 0; i < 4; ++i) {  // USER, PASS, PBSZ/PROT, TYPE
-        t = control->message(0, t + rng.uniform(0.005, 0.05), static_cast<uint32_t>(rng.integer(14, 40) + (tls ? 29 : 0)));
+      if (tls) t = tls_handshake(*control, rng, control->message(0, t + 0.01, 10));   // AUTH TLS
+      for (int i = 0; i < 4; ++i) {                                                   // USER, PASS, PBSZ/PROT, TYPE
+        t = control->message(0, t + rng.uniform(0.005, 0.05),
+                             static_cast<uint32_t>(rng.integer(14, 40) + (tls ? 29 : 0)));
         t = control->message(1, t + path.rtt, static_cast<uint32_t>(rng.integer(20, 60) + (tls ? 29 : 0)));
       }
       while (t < t1 - 5) {
@@ -282,10 +283,11 @@ void chat(Context& ctx, const ChatParams& c, double t0, double t1, const std::st
   Rng& rng = ctx.rng;
   Path path = ctx.server_path();
   Address srv = ctx.server(static_cast<int>(rng.integer(1, 250)), ctx.pick_v6());
-  uint32_t s = ctx.open_session(6, srv, c.port, role, ctx.app + (role == kRoleSignalling ? " signalling" : " chat connection"));
+  uint32_t s =
+      ctx.open_session(6, srv, c.port, role, ctx.app + (role == kRoleSignalling ? " signalling" : " chat connection"));
   TcpConnection conn(ctx.trace, s, rng, path);
   double t = tls_handshake(conn, rng, conn.open(t0));
-  t = conn.message(0, t + 0.01, static_cast<uint32_t>(rng.integer(300, 700)));  // login
+  t = conn.message(0, t + 0.01, static_cast<uint32_t>(rng.integer(300, 700)));       // login
   t = conn.message(1, t + path.rtt, static_cast<uint32_t>(rng.integer(500, 2500)));  // roster, history
   // The long-poll connection (Facebook, Hangouts): a request held by the server until an event
   // or the poll period, then renewed.
@@ -320,15 +322,18 @@ void chat(Context& ctx, const ChatParams& c, double t0, double t1, const std::st
       double q = conn.message(0, next_keep, u16(rng.normal(c.keepalive_bytes, 4), 1, 200));
       conn.message(1, q + path.rtt, u16(rng.normal(c.keepalive_bytes, 4), 1, 200));
     } else {
-      uint32_t size = static_cast<uint32_t>(clamp(rng.lognormal(c.msg_bytes, c.msg_sigma), 20, 60000)) + kTlsRecordOverhead;
+      uint32_t size =
+          static_cast<uint32_t>(clamp(rng.lognormal(c.msg_bytes, c.msg_sigma), 20, 60000)) + kTlsRecordOverhead;
       if (rng.chance(0.5)) {  // we write
         if (rng.chance(c.typing_prob))
-          conn.message(0, std::max(last + 0.01, next_msg - rng.uniform(1, 4)), static_cast<uint32_t>(rng.integer(60, 130)));
+          conn.message(0, std::max(last + 0.01, next_msg - rng.uniform(1, 4)),
+                       static_cast<uint32_t>(rng.integer(60, 130)));
         double q = conn.message(0, next_msg, size);
         conn.message(1, q + path.rtt, static_cast<uint32_t>(rng.integer(40, 90)));  // server receipt
       } else {  // the peer writes (typing notification first, sometimes)
         if (rng.chance(c.typing_prob))
-          conn.message(1, std::max(last + 0.01, next_msg - rng.uniform(1, 4)), static_cast<uint32_t>(rng.integer(60, 130)));
+          conn.message(1, std::max(last + 0.01, next_msg - rng.uniform(1, 4)),
+                       static_cast<uint32_t>(rng.integer(60, 130)));
         double q = conn.message(1, next_msg, size + 40);
         conn.message(0, q + rng.uniform(0.05, 0.4), static_cast<uint32_t>(rng.integer(50, 90)));  // read receipt
       }
@@ -379,7 +384,9 @@ void browsing(Context& ctx, const BrowsingParams& b, double t0, double t1) {
       uint16_t n = static_cast<uint16_t>(std::min(left, 1350.0));
       double s = udp_datagram(ctx.trace, c.quic, rng, c.path, 1, at, n, false);
       seen = std::max(seen, s);
-      if (k % 2 == 1) udp_datagram(ctx.trace, c.quic, rng, c.path, 0, seen + 0.0002, static_cast<uint16_t>(rng.integer(30, 50)), false);
+      if (k % 2 == 1)
+        udp_datagram(ctx.trace, c.quic, rng, c.path, 0, seen + 0.0002, static_cast<uint16_t>(rng.integer(30, 50)),
+                     false);
       at += (n + 28) * 8.0 / rate;
     }
     c.last = seen + 0.0003;
@@ -451,8 +458,10 @@ void p2p(Context& ctx, const P2pParams& p, double t0, double t1) {
     double t = t0 + rng.uniform(0, 10);
     while (t < t1 - 5) {
       Path path = ctx.server_path();
-      Address peer = Address::v4(198, 18, static_cast<uint8_t>(rng.integer(100, 250)), static_cast<uint8_t>(rng.integer(1, 254)));
-      uint32_t s = ctx.open_session(6, peer, static_cast<uint16_t>(rng.integer(6881, 65000)), kRoleApplication, ctx.app + " peer connection");
+      Address peer =
+          Address::v4(198, 18, static_cast<uint8_t>(rng.integer(100, 250)), static_cast<uint8_t>(rng.integer(1, 254)));
+      uint32_t s = ctx.open_session(6, peer, static_cast<uint16_t>(rng.integer(6881, 65000)), kRoleApplication,
+                                    ctx.app + " peer connection");
       TcpConnection c(ctx.trace, s, rng, path);
       double q = c.open(t);
       q = c.message(0, q + 0.001, 68);  // handshake
@@ -475,9 +484,11 @@ void p2p(Context& ctx, const P2pParams& p, double t0, double t1) {
   if (!ctx.tcp_only) {
     for (double t = t0 + rng.exponential(p.dht_interval_s); t < t1 - 1; t += rng.exponential(p.dht_interval_s)) {
       Path path = ctx.server_path();
-      Address node = Address::v4(198, 18, static_cast<uint8_t>(rng.integer(100, 250)), static_cast<uint8_t>(rng.integer(1, 254)));
+      Address node =
+          Address::v4(198, 18, static_cast<uint8_t>(rng.integer(100, 250)), static_cast<uint8_t>(rng.integer(1, 254)));
       // Ports above 6881 stay clear of the well-known side-traffic ports the label maps filter.
-      uint32_t s = ctx.open_session(17, node, static_cast<uint16_t>(rng.integer(6881, 65000)), kRoleApplication, ctx.app + " DHT");
+      uint32_t s = ctx.open_session(17, node, static_cast<uint16_t>(rng.integer(6881, 65000)), kRoleApplication,
+                                    ctx.app + " DHT");
       udp_datagram(ctx.trace, s, rng, path, 0, t, static_cast<uint16_t>(rng.integer(60, 120)), false);
       udp_datagram(ctx.trace, s, rng, path, 1, t + path.rtt, static_cast<uint16_t>(rng.integer(100, 350)));
     }
@@ -488,7 +499,8 @@ void p2p(Context& ctx, const P2pParams& p, double t0, double t1) {
 
 Address Context::server(int host, bool v6) const {
   int h = 1 + ((host - 1) % 250 + 250) % 250;
-  return v6 ? Address::v6(0x2001, 0x0db8, group, static_cast<uint16_t>(h)) : Address::v4(198, 18, group, static_cast<uint8_t>(h));
+  return v6 ? Address::v6(0x2001, 0x0db8, group, static_cast<uint16_t>(h))
+            : Address::v4(198, 18, group, static_cast<uint8_t>(h));
 }
 
 uint32_t Context::open_session(uint8_t protocol, const Address& server, uint16_t port, const std::string& role,
@@ -549,7 +561,8 @@ void add_background(Trace& trace, Rng& rng, PortAllocator& ports, const Address&
   path.jitter = 0.002;
   std::string domain;
   for (char ch : app)
-    if (std::isalnum(static_cast<unsigned char>(ch))) domain += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (std::isalnum(static_cast<unsigned char>(ch)))
+      domain += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   int n = 0;
   for (double t = t0 + rng.uniform(0, 0.05); t < t1; t += rng.exponential(dns_interval_s), ++n) {
     Session s;
@@ -564,8 +577,8 @@ void add_background(Trace& trace, Rng& rng, PortAllocator& ports, const Address&
     uint16_t query = static_cast<uint16_t>(12 + s.note.size() + 2 + 4);
     udp_datagram(trace, id, rng, path, 0, t, query, false, PayloadKind::kDnsQuery);
     uint16_t answers = static_cast<uint16_t>(rng.integer(1, 3));
-    udp_datagram(trace, id, rng, path, 1, t + rng.uniform(0.005, 0.04), static_cast<uint16_t>(query + 16 * answers), false,
-                 PayloadKind::kDnsResponse);
+    udp_datagram(trace, id, rng, path, 1, t + rng.uniform(0.005, 0.04), static_cast<uint16_t>(query + 16 * answers),
+                 false, PayloadKind::kDnsResponse);
   }
   Session ntp;
   ntp.protocol = 17;

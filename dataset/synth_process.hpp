@@ -15,7 +15,7 @@ struct Context {
   PortAllocator& ports;
   Path path;
   Address client_v4, client_v6;
-  uint8_t group = 0;           // servers 198.18.<group>.x / 2001:db8:<group>::x
+  uint8_t group = 0;  // servers 198.18.<group>.x / 2001:db8:<group>::x
   uint16_t server_port = 443;
   double v6_share = 0;         // probability that a new connection goes over IPv6
   bool tcp_only = false;       // inside Tor everything is a TCP stream

@@ -166,8 +166,8 @@ double TcpConnection::close(double t, uint8_t who) {
   return last_;
 }
 
-double udp_datagram(Trace& trace, uint32_t session, Rng& rng, const Path& path, uint8_t dir, double t,
-                    uint16_t payload, bool may_lose, PayloadKind kind) {
+double udp_datagram(Trace& trace, uint32_t session, Rng& rng, const Path& path, uint8_t dir, double t, uint16_t payload,
+                    bool may_lose, PayloadKind kind) {
   double seen = t;
   if (dir == 1) {
     if (may_lose && rng.chance(path.loss)) return -1;

@@ -35,7 +35,7 @@ inline constexpr const char* kRoleTor = "tor";                  // the TLS conne
 inline constexpr const char* kRoleBackground = "background";    // DNS / NTP side traffic
 
 struct Session {
-  uint8_t protocol = 6;  // 6 TCP, 17 UDP
+  uint8_t protocol = 6;    // 6 TCP, 17 UDP
   Address addr_a, addr_b;  // a = initiator (always the capturing client here)
   uint16_t port_a = 0, port_b = 0;
   std::string role = kRoleApplication;
@@ -43,8 +43,8 @@ struct Session {
 };
 
 struct Packet {
-  double t = 0;         // seconds since the capture's start (generation time)
-  int64_t t_ns = 0;     // absolute timestamp in ns, set by finish_trace (at the capture's resolution)
+  double t = 0;      // seconds since the capture's start (generation time)
+  int64_t t_ns = 0;  // absolute timestamp in ns, set by finish_trace (at the capture's resolution)
   uint32_t session = 0;
   uint32_t seq = 0, ack = 0;  // TCP sequence and acknowledgement numbers
   uint16_t payload = 0;       // transport payload bytes
@@ -75,10 +75,10 @@ void finish_trace(Trace& trace, int64_t start_ns, bool nanosecond);
 
 // The network path of one connection as seen from the client.
 struct Path {
-  double rtt = 0.05;        // round-trip time, seconds
-  double jitter = 0.002;    // s.d. of extra delay on packets arriving from the far side, seconds
-  double loss = 0.005;      // probability that a data packet is lost
-  uint32_t mss = 1460;      // TCP maximum segment size (smaller inside a VPN)
+  double rtt = 0.05;      // round-trip time, seconds
+  double jitter = 0.002;  // s.d. of extra delay on packets arriving from the far side, seconds
+  double loss = 0.005;    // probability that a data packet is lost
+  uint32_t mss = 1460;    // TCP maximum segment size (smaller inside a VPN)
 };
 
 // Allocates client ports so that no 5-tuple is ever reused within a capture (a reused tuple
@@ -136,7 +136,7 @@ class TcpConnection {
 
 // A UDP datagram; packets from side b get the path's jitter and may be lost. Returns the time seen
 // (a negative value when lost).
-double udp_datagram(Trace& trace, uint32_t session, Rng& rng, const Path& path, uint8_t dir, double t,
-                    uint16_t payload, bool may_lose = true, PayloadKind kind = PayloadKind::kOpaque);
+double udp_datagram(Trace& trace, uint32_t session, Rng& rng, const Path& path, uint8_t dir, double t, uint16_t payload,
+                    bool may_lose = true, PayloadKind kind = PayloadKind::kOpaque);
 
 }  // namespace flowpic::synth

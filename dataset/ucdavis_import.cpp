@@ -110,12 +110,14 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, bool folders) {
 void add_partition(const fs::path& folder, const std::string& partition, std::vector<FlowFile>& files,
                    IngestReport& report) {
   const auto classes = sorted_entries(folder, true);
-  if (classes.empty()) fail(folder.string(), ": no class folders (expected Google Doc, Google Drive, ... with one file per flow)");
+  if (classes.empty())
+    fail(folder.string(), ": no class folders (expected Google Doc, Google Drive, ... with one file per flow)");
   for (const auto& c : classes) {
     bool known = false;
     const std::string app = ucdavis_app_name(c.filename().string(), &known);
     if (!known)
-      report.warnings.push_back(c.string() + ": not one of the dataset's five classes; its flows are labelled app=" + app);
+      report.warnings.push_back(c.string() +
+                                ": not one of the dataset's five classes; its flows are labelled app=" + app);
     const auto flows = sorted_entries(c, false);
     if (flows.empty()) report.warnings.push_back(c.string() + ": no flow files");
     for (const auto& f : flows) files.push_back({f.string(), app, partition});
@@ -140,8 +142,9 @@ std::vector<FlowFile> list_flow_files(const std::vector<std::string>& dirs, cons
       add_partition(dir, ucdavis_partition_name(dir.filename().string()), files, report);
     } else {  // a folder of class folders
       if (o.partition.empty())
-        fail(d, ": a folder of class folders, not the dataset root or a partition folder (pretraining, "
-                "Retraining(script-triggered), Retraining(human-triggered)): name its partition with --partition NAME");
+        fail(d,
+             ": a folder of class folders, not the dataset root or a partition folder (pretraining, "
+             "Retraining(script-triggered), Retraining(human-triggered)): name its partition with --partition NAME");
       add_partition(dir, o.partition, files, report);
     }
   }
@@ -180,13 +183,15 @@ std::string parse_ucdavis_line(std::string_view line, UcdavisPacket& out) {
   std::string_view f[4];
   const size_t n = split_fields(line, f, 4);
   if (n != 4)
-    return "expected 4 columns (absolute time, time since the first packet, size, direction), found " + std::to_string(n);
+    return "expected 4 columns (absolute time, time since the first packet, size, direction), found " +
+           std::to_string(n);
   if (!parse_double(f[0], out.absolute_time) || out.absolute_time < 0)
     return "absolute time " + quoted(f[0]) + " is not a non-negative number";
   if (!parse_double(f[1], out.time) || out.time < 0)
     return "time since the first packet " + quoted(f[1]) + " is not a non-negative number";
   uint64_t size = 0, dir = 0;
-  if (!parse_uint(f[2], size) || size < 1 || size > 65535) return "packet size " + quoted(f[2]) + " is not a whole number from 1 to 65535";
+  if (!parse_uint(f[2], size) || size < 1 || size > 65535)
+    return "packet size " + quoted(f[2]) + " is not a whole number from 1 to 65535";
   if (!parse_uint(f[3], dir) || dir > 1) return "direction " + quoted(f[3]) + " is not 0 or 1";
   out.size = static_cast<uint32_t>(size);
   out.direction = static_cast<uint8_t>(dir);
@@ -199,7 +204,8 @@ IngestReport import_ucdavis(const std::vector<std::string>& dirs, const std::str
   if (dirs.empty()) fail("no folders given; nothing to import");
   IngestReport report;
   const std::vector<FlowFile> files = list_flow_files(dirs, options, report);
-  if (files.empty()) fail("no flow files under ", dirs.front(), dirs.size() > 1 ? " and the other folders" : "", "; no store written");
+  if (files.empty())
+    fail("no flow files under ", dirs.front(), dirs.size() > 1 ? " and the other folders" : "", "; no store written");
 
   PacketStoreWriter writer(out_path, ucdavis_label_columns());
   writer.set_flow_options(json{{"kind", "ucdavis_icdm19"},
@@ -264,16 +270,19 @@ IngestReport import_ucdavis(const std::vector<std::string>& dirs, const std::str
       flow.tcp_flags.push_back(0);
     }
     if (in.bad()) {
-      report.warnings.push_back(file.path + ": read error after line " + std::to_string(line_no) + "; the lines before it are kept");
+      report.warnings.push_back(file.path + ": read error after line " + std::to_string(line_no) +
+                                "; the lines before it are kept");
       info.status = "read error after line " + std::to_string(line_no);
       ++report.files_damaged;
     }
     if (malformed > static_cast<uint64_t>(kMaxWarningsPerFile))
-      report.warnings.push_back(file.path + ": " + std::to_string(malformed - kMaxWarningsPerFile) + " more malformed lines skipped");
+      report.warnings.push_back(file.path + ": " + std::to_string(malformed - kMaxWarningsPerFile) +
+                                " more malformed lines skipped");
     if (malformed) {
       report.malformed_lines += malformed;
       if (info.status == "ok") ++report.files_damaged;
-      info.status = std::to_string(malformed) + " malformed lines skipped (first at line " + std::to_string(first_malformed) + ")";
+      info.status = std::to_string(malformed) + " malformed lines skipped (first at line " +
+                    std::to_string(first_malformed) + ")";
     }
     info.packets_read = flow.size();
     report.packets_read += flow.size();
@@ -306,8 +315,9 @@ IngestReport import_ucdavis(const std::vector<std::string>& dirs, const std::str
     if (progress) progress->update(static_cast<double>(bytes_done));
   }
   if (report.flows == 0)
-    fail("no usable flow in the ", report.files, " files (first problem: ",
-         report.warnings.empty() ? std::string("none") : report.warnings.front(), "); no store written");
+    fail("no usable flow in the ", report.files,
+         " files (first problem: ", report.warnings.empty() ? std::string("none") : report.warnings.front(),
+         "); no store written");
   writer.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (progress) progress->finish();

@@ -62,7 +62,8 @@ ModelFacts read_model_facts(const std::string& path) {
     if (h5::has_attr(f, "representation"))
       m.representation = parse_json(h5::get_attr_string(f, "representation"), path + ": representation attribute");
     if (h5::has_attr(f, "class_names"))
-      m.class_names = parse_json(h5::get_attr_string(f, "class_names"), path + ": class_names attribute").get<std::vector<std::string>>();
+      m.class_names = parse_json(h5::get_attr_string(f, "class_names"), path + ": class_names attribute")
+                          .get<std::vector<std::string>>();
   } else {
     fail(path, ": not a flowpic result or weights file (attribute format is '", format, "')");
   }
@@ -106,8 +107,9 @@ Classification classify_captures(const ClassifyOptions& o) {
   } else if (!facts.representation.is_null()) {
     rep = RepresentationConfig::from_json(facts.representation, {o.model_path, "representation"});
   } else {
-    fail(o.model_path, ": the file does not record its representation (a weights file saved without export_weights); "
-                       "give the experiment config it was trained with: --config configs/X.json");
+    fail(o.model_path,
+         ": the file does not record its representation (a weights file saved without export_weights); "
+         "give the experiment config it was trained with: --config configs/X.json");
   }
   c.representation = rep.to_json();
 
@@ -115,8 +117,9 @@ Classification classify_captures(const ClassifyOptions& o) {
   nn::Model model = nn::load_model(o.model_path, *backend);
   const nn::Shape in = model.options().input;
   if (in.c != rep.channels() || in.h != rep.height() || in.w != rep.width())
-    fail(o.model_path, ": the model takes ", in.c, "x", in.h, "x", in.w, " images but the representation makes ", rep.channels(), "x",
-         rep.height(), "x", rep.width(), o.config_path.empty() ? "" : " (from --config " + o.config_path + ")");
+    fail(o.model_path, ": the model takes ", in.c, "x", in.h, "x", in.w, " images but the representation makes ",
+         rep.channels(), "x", rep.height(), "x", rep.width(),
+         o.config_path.empty() ? "" : " (from --config " + o.config_path + ")");
   const size_t classes = static_cast<size_t>(model.options().classes);
   c.class_names = facts.class_names;
   if (c.class_names.size() != classes) {
@@ -166,7 +169,8 @@ Classification classify_captures(const ClassifyOptions& o) {
 
 std::string classification_csv(const Classification& c) {
   std::ostringstream out;
-  out << "capture,flow,src,src_port,dst,dst_port,protocol,direction,window,window_start_s,start_time,packets,predicted,confidence";
+  out << "capture,flow,src,src_port,dst,dst_port,protocol,direction,window,window_start_s,start_time,packets,predicted,"
+         "confidence";
   for (const auto& name : c.class_names) out << "," << csv_field("p_" + name);
   for (const auto& l : c.store.labels) out << "," << csv_field("label_" + l.name);
   out << "\n";
@@ -175,10 +179,14 @@ std::string classification_csv(const Classification& c) {
     const Sample& s = c.samples[i];
     const FlowKey& key = c.store.keys[s.flow];
     Endpoints e = endpoints(key, s.direction);
-    out << csv_field(c.store.sources[c.store.source[s.flow]].name) << "," << s.flow << "," << e.src << "," << e.sport << "," << e.dst
-        << "," << e.dport << "," << protocol_name(key.protocol) << "," << (s.direction == 0 ? "initiator" : s.direction == 1 ? "responder" : "both")
-        << "," << s.index << "," << num(s.start) << "," << num(c.store.start_time[s.flow] + s.start) << "," << s.packets << ","
-        << csv_field(c.class_names[static_cast<size_t>(c.predicted[i])]) << "," << num(c.probabilities[i * k + static_cast<size_t>(c.predicted[i])]);
+    out << csv_field(c.store.sources[c.store.source[s.flow]].name) << "," << s.flow << "," << e.src << "," << e.sport
+        << "," << e.dst << "," << e.dport << "," << protocol_name(key.protocol) << ","
+        << (s.direction == 0   ? "initiator"
+            : s.direction == 1 ? "responder"
+                               : "both")
+        << "," << s.index << "," << num(s.start) << "," << num(c.store.start_time[s.flow] + s.start) << "," << s.packets
+        << "," << csv_field(c.class_names[static_cast<size_t>(c.predicted[i])]) << ","
+        << num(c.probabilities[i * k + static_cast<size_t>(c.predicted[i])]);
     for (size_t j = 0; j < k; ++j) out << "," << num(c.probabilities[i * k + j], "%.7g");
     for (const auto& l : c.store.labels) out << "," << csv_field(c.store.label_of(s.flow, l.name));
     out << "\n";
@@ -202,7 +210,9 @@ json classification_json(const Classification& c) {
                 {"dst", e.dst},
                 {"dst_port", e.dport},
                 {"protocol", protocol_name(key.protocol)},
-                {"direction", s.direction == 0 ? "initiator" : s.direction == 1 ? "responder" : "both"},
+                {"direction", s.direction == 0   ? "initiator"
+                              : s.direction == 1 ? "responder"
+                                                 : "both"},
                 {"window", s.index},
                 {"window_start_s", s.start},
                 {"start_time", c.store.start_time[s.flow] + s.start},
@@ -228,7 +238,8 @@ std::string classification_summary(const Classification& c) {
     flows[static_cast<size_t>(c.predicted[i])].insert(c.samples[i].flow);
   }
   std::ostringstream out;
-  out << "classify: " << c.samples.size() << " windows from " << c.store.num_flows() << " flows on " << c.backend << "\n";
+  out << "classify: " << c.samples.size() << " windows from " << c.store.num_flows() << " flows on " << c.backend
+      << "\n";
   out << "  predicted class           windows     flows\n";
   for (size_t k = 0; k < c.class_names.size(); ++k) {
     char b[256];

@@ -15,23 +15,23 @@
 namespace flowpic {
 
 struct ClassifyOptions {
-  std::string model_path;                // result file of run_experiment, or a weights file (export_weights)
-  std::string config_path;               // experiment config whose representation to use ("" = the model file's)
-  std::vector<std::string> captures;     // pcap/pcapng files or folders
-  std::vector<std::string> label_maps;   // optional: label the flows as training did (shown beside predictions)
-  std::string device = "auto";           // cpu | cuda | auto
+  std::string model_path;               // result file of run_experiment, or a weights file (export_weights)
+  std::string config_path;              // experiment config whose representation to use ("" = the model file's)
+  std::vector<std::string> captures;    // pcap/pcapng files or folders
+  std::vector<std::string> label_maps;  // optional: label the flows as training did (shown beside predictions)
+  std::string device = "auto";          // cpu | cuda | auto
   int batch_size = 128;
   bool progress = true;
 };
 
 struct Classification {
   std::vector<std::string> class_names;
-  json representation;                  // the resolved representation used
-  PacketStore store;                    // the ingested captures (keys, labels, sources)
-  std::vector<Sample> samples;          // one per image, in flow, direction, window order
+  json representation;          // the resolved representation used
+  PacketStore store;            // the ingested captures (keys, labels, sources)
+  std::vector<Sample> samples;  // one per image, in flow, direction, window order
   std::vector<int32_t> predicted;
-  std::vector<float> probabilities;     // samples x classes, row-major
-  std::string backend;                  // what ran the model
+  std::vector<float> probabilities;  // samples x classes, row-major
+  std::string backend;               // what ran the model
   SampleIndexStats stats;
 };
 

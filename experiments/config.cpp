@@ -14,7 +14,7 @@ void apply_override(json& j, const std::string& assignment, const std::string& o
   try {
     value = json::parse(text);
   } catch (const json::exception&) {  // parse_error, or out_of_range for "1e999"
-    value = text;  // a bare word: a string
+    value = text;                     // a bare word: a string
     try {
       (void)value.dump();  // the config is stored with the results: it must be valid UTF-8
     } catch (const json::type_error&) {
@@ -28,7 +28,8 @@ void apply_override(json& j, const std::string& assignment, const std::string& o
     std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (key.empty()) fail(origin, ": --set '", printable(assignment), "': empty key in '", printable(path), "'");
     if (!node->is_object())
-      fail(origin, ": --set '", printable(assignment), "': '", printable(path.substr(0, start ? start - 1 : 0)), "' is not an object");
+      fail(origin, ": --set '", printable(assignment), "': '", printable(path.substr(0, start ? start - 1 : 0)),
+           "' is not an object");
     if (dot == std::string::npos) {
       (*node)[key] = value;
       return;
@@ -65,7 +66,8 @@ DatasetConfig parse_dataset(const json& j, const JsonWhere& w) {
       fail(sw.at("preset").str(), ": '", d.synthetic_preset, "' is not a preset; allowed: small, paper");
     if (s.contains("scale")) {
       d.synthetic_scale = json_number(s, "scale", sw);
-      if (!(d.synthetic_scale >= 0.01 && d.synthetic_scale <= 100)) fail(sw.at("scale").str(), ": must be in [0.01, 100]");
+      if (!(d.synthetic_scale >= 0.01 && d.synthetic_scale <= 100))
+        fail(sw.at("scale").str(), ": must be in [0.01, 100]");
     }
     if (s.contains("dir")) d.synthetic_dir = json_string(s, "dir", sw);
   }
@@ -79,8 +81,9 @@ int positive_int(const json& j, const std::string& key, const JsonWhere& w, int6
 }
 
 TrainingConfig parse_training(const json& j, const JsonWhere& w) {
-  check_keys(j, w, {"epochs", "batch_size", "batches_per_epoch", "patience", "seed", "repeats", "validation_fraction",
-                    "test_fraction", "split", "selection", "balance"});
+  check_keys(j, w,
+             {"epochs", "batch_size", "batches_per_epoch", "patience", "seed", "repeats", "validation_fraction",
+              "test_fraction", "split", "selection", "balance"});
   TrainingConfig t;
   if (j.contains("epochs")) t.epochs = positive_int(j, "epochs", w, 1, 100000);
   if (j.contains("batch_size")) t.batch_size = positive_int(j, "batch_size", w, 1, 65536);
@@ -95,8 +98,8 @@ TrainingConfig parse_training(const json& j, const JsonWhere& w) {
   if (j.contains("validation_fraction")) t.fractions.validation = json_number(j, "validation_fraction", w);
   if (j.contains("test_fraction")) t.fractions.test = json_number(j, "test_fraction", w);
   if (t.fractions.validation < 0 || t.fractions.test <= 0 || t.fractions.validation + t.fractions.test >= 1)
-    fail(w.str(), ": validation_fraction (", t.fractions.validation, ") must be >= 0, test_fraction (", t.fractions.test,
-         ") > 0, and together below 1");
+    fail(w.str(), ": validation_fraction (", t.fractions.validation, ") must be >= 0, test_fraction (",
+         t.fractions.test, ") > 0, and together below 1");
   if (j.contains("split")) {
     std::string s = json_string(j, "split", w);
     if (s != "flow" && s != "window") fail(w.at("split").str(), ": '", s, "' is not a split; allowed: flow, window");
@@ -104,7 +107,8 @@ TrainingConfig parse_training(const json& j, const JsonWhere& w) {
   }
   if (j.contains("selection")) t.selection = json_string(j, "selection", w);
   if (t.selection != "validation" && t.selection != "test_optimistic")
-    fail(w.at("selection").str(), ": '", t.selection, "' is not a model selection; allowed: validation, test_optimistic");
+    fail(w.at("selection").str(), ": '", t.selection,
+         "' is not a model selection; allowed: validation, test_optimistic");
   if (t.selection == "validation" && t.fractions.validation <= 0)
     fail(w.at("validation_fraction").str(), ": model selection on validation needs validation_fraction > 0");
   if (j.contains("balance")) t.balance = json_bool(j, "balance", w);
@@ -115,8 +119,11 @@ json to_json(const DatasetConfig& d) {
   return {{"source", d.source},
           {"store", d.store},
           {"store_hint", d.store_hint},
-          {"synthetic", {{"seed", d.synthetic_seed}, {"preset", d.synthetic_preset},
-                         {"scale", d.synthetic_scale}, {"dir", d.synthetic_dir}}}};
+          {"synthetic",
+           {{"seed", d.synthetic_seed},
+            {"preset", d.synthetic_preset},
+            {"scale", d.synthetic_scale},
+            {"dir", d.synthetic_dir}}}};
 }
 
 json to_json(const TrainingConfig& t) {
@@ -140,22 +147,25 @@ void check_batch_memory(const ExperimentConfig& c, const JsonWhere& w) {
   const double bytes = static_cast<double>(r.image_floats()) * sizeof(float) * c.training.batch_size;
   if (bytes > static_cast<double>(kMaxBatchImageBytes))
     fail(w.at("training").at("batch_size").str(), ": ", c.training.batch_size, " images of ", r.channels(), "x",
-         r.height(), "x", r.width(), " need ", static_cast<int64_t>(bytes / (1 << 20)), " MiB per batch, over the limit of ",
-         kMaxBatchImageBytes >> 20, " MiB; use a smaller batch_size or resolution");
+         r.height(), "x", r.width(), " need ", static_cast<int64_t>(bytes / (1 << 20)),
+         " MiB per batch, over the limit of ", kMaxBatchImageBytes >> 20,
+         " MiB; use a smaller batch_size or resolution");
 }
 
 }  // namespace
 
 ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
   JsonWhere w{origin, ""};
-  check_keys(j, w, {"name", "description", "dataset", "representation", "model", "optimizer", "training", "task", "device",
-                    "output", "sweep", "sweep_point"},
+  check_keys(j, w,
+             {"name", "description", "dataset", "representation", "model", "optimizer", "training", "task", "device",
+              "output", "sweep", "sweep_point"},
              {"name", "dataset", "representation", "model", "task"});
   ExperimentConfig c;
   c.file = origin;
   c.name = json_string(j, "name", w);
   if (c.name.empty() || c.name.find_first_of("/\\ ") != std::string::npos)
-    fail(w.at("name").str(), ": '", c.name, "' must be a non-empty name without spaces or slashes (it names the results folder)");
+    fail(w.at("name").str(), ": '", c.name,
+         "' must be a non-empty name without spaces or slashes (it names the results folder)");
   if (j.contains("description")) c.description = json_string(j, "description", w);
   c.dataset = parse_dataset(j["dataset"], w.at("dataset"));
   c.representation = j["representation"];
@@ -172,7 +182,8 @@ ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
   if (j.contains("output")) c.output = json_string(j, "output", w);
   // The grid itself is expanded and checked point by point by expand_sweep (experiments/sweep.hpp).
   if (j.contains("sweep") && !j["sweep"].is_object())
-    fail(w.at("sweep").str(), ": expected an object of \"key.path\": [values], e.g. {\"optimizer.lr\": [0.001, 0.0001]}");
+    fail(w.at("sweep").str(),
+         ": expected an object of \"key.path\": [values], e.g. {\"optimizer.lr\": [0.001, 0.0001]}");
   if (j.contains("sweep_point") && !j["sweep_point"].is_object())
     fail(w.at("sweep_point").str(), ": expected an object (the values of one sweep point, written by run_experiment)");
   check_batch_memory(c, w);

@@ -17,8 +17,8 @@ struct DatasetConfig {
   std::string store;             // packet store path (relative to the working directory)
   std::string store_hint;        // how to build the store when it is missing (one line, shown in the error)
   uint64_t synthetic_seed = 1;
-  std::string synthetic_preset = "small";  // small | paper
-  double synthetic_scale = 1.0;            // multiplies every capture's duration (flowpic_data synth --scale)
+  std::string synthetic_preset = "small";        // small | paper
+  double synthetic_scale = 1.0;                  // multiplies every capture's duration (flowpic_data synth --scale)
   std::string synthetic_dir = "data/synthetic";  // where the built-in traffic and its store are cached
 };
 
@@ -32,11 +32,11 @@ struct TrainingConfig {
   int batches_per_epoch = 0;  // 0 = one pass over the training samples (paper: 10 batches)
   int patience = 0;           // early stopping after this many epochs without improvement; 0 = off
   uint64_t seed = 1;
-  int repeats = 1;            // runs with seeds seed, seed+1, ...
+  int repeats = 1;  // runs with seeds seed, seed+1, ...
   SplitFractions fractions{0.1, 0.1};
-  bool split_by_flow = true;  // false: the paper's window-level random split (recorded)
+  bool split_by_flow = true;             // false: the paper's window-level random split (recorded)
   std::string selection = "validation";  // "validation" or "test_optimistic" (authors' protocol: best epoch on test)
-  bool balance = true;        // balanced undersampling of the training classes (paper)
+  bool balance = true;                   // balanced undersampling of the training classes (paper)
 };
 
 struct ExperimentConfig {

@@ -17,7 +17,8 @@ Metrics compute_metrics(const std::vector<int32_t>& truth, const std::vector<int
   m.confusion.assign(k, std::vector<int64_t>(k, 0));
   int64_t correct = 0;
   for (size_t i = 0; i < truth.size(); ++i) {
-    if (truth[i] < 0 || static_cast<size_t>(truth[i]) >= k || predicted[i] < 0 || static_cast<size_t>(predicted[i]) >= k)
+    if (truth[i] < 0 || static_cast<size_t>(truth[i]) >= k || predicted[i] < 0 ||
+        static_cast<size_t>(predicted[i]) >= k)
       fail("metrics: sample ", i, " has class ", truth[i], " / prediction ", predicted[i], ", outside 0..", k - 1);
     ++m.confusion[truth[i]][predicted[i]];
     correct += truth[i] == predicted[i];
@@ -53,8 +54,12 @@ json Metrics::to_json() const {
   j["macro_f1"] = macro_f1;
   j["classes"] = json::array();
   for (const auto& c : classes)
-    j["classes"].push_back({{"name", c.name}, {"support", c.support}, {"predicted", c.predicted},
-                            {"precision", c.precision}, {"recall", c.recall}, {"f1", c.f1}});
+    j["classes"].push_back({{"name", c.name},
+                            {"support", c.support},
+                            {"predicted", c.predicted},
+                            {"precision", c.precision},
+                            {"recall", c.recall},
+                            {"f1", c.f1}});
   j["confusion"] = confusion;
   return j;
 }

@@ -11,8 +11,8 @@ namespace flowpic {
 
 struct ClassMetrics {
   std::string name;
-  int64_t support = 0;    // true samples of the class
-  int64_t predicted = 0;  // samples predicted as the class
+  int64_t support = 0;                       // true samples of the class
+  int64_t predicted = 0;                     // samples predicted as the class
   double precision = 0, recall = 0, f1 = 0;  // 0 where undefined (no predictions / no support)
 };
 

@@ -14,7 +14,7 @@ struct PaperNumber {
   const char* group;   // "test", "held_out", "cross:VPN"
   const char* metric;  // "accuracy", "macro_f1", "recall:<class>", "precision:<class>"
   double percent;
-  const char* where;   // "FlowPic Table III", ...
+  const char* where;  // "FlowPic Table III", ...
 };
 const std::vector<PaperNumber>& paper_numbers();
 // The number published for (config, group, metric), in percent; nullopt when the paper has none.

@@ -10,19 +10,26 @@ json PreparedExperiment::summary() const {
   auto add = [&](const SampleSet& s) {
     json per = json::object();
     for (const auto& c : assignment.class_names) per[c] = 0;
-    for (size_t i : s.samples) per[assignment.class_names[static_cast<size_t>(sample_class[i])]] = per[assignment.class_names[static_cast<size_t>(sample_class[i])]].get<int64_t>() + 1;
+    for (size_t i : s.samples)
+      per[assignment.class_names[static_cast<size_t>(sample_class[i])]] =
+          per[assignment.class_names[static_cast<size_t>(sample_class[i])]].get<int64_t>() + 1;
     sets[s.name] = per;
   };
   add(train);
   add(validation);
   for (const auto& e : evaluation) add(e);
-  return {{"store", store_path}, {"data_source", data_source}, {"sets", sets}, {"sample_index", index.stats.to_json()},
-          {"flows_in_task", std::count_if(assignment.flow_class.begin(), assignment.flow_class.end(), [](int32_t c) { return c >= 0; })}};
+  return {{"store", store_path},
+          {"data_source", data_source},
+          {"sets", sets},
+          {"sample_index", index.stats.to_json()},
+          {"flows_in_task", std::count_if(assignment.flow_class.begin(), assignment.flow_class.end(),
+                                          [](int32_t c) { return c >= 0; })}};
 }
 
 std::string PreparedExperiment::summary_table() const {
   json s = summary();
-  std::string out = "samples per class and set (" + std::string(data_source == "synthetic" ? "SYNTHETIC data" : "store " + store_path) + "):\n";
+  std::string out = "samples per class and set (" +
+                    std::string(data_source == "synthetic" ? "SYNTHETIC data" : "store " + store_path) + "):\n";
   char buf[256];
   std::snprintf(buf, sizeof buf, "  %-16s", "class");
   out += buf;

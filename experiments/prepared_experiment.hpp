@@ -16,13 +16,13 @@ namespace flowpic {
 
 // Samples of one evaluation set, as indices into PreparedExperiment::index.samples.
 struct SampleSet {
-  std::string name;            // "train", "validation", "test", "held_out", "cross:Tor"
+  std::string name;  // "train", "validation", "test", "held_out", "cross:Tor"
   std::vector<size_t> samples;
 };
 
 struct PreparedExperiment {
   std::string store_path;
-  std::string data_source;     // "synthetic" or "store"
+  std::string data_source;  // "synthetic" or "store"
   PacketStore store;
   RepresentationConfig representation;
   FlowAssignment assignment;

@@ -27,14 +27,10 @@ std::vector<T> column(const std::vector<EpochRecord>& h, F f) {
 json base_provenance(const std::string& command) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
-  return {{"program", "flowpic"},
-          {"version", kVersion},
-          {"git_commit", kGitCommit},
-          {"host", host},
-          {"created", utc_now_iso8601()},
-          {"command", command},
-          {"cuda", cuda_versions()},
-          {"device_present", cuda_device_description()}};
+  return {{"program", "flowpic"},         {"version", kVersion},
+          {"git_commit", kGitCommit},     {"host", host},
+          {"created", utc_now_iso8601()}, {"command", command},
+          {"cuda", cuda_versions()},      {"device_present", cuda_device_description()}};
 }
 
 void write_result(const std::string& path, const RunResult& r, const std::function<void(hid_t file)>& write_weights) {
@@ -102,7 +98,8 @@ RunResult read_result(const std::string& path) {
     fail(path, ": not a flowpic result file");
   int64_t version = h5::get_attr_int(f, "format_version");
   if (version > kResultFormatVersion)
-    fail(path, ": result format version ", version, " is newer than this program's ", kResultFormatVersion, "; update flowpic");
+    fail(path, ": result format version ", version, " is newer than this program's ", kResultFormatVersion,
+         "; update flowpic");
   if (version < kResultFormatVersion)
     fail(path, ": result format version ", version, " was written by an older flowpic; run the experiment again");
   RunResult r;

@@ -25,27 +25,27 @@ struct EpochRecord {
 // Predictions of one evaluation group ("test", "held_out", "cross:Tor", ...).
 struct GroupPredictions {
   std::string name;
-  std::vector<uint32_t> flow;          // store flow index
-  std::vector<uint8_t> direction;      // 0, 1, or 2 = both
-  std::vector<double> window_start;    // seconds since the flow's first packet
+  std::vector<uint32_t> flow;        // store flow index
+  std::vector<uint8_t> direction;    // 0, 1, or 2 = both
+  std::vector<double> window_start;  // seconds since the flow's first packet
   std::vector<int32_t> truth, predicted;
-  std::vector<float> probabilities;    // n x classes, row-major
+  std::vector<float> probabilities;  // n x classes, row-major
   Metrics metrics;
 };
 
 struct RunResult {
   std::string experiment, run;  // run: "seed1", "lr=0.001_seed2", ...
   json config;                  // the resolved config
-  json provenance;              // program version, git commit, host, device, CUDA/cuDNN, store paths and hashes, seeds, command
-  json samples;                 // samples per class per split, sample-index statistics
+  json provenance;  // program version, git commit, host, device, CUDA/cuDNN, store paths and hashes, seeds, command
+  json samples;     // samples per class per split, sample-index statistics
   std::vector<std::string> class_names;
   std::vector<EpochRecord> history;
   int best_epoch = 0;
-  std::string selection;        // "validation", or "test_optimistic" (labelled so in the file)
+  std::string selection;  // "validation", or "test_optimistic" (labelled so in the file)
   std::vector<GroupPredictions> groups;
   std::map<std::string, double> timings;  // seconds: "sample_index", "train", "evaluate", "total"
-  bool interrupted = false;     // Ctrl-C: the file holds what was done
-  std::string data_source;      // "synthetic" or "iscx"/"store": shown wherever results are shown
+  bool interrupted = false;               // Ctrl-C: the file holds what was done
+  std::string data_source;                // "synthetic" or "iscx"/"store": shown wherever results are shown
 };
 
 // Writes the result to `path` through a temporary file; `write_weights` (may be empty) adds the

@@ -53,15 +53,16 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
     fail(cfg.file, ": device: the cuda backend was requested but ", cuda_device_description(), "; use cpu or auto");
   PreparedExperiment d;
   if (cfg.dataset.source == "synthetic") {
-    d.store_path = ensure_synthetic_store(cfg.dataset.synthetic_dir, cfg.dataset.synthetic_seed, cfg.dataset.synthetic_preset,
-                                          cfg.dataset.synthetic_scale);
+    d.store_path = ensure_synthetic_store(cfg.dataset.synthetic_dir, cfg.dataset.synthetic_seed,
+                                          cfg.dataset.synthetic_preset, cfg.dataset.synthetic_scale);
     d.data_source = "synthetic";
   } else {
     d.store_path = cfg.dataset.store;
     d.data_source = "store";
     if (!file_exists(d.store_path))
       fail(cfg.file, ": dataset.store: ", d.store_path, " does not exist; ",
-           cfg.dataset.store_hint.empty() ? std::string("build it with flowpic_data ingest (see README, 'Data')") : cfg.dataset.store_hint,
+           cfg.dataset.store_hint.empty() ? std::string("build it with flowpic_data ingest (see README, 'Data')")
+                                          : cfg.dataset.store_hint,
            ", or run on the built-in data with --set dataset.source=synthetic");
   }
   d.store = read_packet_store(d.store_path);
@@ -89,7 +90,8 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
   std::vector<int32_t> main_class(n, -1);
   for (size_t i = 0; i < n; ++i)
     if (sample_group[i] == kGroupMain) main_class[i] = d.sample_class[i];
-  std::vector<Split> split = split_samples(sample_unit, main_class, cfg.training.fractions, cfg.training.split_by_flow, seed);
+  std::vector<Split> split =
+      split_samples(sample_unit, main_class, cfg.training.fractions, cfg.training.split_by_flow, seed);
   std::vector<size_t> by_split[3];
   for (size_t i = 0; i < n; ++i)
     if (main_class[i] >= 0) by_split[split[i]].push_back(i);
@@ -126,15 +128,16 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
     d.evaluation.push_back({"cross:" + cfg.task.test_encapsulations[e],
                             balance(cand, cfg, d.sample_class, sample_sub, seed ^ (0x5555 + e))});
   }
-  if (d.train.samples.empty()) fail(cfg.file, ": no training samples: the task and representation select nothing (see --dry-run)");
+  if (d.train.samples.empty())
+    fail(cfg.file, ": no training samples: the task and representation select nothing (see --dry-run)");
   return d;
 }
 
 namespace {
 
 // The result's description of a run, before training: what was run, on which data and backend.
-RunResult describe_run(const ExperimentConfig& cfg, const PreparedExperiment& d, uint64_t seed, const std::string& command,
-                       const Trainer& trainer) {
+RunResult describe_run(const ExperimentConfig& cfg, const PreparedExperiment& d, uint64_t seed,
+                       const std::string& command, const Trainer& trainer) {
   RunResult r;
   r.experiment = cfg.name;
   r.run = "seed" + std::to_string(seed);
@@ -156,8 +159,9 @@ RunResult describe_run(const ExperimentConfig& cfg, const PreparedExperiment& d,
 // An evaluation set's metrics on stderr, naming the data and, with test_optimistic, the set the
 // epoch was chosen on (its number is optimistic).
 void print_metrics(const GroupPredictions& g, const PreparedExperiment& d, bool optimistic) {
-  std::fprintf(stderr, "%s (%s%s):\n%s", g.name.c_str(), d.data_source == "synthetic" ? "SYNTHETIC data" : d.store_path.c_str(),
-               optimistic && g.name == "test" ? ", optimistic: epoch chosen on this set" : "", g.metrics.table().c_str());
+  std::fprintf(
+      stderr, "%s (%s%s):\n%s", g.name.c_str(), d.data_source == "synthetic" ? "SYNTHETIC data" : d.store_path.c_str(),
+      optimistic && g.name == "test" ? ", optimistic: epoch chosen on this set" : "", g.metrics.table().c_str());
 }
 
 }  // namespace
@@ -166,9 +170,10 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
   const auto t_start = Clock::now();
   Trainer trainer(cfg, d, seed);
   RunResult r = describe_run(cfg, d, seed, command, trainer);
-  std::fprintf(stderr, "run %s/%s on %s: %zu training, %zu validation samples; model %zu parameters%s\n", cfg.name.c_str(),
-               r.run.c_str(), trainer.backend()->description().c_str(), d.train.samples.size(), d.validation.samples.size(),
-               trainer.model()->parameter_count(), d.data_source == "synthetic" ? " [SYNTHETIC data]" : "");
+  std::fprintf(stderr, "run %s/%s on %s: %zu training, %zu validation samples; model %zu parameters%s\n",
+               cfg.name.c_str(), r.run.c_str(), trainer.backend()->description().c_str(), d.train.samples.size(),
+               d.validation.samples.size(), trainer.model()->parameter_count(),
+               d.data_source == "synthetic" ? " [SYNTHETIC data]" : "");
 
   TrainingOutcome training = trainer.fit();
   r.history = std::move(training.history);

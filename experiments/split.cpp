@@ -10,7 +10,8 @@ namespace flowpic {
 
 std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,
                                  const SplitFractions& fr, bool by_unit, uint64_t seed) {
-  if (sample_unit.size() != sample_class.size()) fail("split: ", sample_unit.size(), " units for ", sample_class.size(), " samples");
+  if (sample_unit.size() != sample_class.size())
+    fail("split: ", sample_unit.size(), " units for ", sample_class.size(), " samples");
   if (fr.validation < 0 || fr.test < 0 || fr.validation + fr.test >= 1)
     fail("split: validation (", fr.validation, ") and test (", fr.test, ") fractions must be >= 0 and sum below 1");
   std::vector<Split> out(sample_class.size(), kTrain);
@@ -40,17 +41,20 @@ std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const 
       // after it, a unit goes to test (then validation) when that brings the split nearer its
       // share than leaving it out would.
       const double half = 0.5 * double(idx->size());
-      if (first) first = false;
-      else if (got_test + half < want_test) s = kTest, got_test += double(idx->size());
-      else if (got_val + half < want_val) s = kValidation, got_val += double(idx->size());
+      if (first)
+        first = false;
+      else if (got_test + half < want_test)
+        s = kTest, got_test += double(idx->size());
+      else if (got_val + half < want_val)
+        s = kValidation, got_val += double(idx->size());
       for (size_t i : *idx) out[i] = s;
     }
   }
   return out;
 }
 
-std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates, const std::vector<int32_t>& sample_class,
-                                         uint64_t seed) {
+std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates,
+                                         const std::vector<int32_t>& sample_class, uint64_t seed) {
   std::map<int32_t, std::vector<size_t>> by_class;
   for (size_t i : candidates)
     if (sample_class[i] >= 0) by_class[sample_class[i]].push_back(i);
@@ -67,14 +71,17 @@ std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates, 
   return out;
 }
 
-std::vector<size_t> sample_target_vs_others(const std::vector<size_t>& candidates, const std::vector<int32_t>& sample_class,
+std::vector<size_t> sample_target_vs_others(const std::vector<size_t>& candidates,
+                                            const std::vector<int32_t>& sample_class,
                                             const std::vector<int32_t>& sample_subclass, double ratio, uint64_t seed) {
   std::vector<size_t> out;
   std::map<int32_t, std::vector<size_t>> others;
   size_t n_others = 0;
   for (size_t i : candidates) {
-    if (sample_class[i] == 0) out.push_back(i);
-    else if (sample_class[i] == 1) others[sample_subclass[i]].push_back(i), ++n_others;
+    if (sample_class[i] == 0)
+      out.push_back(i);
+    else if (sample_class[i] == 1)
+      others[sample_subclass[i]].push_back(i), ++n_others;
   }
   const size_t want = std::min(n_others, static_cast<size_t>(std::llround(ratio * double(out.size()))));
   if (n_others == 0 || want == 0) {

@@ -42,12 +42,13 @@ std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const 
 
 // Indices of `candidates` kept so that every class has as many samples as the rarest one
 // (balanced undersampling, as the paper). Deterministic for a seed; output sorted.
-std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates, const std::vector<int32_t>& sample_class,
-                                         uint64_t seed);
+std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates,
+                                         const std::vector<int32_t>& sample_class, uint64_t seed);
 
 // Class-vs-all sampling: keeps every target sample (class 0) and draws round(ratio x targets)
 // samples of class 1, spread over the subclasses in proportion to their counts. Output sorted.
-std::vector<size_t> sample_target_vs_others(const std::vector<size_t>& candidates, const std::vector<int32_t>& sample_class,
+std::vector<size_t> sample_target_vs_others(const std::vector<size_t>& candidates,
+                                            const std::vector<int32_t>& sample_class,
                                             const std::vector<int32_t>& sample_subclass, double ratio, uint64_t seed);
 
 }  // namespace flowpic

@@ -55,7 +55,8 @@ ExperimentConfig point_config(const json& raw, const SweepPoint& point, const st
   if (!j.contains("optimizer")) j["optimizer"] = {{"type", "adam"}};
   for (const auto& [key, value] : point.values) apply_override(j, key + "=" + value.dump(), origin);
   ExperimentConfig c = parse_experiment(j, origin);
-  c.resolved["representation"] = RepresentationConfig::from_json(c.representation, {c.file, "representation"}).to_json();
+  c.resolved["representation"] =
+      RepresentationConfig::from_json(c.representation, {c.file, "representation"}).to_json();
   if (!point.values.empty()) c.resolved["sweep_point"] = point.to_json();
   return c;
 }
@@ -70,10 +71,11 @@ std::vector<SweepPoint> expand_sweep(const json& raw, const std::string& origin)
   for (auto it = sweep.begin(); it != sweep.end(); ++it) {
     if (!it.value().is_array() || it.value().empty())
       fail(origin, ": sweep.", it.key(), ": expected a non-empty list of values");
-    if (it.key().empty() || it.key().front() == '.' || it.key().back() == '.' || it.key().find("..") != std::string::npos)
+    if (it.key().empty() || it.key().front() == '.' || it.key().back() == '.' ||
+        it.key().find("..") != std::string::npos)
       fail(origin, ": sweep: '", it.key(), "' is not a key path (e.g. optimizer.lr)");
-    if (it.key() == "name" || it.key() == "output" || it.key().rfind("sweep", 0) == 0 || it.key().rfind("training.repeats", 0) == 0 ||
-        it.key() == "training.seed")
+    if (it.key() == "name" || it.key() == "output" || it.key().rfind("sweep", 0) == 0 ||
+        it.key().rfind("training.repeats", 0) == 0 || it.key() == "training.seed")
       fail(origin, ": sweep: '", it.key(), "' cannot be swept (seeds come from training.seed and training.repeats)");
     keys.push_back(it.key());
     values.push_back(std::vector<json>(it.value().begin(), it.value().end()));
@@ -100,7 +102,8 @@ std::vector<SweepPoint> expand_sweep(const json& raw, const std::string& origin)
   std::map<std::string, size_t> seen;
   for (size_t i = 0; i < points.size(); ++i)
     if (!seen.emplace(points[i].label, i).second)
-      fail(origin, ": sweep: two points share the folder name '", points[i].label, "' (repeated or indistinguishable values)");
+      fail(origin, ": sweep: two points share the folder name '", points[i].label,
+           "' (repeated or indistinguishable values)");
 
   // Check every point now: an unknown key or a bad value fails before the first run.
   auto backend = nn::make_backend("cpu");
@@ -172,8 +175,8 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
   std::string sources;
   size_t interrupted = 0;
   md << "# Sweep summary: " << base.name << "\n\n";
-  md << "Test accuracy and macro F1 (%), mean and sample standard deviation over the seeds found; config "
-     << base.file << ".\n\n";
+  md << "Test accuracy and macro F1 (%), mean and sample standard deviation over the seeds found; config " << base.file
+     << ".\n\n";
   md << "| point |";
   for (const auto& k : keys) md << " " << k << " |";
   md << " runs | accuracy | macro F1 |\n|---|";
@@ -203,18 +206,27 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
     MeanStd a = mean_std(acc), f = mean_std(f1);
     const std::string label = points[i].label.empty() ? "(no sweep)" : points[i].label;
     csv << "\"" << label << "\"";
-    for (const auto& kv : points[i].values) csv << ",\"" << (kv.second.is_string() ? kv.second.get<std::string>() : kv.second.dump()) << "\"";
+    for (const auto& kv : points[i].values)
+      csv << ",\"" << (kv.second.is_string() ? kv.second.get<std::string>() : kv.second.dump()) << "\"";
     csv << "," << a.n;
-    if (a.n) csv << "," << pct(a.mean) << "," << pct(a.std) << "," << pct(f.mean) << "," << pct(f.std);
-    else csv << ",,,,";
+    if (a.n)
+      csv << "," << pct(a.mean) << "," << pct(a.std) << "," << pct(f.mean) << "," << pct(f.std);
+    else
+      csv << ",,,,";
     csv << "," << source << "," << selection << "\n";
     md << "| " << label << " |";
-    for (const auto& kv : points[i].values) md << " " << (kv.second.is_string() ? kv.second.get<std::string>() : kv.second.dump()) << " |";
+    for (const auto& kv : points[i].values)
+      md << " " << (kv.second.is_string() ? kv.second.get<std::string>() : kv.second.dump()) << " |";
     md << " " << a.n << "/" << c.training.repeats << " |";
-    if (a.n) md << " " << pct(a.mean) << " ± " << pct(a.std) << " | " << pct(f.mean) << " ± " << pct(f.std) << " |\n";
-    else md << " — | — |\n";
+    if (a.n)
+      md << " " << pct(a.mean) << " ± " << pct(a.std) << " | " << pct(f.mean) << " ± " << pct(f.std) << " |\n";
+    else
+      md << " — | — |\n";
   }
-  md << "\nData: " << (sources.empty() ? "none yet" : sources == "synthetic" ? "SYNTHETIC (built-in generated traffic, not ISCX)" : sources)
+  md << "\nData: "
+     << (sources.empty()          ? "none yet"
+         : sources == "synthetic" ? "SYNTHETIC (built-in generated traffic, not ISCX)"
+                                  : sources)
      << ". Standard deviation: sample (n - 1), 0 for a single run.\n";
   if (interrupted) md << interrupted << " interrupted run(s) left out; run again with --resume to finish them.\n";
   const std::string dir = base.output + "/" + base.name + "/";
@@ -228,7 +240,8 @@ SweepPlan plan_sweep(const json& raw, const std::string& origin) {
   plan.base = parse_experiment(raw, origin);
   ExperimentConfig& cfg = plan.base;
   // Check the representation before any data is read, and record it with every default.
-  cfg.resolved["representation"] = RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"}).to_json();
+  cfg.resolved["representation"] =
+      RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"}).to_json();
   // A sweep is a grid of points, each checked now (an unknown key fails before any run).
   plan.points = expand_sweep(raw, origin);
   for (const auto& p : plan.points) plan.point_configs.push_back(point_config(raw, p, origin));
@@ -256,7 +269,8 @@ SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& co
       ++done;
       std::string where = "run " + std::to_string(done) + "/" + std::to_string(total);
       if (points.size() > 1)
-        where += ": point " + std::to_string(pi + 1) + "/" + std::to_string(points.size()) + " (" + points[pi].label + ")";
+        where +=
+            ": point " + std::to_string(pi + 1) + "/" + std::to_string(points.size()) + " (" + points[pi].label + ")";
       where += ", seed " + std::to_string(seed);
       if (resume) {
         json expected = pc.resolved;
@@ -267,7 +281,8 @@ SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& co
           std::fprintf(stderr, "%s: %s is complete, skipped (--resume)\n", where.c_str(), path.c_str());
           continue;
         }
-        if (file_exists(path)) std::fprintf(stderr, "%s: %s is there but %s: running it again\n", where.c_str(), path.c_str(), why.c_str());
+        if (file_exists(path))
+          std::fprintf(stderr, "%s: %s is there but %s: running it again\n", where.c_str(), path.c_str(), why.c_str());
       }
       std::fprintf(stderr, "%s -> %s\n", where.c_str(), path.c_str());
       const auto t0 = Clock::now();
@@ -279,14 +294,15 @@ SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& co
       run.result.timings["total"] += prep_s;
       write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
       ++out.runs;
-      std::fprintf(stderr, "wrote %s%s\n", path.c_str(), run.result.interrupted ? " (interrupted: holds what was done)" : "");
+      std::fprintf(stderr, "wrote %s%s\n", path.c_str(),
+                   run.result.interrupted ? " (interrupted: holds what was done)" : "");
     }
   }
   out.interrupted = g_stop_requested;
   if (points.size() > 1 || cfg.training.repeats > 1) {
     std::string md = write_sweep_summary(cfg, points, plan.point_configs);
-    std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md%s\n", out.interrupted ? "(interrupted: partial) " : "",
-                 md.c_str(), cfg.output.c_str(), cfg.name.c_str(),
+    std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md%s\n",
+                 out.interrupted ? "(interrupted: partial) " : "", md.c_str(), cfg.output.c_str(), cfg.name.c_str(),
                  out.skipped ? (" (" + std::to_string(out.skipped) + " finished runs skipped)").c_str() : "");
   }
   return out;

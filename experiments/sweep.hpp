@@ -16,7 +16,7 @@ namespace flowpic {
 
 struct SweepPoint {
   std::vector<std::pair<std::string, json>> values;  // key path -> value, in the sweep's key order
-  std::string label;  // "lr=0.001,resolution=32" (folder name); "" for the single point of no sweep
+  std::string label;     // "lr=0.001,resolution=32" (folder name); "" for the single point of no sweep
   json to_json() const;  // {"optimizer.lr": 0.001, ...}: recorded as "sweep_point" in the resolved config
 };
 

@@ -35,7 +35,8 @@ std::string ensure_synthetic_store(const std::string& dir, uint64_t seed, const 
       std::fprintf(stderr, "the cached synthetic store cannot be used (%s): generating it again\n", e.what());
     }
   }
-  std::fprintf(stderr, "built-in SYNTHETIC traffic (preset %s, seed %llu) is not in %s yet: generating and ingesting it\n",
+  std::fprintf(stderr,
+               "built-in SYNTHETIC traffic (preset %s, seed %llu) is not in %s yet: generating and ingesting it\n",
                preset.c_str(), static_cast<unsigned long long>(seed), base.c_str());
   synth::SynthOptions so;
   so.out_dir = base;

@@ -66,7 +66,8 @@ const RunSet& ResultsDir::get(const std::string& config) {
   std::vector<std::pair<long, std::string>> files;
   for (const auto& e : fs::directory_iterator(d, ec)) {
     const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || name.size() < 8 || name.rfind("seed", 0) != 0 || e.path().extension() != ".h5") continue;
+    if (!e.is_regular_file() || name.size() < 8 || name.rfind("seed", 0) != 0 || e.path().extension() != ".h5")
+      continue;
     const std::string digits = name.substr(4, name.size() - 7);
     if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
     files.emplace_back(std::stol(digits), e.path().string());
@@ -87,7 +88,8 @@ const json& TableProvenance::shipped(const std::string& config) {
   if (it != shipped_.end()) return it->second;
   json shipped;
   try {
-    std::string path = configs_dir_.empty() ? find_config_file(config + ".json") : configs_dir_ + "/" + config + ".json";
+    std::string path =
+        configs_dir_.empty() ? find_config_file(config + ".json") : configs_dir_ + "/" + config + ".json";
     ExperimentConfig c = load_experiment(path);
     shipped = c.resolved;
     shipped["representation"] = RepresentationConfig::from_json(c.representation, {c.file, "representation"}).to_json();
@@ -99,7 +101,8 @@ const json& TableProvenance::shipped(const std::string& config) {
 
 void TableProvenance::add(const std::string& config, const RunResult& r) {
   if (r.data_source == "synthetic")
-    sources_.insert("SYNTHETIC (the built-in generated traffic, preset " + setting_text(config_at(r.config, {"dataset", "synthetic", "preset"})) +
+    sources_.insert("SYNTHETIC (the built-in generated traffic, preset " +
+                    setting_text(config_at(r.config, {"dataset", "synthetic", "preset"})) +
                     "; not ISCX: not comparable with the paper's numbers)");
   else
     sources_.insert("ISCX (packet store " + setting_text(config_at(r.provenance, {"store"})) + ")");
@@ -124,7 +127,8 @@ void TableProvenance::add(const std::string& config, const RunResult& r) {
       differs(config_at(rep, {size}), config_at(s, {"representation", size}), size);
   differs(model, config_at(s, {"model"}), "model");
   differs(config_at(r.config, {"training", "epochs"}), config_at(s, {"training", "epochs"}), "epochs");
-  differs(config_at(r.config, {"training", "batches_per_epoch"}), config_at(s, {"training", "batches_per_epoch"}), "batches per epoch");
+  differs(config_at(r.config, {"training", "batches_per_epoch"}), config_at(s, {"training", "batches_per_epoch"}),
+          "batches per epoch");
 }
 
 std::vector<std::string> TableProvenance::sentences() const {
@@ -133,11 +137,13 @@ std::vector<std::string> TableProvenance::sentences() const {
   out.push_back("Data: " + join(sources_) + ".");
   out.push_back("Runs: " + join(settings_) + ".");
   if (!departures_.empty())
-    out.push_back("REDUCED or changed setting, not the paper's: " + join(departures_) + " (the shipped configs hold the paper setting).");
+    out.push_back("REDUCED or changed setting, not the paper's: " + join(departures_) +
+                  " (the shipped configs hold the paper setting).");
   return out;
 }
 
-TableCell CellBuilder::cell(const std::string& config, const std::string& group, const std::string& metric, int decimals) {
+TableCell CellBuilder::cell(const std::string& config, const std::string& group, const std::string& metric,
+                            int decimals) {
   TableCell c;
   c.decimals = decimals;
   c.paper = paper_number(config, group, metric);

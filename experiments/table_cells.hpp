@@ -37,10 +37,10 @@ struct TableCell {
   bool applicable = true;  // false: the paper has no such experiment (shown as n/a)
   MeanStd ours;
   bool have = false;
-  std::string gap;         // why there is no number: "run configs/X.json", ...
+  std::string gap;  // why there is no number: "run configs/X.json", ...
   bool optimistic = false, interrupted = false, averaged = false;
   int decimals = 1;
-  double samples = 0;      // evaluation samples per run (mean over runs): how much the number rests on
+  double samples = 0;  // evaluation samples per run (mean over runs): how much the number rests on
 };
 
 struct TableRow {

@@ -12,10 +12,10 @@
 namespace flowpic {
 
 struct TableOptions {
-  std::string results_dir;   // holds <config>/seed<N>.h5
-  std::string out_dir;       // default <results_dir>/tables
-  std::string configs_dir;   // where "run configs/X.json" points; for the setting check (default: shipped configs)
-  std::string note;          // added to every table (e.g. the command that made the runs)
+  std::string results_dir;  // holds <config>/seed<N>.h5
+  std::string out_dir;      // default <results_dir>/tables
+  std::string configs_dir;  // where "run configs/X.json" points; for the setting check (default: shipped configs)
+  std::string note;         // added to every table (e.g. the command that made the runs)
   bool progress = true;
 };
 

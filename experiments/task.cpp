@@ -88,7 +88,8 @@ TaskConfig TaskConfig::parse(const json& j, const JsonWhere& w) {
     for (size_t i = 0; i < t.test_encapsulations.size(); ++i) {
       check_encapsulation(t.test_encapsulations[i], w.at("test_encapsulations").at(i));
       if (t.test_encapsulations[i] == t.encapsulation)
-        fail(w.at("test_encapsulations").at(i).str(), ": the training encapsulation is tested on its own test split already");
+        fail(w.at("test_encapsulations").at(i).str(),
+             ": the training encapsulation is tested on its own test split already");
     }
   }
   if (t.type == TaskType::kApplication) {
@@ -96,7 +97,8 @@ TaskConfig TaskConfig::parse(const json& j, const JsonWhere& w) {
     if (t.applications.size() < 2) fail(w.at("applications").str(), ": at least two applications are needed");
     for (size_t i = 0; i < t.applications.size(); ++i)
       if (t.applications[i].find(':') == std::string::npos)
-        fail(w.at("applications").at(i).str(), ": '", t.applications[i], "' should be \"Category:Application\", e.g. \"VoIP:Skype\"");
+        fail(w.at("applications").at(i).str(), ": '", t.applications[i],
+             "' should be \"Category:Application\", e.g. \"VoIP:Skype\"");
   }
   if (t.type == TaskType::kUnseenApplication) {
     t.held_out = json_strings(j, "held_out", w);
@@ -126,12 +128,15 @@ json TaskConfig::to_json() const {
 FlowAssignment assign_flows(const PacketStore& store, const TaskConfig& task, const std::string& origin) {
   auto column = [&](const char* name) {
     int c = store.label_column(name);
-    if (c < 0) fail(origin, ": the packet store has no '", name, "' label column (ingest it with a label map that gives one)");
+    if (c < 0)
+      fail(origin, ": the packet store has no '", name, "' label column (ingest it with a label map that gives one)");
     return &store.labels[static_cast<size_t>(c)];
   };
   const LabelColumn* cat = column(task.label_column.c_str());
   const LabelColumn* enc = column("encapsulation");
-  const LabelColumn* app = (task.type == TaskType::kApplication || task.type == TaskType::kUnseenApplication) ? column("application") : nullptr;
+  const LabelColumn* app = (task.type == TaskType::kApplication || task.type == TaskType::kUnseenApplication)
+                               ? column("application")
+                               : nullptr;
   const LabelColumn* ds = task.datasets.empty() ? nullptr : column("dataset");
 
   const size_t n = store.num_flows();
@@ -187,8 +192,10 @@ FlowAssignment assign_flows(const PacketStore& store, const TaskConfig& task, co
     if (a.flow_class[f] < 0) continue;
     a.flow_group[f] = kGroupMain;
     if (task.type == TaskType::kClassVsAll || task.type == TaskType::kUnseenApplication) {
-      if (e != task.encapsulation) a.flow_group[f] = kGroupCrossFirst + index_of(task.test_encapsulations, e);
-      else if (task.type == TaskType::kUnseenApplication && a.flow_class[f] == 0 && contains(task.held_out, value(app, f)))
+      if (e != task.encapsulation)
+        a.flow_group[f] = kGroupCrossFirst + index_of(task.test_encapsulations, e);
+      else if (task.type == TaskType::kUnseenApplication && a.flow_class[f] == 0 &&
+               contains(task.held_out, value(app, f)))
         a.flow_group[f] = kGroupHeldOut;
     }
   }
@@ -205,7 +212,9 @@ FlowAssignment assign_flows(const PacketStore& store, const TaskConfig& task, co
   for (const auto& h : task.held_out) {
     bool any = false;
     for (size_t f = 0; f < n && !any; ++f) any = a.flow_group[f] == kGroupHeldOut && value(app, f) == h;
-    if (!any) fail(origin, ": task.held_out: no '", task.target, "' flow of application '", h, "' in encapsulation '", task.encapsulation, "'");
+    if (!any)
+      fail(origin, ": task.held_out: no '", task.target, "' flow of application '", h, "' in encapsulation '",
+           task.encapsulation, "'");
   }
   return a;
 }

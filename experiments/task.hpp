@@ -51,8 +51,8 @@ enum FlowGroup : int32_t {
 
 struct FlowAssignment {
   std::vector<std::string> class_names;
-  std::vector<int32_t> flow_class;   // per store flow: class id or -1
-  std::vector<int32_t> flow_group;   // per store flow: FlowGroup
+  std::vector<int32_t> flow_class;       // per store flow: class id or -1
+  std::vector<int32_t> flow_group;       // per store flow: FlowGroup
   std::vector<std::string> group_names;  // "main", "held_out", "cross:Tor", ...
   // For class_vs_all / unseen_application: the category of each "all"-side flow, for proportional sampling.
   std::vector<int32_t> flow_subclass;

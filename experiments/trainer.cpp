@@ -109,8 +109,10 @@ Trainer::Trainer(const ExperimentConfig& cfg, const PreparedExperiment& data, ui
 
 TrainingOutcome Trainer::fit() {
   if (selection_.empty())
-    std::fprintf(stderr, "warning: %s: the %s set is empty (too few flows to split by flow?): no model selection, the last "
-                 "epoch is kept\n", cfg_.file.c_str(), optimistic_ ? "test" : "validation");
+    std::fprintf(stderr,
+                 "warning: %s: the %s set is empty (too few flows to split by flow?): no model selection, the last "
+                 "epoch is kept\n",
+                 cfg_.file.c_str(), optimistic_ ? "test" : "validation");
   const int epochs = cfg_.training.epochs;
   const auto t_start = Clock::now();
   ModelSelection selection(!selection_.empty());
@@ -128,9 +130,11 @@ TrainingOutcome Trainer::fit() {
     out.history.push_back(rec);
     const bool improved = selection.offer(rec, *model_);
     const double eta = seconds_since(t_start) / epoch * (epochs - epoch);
-    std::fprintf(stderr, "epoch %d/%d: train loss %.4f acc %.2f%% | %s loss %.4f acc %.2f%%%s | %.0f images/s | %.1f s | ETA %.0f s\n",
-                 epoch, epochs, rec.train_loss, 100 * rec.train_accuracy, optimistic_ ? "test (optimistic)" : "val",
-                 rec.val_loss, 100 * rec.val_accuracy, improved ? " *" : "", rec.images_per_s, rec.seconds, eta);
+    std::fprintf(
+        stderr,
+        "epoch %d/%d: train loss %.4f acc %.2f%% | %s loss %.4f acc %.2f%%%s | %.0f images/s | %.1f s | ETA %.0f s\n",
+        epoch, epochs, rec.train_loss, 100 * rec.train_accuracy, optimistic_ ? "test (optimistic)" : "val",
+        rec.val_loss, 100 * rec.val_accuracy, improved ? " *" : "", rec.images_per_s, rec.seconds, eta);
     if (cfg_.training.patience > 0 && selection.epochs_since_best() >= cfg_.training.patience) {
       std::fprintf(stderr, "early stop: no improvement for %d epochs; best epoch %d\n", selection.epochs_since_best(),
                    selection.best_epoch());
@@ -139,7 +143,8 @@ TrainingOutcome Trainer::fit() {
   }
   out.best_epoch = selection.best_epoch();
   out.interrupted = g_stop_requested;
-  if (out.interrupted) std::fprintf(stderr, "interrupted: evaluating the best model so far (epoch %d)\n", out.best_epoch);
+  if (out.interrupted)
+    std::fprintf(stderr, "interrupted: evaluating the best model so far (epoch %d)\n", out.best_epoch);
   selection.restore_best(*model_);
   return out;
 }
@@ -164,7 +169,8 @@ EpochRecord Trainer::train_epoch(int epoch) {
     for (size_t i = 0; i < ids.size(); ++i) correct += arg_max(lg.data() + i * classes_, classes_) == labels[i];
     loss_sum += loss * double(ids.size());
     seen += ids.size();
-    progress.update(double(seen), fmt("loss %.4f, accuracy %.2f%%", loss_sum / double(seen), 100.0 * double(correct) / double(seen)));
+    progress.update(double(seen),
+                    fmt("loss %.4f, accuracy %.2f%%", loss_sum / double(seen), 100.0 * double(correct) / double(seen)));
   }
   progress.clear();
   EpochRecord rec;

@@ -64,7 +64,7 @@ class ModelSelection {
   bool offer(const EpochRecord& epoch, nn::Model& model);
   int best_epoch() const { return best_epoch_; }  // 0 before any epoch
   int epochs_since_best() const { return since_best_; }
-  void restore_best(nn::Model& model) const;      // the model unchanged before any epoch
+  void restore_best(nn::Model& model) const;  // the model unchanged before any epoch
 
  private:
   bool has_selection_set_;
@@ -111,9 +111,9 @@ class Trainer {
   const ExperimentConfig& cfg_;
   const PreparedExperiment& data_;
   const size_t classes_;
-  const bool optimistic_;                  // selection on the test set (the authors' protocol)
+  const bool optimistic_;                 // selection on the test set (the authors' protocol)
   const std::vector<size_t>& selection_;  // the validation set, or the test set when optimistic_
-  std::shared_ptr<nn::Backend> backend_;   // outlives the model (TrainedRun keeps both)
+  std::shared_ptr<nn::Backend> backend_;  // outlives the model (TrainedRun keeps both)
   std::shared_ptr<nn::Model> model_;
   std::unique_ptr<nn::Optimizer> optimizer_;
   ImageBatcher batcher_;

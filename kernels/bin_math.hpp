@@ -41,7 +41,7 @@ enum class SizeBins : uint8_t {
 
 // The row of a packet of `size` bytes under both rules; -1 when it draws no pixel.
 FLOWPIC_HD inline int flowpic_size_row(uint32_t size, uint32_t max_size, int resolution, OversizeRule oversize,
-                                      SizeBins bins);
+                                       SizeBins bins);
 
 // Column of a packet arriving at `t` in a window whose time axis starts at t0 and spans
 // `duration` seconds over R columns: x = (t - t0) / duration * R, computed in double in exactly
@@ -61,7 +61,7 @@ FLOWPIC_HD inline int flowpic_time_bin_of_x(double x, int resolution) {
   return c < resolution ? c : resolution - 1;
 }
 FLOWPIC_HD inline int flowpic_size_row(uint32_t size, uint32_t max_size, int resolution, OversizeRule oversize,
-                                      SizeBins bins) {
+                                       SizeBins bins) {
   if (size > max_size) {
     if (oversize != OversizeRule::kClip) return -1;
     size = max_size;
@@ -91,8 +91,7 @@ FLOWPIC_HD inline float flowpic_pixel(uint32_t count, PixelTransform transform, 
     case PixelTransform::kRaw: return static_cast<float>(count);
     case PixelTransform::kClip255: return static_cast<float>(count < 255u ? count : 255u) / 255.0f;
     case PixelTransform::kLog1p: return static_cast<float>(::log1p(static_cast<double>(count)));
-    case PixelTransform::kMax:
-      return image_max == 0 ? 0.0f : static_cast<float>(count) / static_cast<float>(image_max);
+    case PixelTransform::kMax: return image_max == 0 ? 0.0f : static_cast<float>(count) / static_cast<float>(image_max);
   }
   return 0.0f;
 }

@@ -25,9 +25,7 @@ class DevicePackets {
   // The same columns as device pointers, for the builders.
   PacketColumns columns() const;
   uint64_t count() const { return count_; }
-  size_t bytes() const {
-    return time_.bytes() + ip_length_.bytes() + payload_length_.bytes() + direction_.bytes();
-  }
+  size_t bytes() const { return time_.bytes() + ip_length_.bytes() + payload_length_.bytes() + direction_.bytes(); }
 
  private:
   DeviceBuffer<double> time_;
@@ -46,7 +44,7 @@ class WindowStaging {
     const ImageWindow* windows = nullptr;  // device
     const uint64_t* offsets = nullptr;     // device, count + 1 entries
     uint64_t total_packets = 0;
-    uint64_t max_packets = 0;              // of one window
+    uint64_t max_packets = 0;  // of one window
   };
   // Every window must lie inside the packet columns (end <= packet_count).
   Batch upload(const ImageWindow* host_windows, size_t count, uint64_t packet_count, cudaStream_t stream);

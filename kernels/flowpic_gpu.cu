@@ -20,8 +20,8 @@ constexpr size_t kSharedBytes = 48 * 1024;
 // Kernels
 
 // One block per window: counts in shared memory, then every pixel written once.
-__global__ void __launch_bounds__(kThreads) flowpic_shared_kernel(PacketColumns pk, const ImageWindow* windows,
-                                                                  FlowPicSpec spec, float* out) {
+__global__ void __launch_bounds__(kThreads)
+    flowpic_shared_kernel(PacketColumns pk, const ImageWindow* windows, FlowPicSpec spec, float* out) {
   extern __shared__ uint32_t hist[];
   __shared__ uint32_t block_max;
   const ImageWindow w = windows[blockIdx.x];
@@ -52,8 +52,10 @@ __device__ inline uint32_t window_of(const uint64_t* offsets, uint32_t count, ui
   uint32_t lo = 0, hi = count;  // offsets[lo] <= s < offsets[hi]
   while (hi - lo > 1) {
     const uint32_t mid = lo + (hi - lo) / 2;
-    if (offsets[mid] <= s) lo = mid;
-    else hi = mid;
+    if (offsets[mid] <= s)
+      lo = mid;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -168,18 +170,18 @@ void FlowPicBuilderGpu::build(const PacketColumns& pk, const ImageWindow* host_w
   grow(num_runs_, 1);
   const int end_bit = 32 + bits_for(n_windows);
   size_t sort_bytes = 0, rle_bytes = 0;
-  CUDA_CHECK(cub::DeviceRadixSort::SortKeys(nullptr, sort_bytes, keys_.data(), sorted_.data(), items, 0, end_bit,
-                                            stream));
-  CUDA_CHECK(cub::DeviceRunLengthEncode::Encode(nullptr, rle_bytes, sorted_.data(), unique_.data(),
-                                                run_counts_.data(), num_runs_.data(), items, stream));
+  CUDA_CHECK(
+      cub::DeviceRadixSort::SortKeys(nullptr, sort_bytes, keys_.data(), sorted_.data(), items, 0, end_bit, stream));
+  CUDA_CHECK(cub::DeviceRunLengthEncode::Encode(nullptr, rle_bytes, sorted_.data(), unique_.data(), run_counts_.data(),
+                                                num_runs_.data(), items, stream));
   grow(temp_, std::max(sort_bytes, rle_bytes));
   size_t temp_bytes = temp_.size();
 
   flowpic_keys_kernel<<<grid_for(total), kThreads, 0, stream>>>(pk, b.windows, b.offsets, n_windows, total, spec_,
                                                                 keys_.data());
   CUDA_CHECK_LAUNCH();
-  CUDA_CHECK(cub::DeviceRadixSort::SortKeys(temp_.data(), temp_bytes, keys_.data(), sorted_.data(), items, 0,
-                                            end_bit, stream));
+  CUDA_CHECK(cub::DeviceRadixSort::SortKeys(temp_.data(), temp_bytes, keys_.data(), sorted_.data(), items, 0, end_bit,
+                                            stream));
   temp_bytes = temp_.size();
   CUDA_CHECK(cub::DeviceRunLengthEncode::Encode(temp_.data(), temp_bytes, sorted_.data(), unique_.data(),
                                                 run_counts_.data(), num_runs_.data(), items, stream));

@@ -69,8 +69,10 @@ class GpuImageBuilder final : public ImageBuilder {
       stream_ = own_stream_->get();
     }
     packets_ = DevicePackets(host_packets, stream_);  // the one upload; waits for it
-    if (const auto* f = std::get_if<FlowPicSpec>(&spec)) flowpic_.emplace(*f);
-    else payload_.emplace(std::get<PayloadSpec>(spec));
+    if (const auto* f = std::get_if<FlowPicSpec>(&spec))
+      flowpic_.emplace(*f);
+    else
+      payload_.emplace(std::get<PayloadSpec>(spec));
   }
   BuilderDevice device() const override { return BuilderDevice::kGpu; }
   std::string describe() const override {
@@ -79,8 +81,10 @@ class GpuImageBuilder final : public ImageBuilder {
     return flowpic_->spec().transform == PixelTransform::kRaw ? "GPU, memset+atomic path" : "GPU, memset+sort path";
   }
   void build(const ImageWindow* windows, size_t count, float* out) override {
-    if (flowpic_) flowpic_->build(packets_.columns(), windows, count, out, stream_);
-    else payload_->build(packets_.columns(), windows, count, out, stream_);
+    if (flowpic_)
+      flowpic_->build(packets_.columns(), windows, count, out, stream_);
+    else
+      payload_->build(packets_.columns(), windows, count, out, stream_);
   }
   void build_host(const ImageWindow* windows, size_t count, float* host_out) override {
     const size_t floats = count * image_floats();

@@ -23,7 +23,7 @@ namespace flowpic {
 enum class BuilderDevice : uint8_t {
   kAuto = 0,  // the GPU when one is usable (cuda_device_available()), else the CPU
   kCpu = 1,
-  kGpu = 2,   // needs a CUDA build and a usable device; otherwise make_image_builder fails (one line)
+  kGpu = 2,  // needs a CUDA build and a usable device; otherwise make_image_builder fails (one line)
 };
 
 // "auto", "cpu", "gpu"; nullopt for anything else (the caller names its option in the error).

@@ -103,8 +103,8 @@ void radix_sort24(std::vector<uint32_t>& keys, std::vector<uint32_t>& tmp) {
 // 9 MB image would otherwise be read into the cache (write-allocate) only to be overwritten,
 // doubling the memory traffic of what is a pure write.
 void write_sorted(const std::vector<uint32_t>& keys, PixelTransform transform, uint32_t mx, float* out, size_t n) {
-  size_t next = 0;  // first pixel not yet written
-  size_t k = 0;     // next key
+  size_t next = 0;                           // first pixel not yet written
+  size_t k = 0;                              // next key
   auto value_at = [&](size_t px) -> float {  // the pixel's value; consumes its run of keys
     if (k >= keys.size() || keys[k] != px) return 0.0f;
     size_t j = k + 1;
@@ -136,8 +136,8 @@ void write_sorted(const std::vector<uint32_t>& keys, PixelTransform transform, u
 
 // Large images: the hit pixels sorted, then the image written front to back in one sequential
 // pass (zero gaps, transformed counts), so every cache line is written once, in order.
-void flowpic_sparse(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w,
-                    std::vector<uint32_t>& keys, std::vector<uint32_t>& tmp, float* out) {
+void flowpic_sparse(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow& w, std::vector<uint32_t>& keys,
+                    std::vector<uint32_t>& tmp, float* out) {
   const size_t n = spec.image_floats();
   keys.clear();
   for (uint64_t p = w.begin; p < w.end; ++p) {
@@ -169,7 +169,8 @@ void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const I
   // Row of every size 0..max_size, from flowpic_size_bin (a table lookup instead of a division).
   std::vector<int16_t> size_rows(spec.max_size + 1);
   for (uint32_t sz = 0; sz <= spec.max_size; ++sz)
-    size_rows[sz] = static_cast<int16_t>(flowpic_size_row(sz, spec.max_size, spec.resolution, spec.oversize, spec.size_bins));
+    size_rows[sz] =
+        static_cast<int16_t>(flowpic_size_row(sz, spec.max_size, spec.resolution, spec.oversize, spec.size_bins));
   // Large images take long enough to be handed out one at a time; small ones in chunks.
   const int chunk = dense ? 16 : 1;
 #pragma omp parallel num_threads(thread_count(threads))
@@ -186,8 +187,8 @@ void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const I
   }
 }
 
-void build_payload_image_cpu(const PacketColumns& pk, const PayloadSpec& spec, const ImageWindow* windows,
-                             size_t count, float* out, int threads) {
+void build_payload_image_cpu(const PacketColumns& pk, const PayloadSpec& spec, const ImageWindow* windows, size_t count,
+                             float* out, int threads) {
   FLOWPIC_ASSERT(spec.side >= 1 && spec.max_size >= 1);
   for (size_t i = 0; i < count; ++i) check_window(pk, windows[i]);
   const size_t n = spec.image_floats();

@@ -10,8 +10,8 @@ namespace flowpic {
 
 // Image i of the batch goes to out + i * spec.image_floats(); every float of it is written.
 // threads <= 0: OpenMP's default.
-void build_flowpic_cpu(const PacketColumns& packets, const FlowPicSpec& spec, const ImageWindow* windows,
-                       size_t count, float* out, int threads = 0);
+void build_flowpic_cpu(const PacketColumns& packets, const FlowPicSpec& spec, const ImageWindow* windows, size_t count,
+                       float* out, int threads = 0);
 void build_payload_image_cpu(const PacketColumns& packets, const PayloadSpec& spec, const ImageWindow* windows,
                              size_t count, float* out, int threads = 0);
 

@@ -15,10 +15,10 @@ struct PacketStore;
 // Per-packet columns of a packet store, as plain pointers (host memory for the CPU builder,
 // device memory for the CUDA one; see DevicePackets).
 struct PacketColumns {
-  const double* time = nullptr;             // seconds since the flow's first packet
-  const uint32_t* ip_length = nullptr;      // FlowPic size
-  const uint32_t* payload_length = nullptr; // payload image size (kUnknownPayload = unknown)
-  const uint8_t* direction = nullptr;       // 0 = initiator, 1 = responder
+  const double* time = nullptr;              // seconds since the flow's first packet
+  const uint32_t* ip_length = nullptr;       // FlowPic size
+  const uint32_t* payload_length = nullptr;  // payload image size (kUnknownPayload = unknown)
+  const uint8_t* direction = nullptr;        // 0 = initiator, 1 = responder
   uint64_t count = 0;
 };
 
@@ -43,12 +43,12 @@ struct ImageWindow {
 };
 
 struct FlowPicSpec {
-  int resolution = 1500;         // R: images are R x R, rows = size, columns = time
+  int resolution = 1500;                      // R: images are R x R, rows = size, columns = time
   uint32_t max_size = kDefaultMaxPacketSize;  // the size axis spans [0, max_size]
   PixelTransform transform = PixelTransform::kRaw;
   OversizeRule oversize = OversizeRule::kDrop;  // sizes over max_size
   SizeBins size_bins = SizeBins::kExact;
-  bool per_direction = false;    // two channels: initiator's packets, responder's packets
+  bool per_direction = false;  // two channels: initiator's packets, responder's packets
   FLOWPIC_HD int channels() const { return per_direction ? 2 : 1; }
   FLOWPIC_HD size_t image_floats() const { return static_cast<size_t>(channels()) * resolution * resolution; }
 };

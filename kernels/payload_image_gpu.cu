@@ -14,8 +14,8 @@ constexpr int kThreads = 128;  // four warps, four images per block
 
 // ---------------------------------------------------------------------------------------------
 // Kernel: one warp per image.
-__global__ void __launch_bounds__(kThreads) payload_image_kernel(PacketColumns pk, const ImageWindow* windows,
-                                                                 uint32_t count, PayloadSpec spec, float* out) {
+__global__ void __launch_bounds__(kThreads)
+    payload_image_kernel(PacketColumns pk, const ImageWindow* windows, uint32_t count, PayloadSpec spec, float* out) {
   const int lane = threadIdx.x & 31;
   const uint64_t image = (blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x) >> 5;
   if (image >= count) return;  // the whole warp leaves together

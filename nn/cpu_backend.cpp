@@ -21,8 +21,8 @@ class CpuConv final : public ConvOp {
     cpu::conv2d_forward(g_, n, x.data(), w.data(), b.empty() ? nullptr : b.data(), y.data(), 0,
                         act == Activation::relu);
   }
-  void backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Tensor* dx, Tensor& dw,
-                Tensor* db, Activation act) override {
+  void backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor* db,
+                Activation act) override {
     const int n = x.shape().n;
     check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
     if (dx) dx->ensure(x.shape(), DeviceKind::cpu);
@@ -114,7 +114,8 @@ class CpuBackend final : public Backend {
   void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
     need_cpu(x, "dense input");
     const int n = x.shape().n, in = int(x.shape().sample_count()), out = w.shape().n;
-    if (size_t(in) != w.shape().sample_count()) fail("dense: input has ", in, " features per sample, weights expect ", w.shape().sample_count());
+    if (size_t(in) != w.shape().sample_count())
+      fail("dense: input has ", in, " features per sample, weights expect ", w.shape().sample_count());
     y.ensure({n, out, 1, 1}, DeviceKind::cpu);
     cpu::linear_forward(n, in, out, x.data(), w.data(), b.empty() ? nullptr : b.data(), y.data());
   }
@@ -172,14 +173,17 @@ std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend
 
 #ifndef FLOWPIC_HAVE_CUDA
 std::unique_ptr<Backend> make_cuda_backend(const CudaOptions&) {
-  fail("the cuda backend was requested but this is a CPU-only build (FLOWPIC_CUDA=OFF); rebuild with CUDA or use --device cpu");
+  fail(
+      "the cuda backend was requested but this is a CPU-only build (FLOWPIC_CUDA=OFF); rebuild with CUDA or use "
+      "--device cpu");
 }
 #endif
 
 std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "cpu") return make_cpu_backend();
   if (name == "cuda") {
-    if (!cuda_device_available()) fail("the cuda backend was requested but ", cuda_device_description(), "; use cpu or auto");
+    if (!cuda_device_available())
+      fail("the cuda backend was requested but ", cuda_device_description(), "; use cpu or auto");
     return make_cuda_backend();
   }
   if (name == "auto") return cuda_device_available() ? make_cuda_backend() : make_cpu_backend();

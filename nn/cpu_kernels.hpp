@@ -180,7 +180,8 @@ struct ConvTiling {
 #define FLOWPIC_CONV_COLUMN_ELEMENTS (size_t(1) << 16)
 #endif
 inline ConvTiling conv_tiling(const ConvGeom& g, int batch, int band_override) {
-  const size_t target = FLOWPIC_CONV_COLUMN_ELEMENTS, per_row = size_t(g.k_size()) * g.out_w(), per_image = per_row * g.out_h();
+  const size_t target = FLOWPIC_CONV_COLUMN_ELEMENTS, per_row = size_t(g.k_size()) * g.out_w(),
+               per_image = per_row * g.out_h();
   ConvTiling t;
   t.rows = g.out_h();
   if (band_override > 0) {
@@ -441,8 +442,7 @@ double softmax_xent(int batch, int classes, const T* logits, const int32_t* labe
 // running = (1 - f) * running + f * batch, f = 1 - momentum (Keras momentum 0.99 -> f = 0.01).
 template <typename T>
 void batchnorm_forward_train(int batch, int channels, int plane, const T* x, const T* gamma, const T* beta, T* y,
-                             T* running_mean, T* running_var, double factor, double eps, T* save_mean,
-                             T* save_invstd) {
+                             T* running_mean, T* running_var, double factor, double eps, T* save_mean, T* save_invstd) {
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < channels; ++c) {
     double sum = 0, sq = 0;
@@ -487,8 +487,8 @@ void batchnorm_forward_infer(int batch, int channels, int plane, const T* x, con
 
 // dgamma, dbeta, dx overwritten, from the statistics saved by the training forward pass.
 template <typename T>
-void batchnorm_backward(int batch, int channels, int plane, const T* x, const T* dy, const T* gamma,
-                        const T* save_mean, const T* save_invstd, T* dx, T* dgamma, T* dbeta) {
+void batchnorm_backward(int batch, int channels, int plane, const T* x, const T* dy, const T* gamma, const T* save_mean,
+                        const T* save_invstd, T* dx, T* dgamma, T* dbeta) {
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < channels; ++c) {
     const double mean = save_mean[c], invstd = save_invstd[c];

@@ -36,8 +36,7 @@ std::vector<float> init_values(Init init, size_t count, int fan_in, int fan_out,
       for (auto& x : v) x = float(s * rng.normal());
       break;
     }
-    case Init::zeros:
-      break;
+    case Init::zeros: break;
   }
   return v;
 }

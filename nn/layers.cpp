@@ -49,8 +49,9 @@ ConvGeom conv_geometry(const Conv2dConfig& cfg, const Shape& in) {
          g.pad_left, ", right ", g.pad_right, ") does not fit the input ", in.c, "x", in.h, "x", in.w);
   // In 64 bits: the int products in ConvGeom must not overflow.
   const int64_t k = int64_t{g.in_c} * g.kh * g.kw;
-  check_size(k * g.out_c, "the kernel", std::to_string(g.out_c) + "x" + std::to_string(g.in_c) + "x" +
-                                            std::to_string(g.kh) + "x" + std::to_string(g.kw));
+  check_size(
+      k * g.out_c, "the kernel",
+      std::to_string(g.out_c) + "x" + std::to_string(g.in_c) + "x" + std::to_string(g.kh) + "x" + std::to_string(g.kw));
   check_size(int64_t{g.out_c} * g.out_h() * g.out_w(), "the output",
              std::to_string(g.out_c) + "x" + std::to_string(g.out_h()) + "x" + std::to_string(g.out_w()));
   return g;

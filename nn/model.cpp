@@ -29,7 +29,9 @@ std::pair<int, int> int_pair(const json& obj, const std::string& key, const Json
     int x = positive_int(obj, key, where);
     return {x, x};
   }
-  auto in_range = [](const json& x) { return x.is_number_integer() && x.get<int64_t>() > 0 && x.get<int64_t>() <= (1 << 24); };
+  auto in_range = [](const json& x) {
+    return x.is_number_integer() && x.get<int64_t>() > 0 && x.get<int64_t>() <= (1 << 24);
+  };
   if (v.is_array() && v.size() == 2 && in_range(v[0]) && in_range(v[1])) return {v[0].get<int>(), v[1].get<int>()};
   fail(where.at(key).str(), ": expected a positive integer or a pair [height, width], got ", json_text(v));
 }
@@ -45,7 +47,8 @@ Init init_of(const json& obj, const JsonWhere& where, Init fallback) {
 }
 
 std::unique_ptr<Layer> make_conv2d(const json& o, const JsonWhere& w, const BuildContext&) {
-  check_keys(o, w, {"type", "filters", "kernel_size", "strides", "padding", "use_bias", "init"}, {"filters", "kernel_size"});
+  check_keys(o, w, {"type", "filters", "kernel_size", "strides", "padding", "use_bias", "init"},
+             {"filters", "kernel_size"});
   Conv2dConfig c;
   c.filters = positive_int(o, "filters", w);
   std::tie(c.kh, c.kw) = int_pair(o, "kernel_size", w, {0, 0});
@@ -135,7 +138,8 @@ std::vector<std::string> LayerRegistry::types() const {
 std::unique_ptr<Layer> LayerRegistry::build(const json& obj, const JsonWhere& where, const BuildContext& ctx) const {
   std::string type = json_string(obj, "type", where);
   auto it = factories_.find(type);
-  if (it == factories_.end()) fail(where.at("type").str(), ": unknown layer type '", type, "'; allowed: ", join(types()));
+  if (it == factories_.end())
+    fail(where.at("type").str(), ": unknown layer type '", type, "'; allowed: ", join(types()));
   return it->second(obj, where, ctx);
 }
 
@@ -201,8 +205,8 @@ Model Model::from_json(const json& arch, const std::string& origin, const ModelO
     }
   Shape last = m.shapes_.back();
   if (last.c != opt.classes || last.h != 1 || last.w != 1)
-    fail(origin, ": the last layer must output one logit per class (", opt.classes, "), but layers[",
-         layers.size() - 1, "] (", m.layers_.back()->type(), ") outputs ", last.c, "x", last.h, "x", last.w,
+    fail(origin, ": the last layer must output one logit per class (", opt.classes, "), but layers[", layers.size() - 1,
+         "] (", m.layers_.back()->type(), ") outputs ", last.c, "x", last.h, "x", last.w,
          "; end with {\"type\": \"dense\", \"units\": \"classes\"}");
   return m;
 }

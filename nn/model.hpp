@@ -42,10 +42,10 @@ class LayerRegistry {
 };
 
 struct ModelOptions {
-  Shape input;           // per sample: {1, C, H, W}
-  int classes = 0;       // >= 2
-  uint64_t seed = 0;     // initial weights and dropout masks
-  bool fuse = true;      // fuse conv2d + relu (same results; off to test or profile layers apart)
+  Shape input;        // per sample: {1, C, H, W}
+  int classes = 0;    // >= 2
+  uint64_t seed = 0;  // initial weights and dropout masks
+  bool fuse = true;   // fuse conv2d + relu (same results; off to test or profile layers apart)
 };
 
 class Model {
@@ -85,7 +85,7 @@ class Model {
   const json& architecture() const { return arch_; }
   Layer& layer(size_t i) { return *layers_.at(i); }
   Shape output_shape(size_t i) const { return shapes_.at(i + 1); }  // per sample, after layer i
-  std::string summary() const;  // one line per layer with its output shape
+  std::string summary() const;                                      // one line per layer with its output shape
 
   // Per-layer wall time (backend synchronised after each layer) for benchmarks; off by default.
   void set_profiling(bool on) { profile_ = on; }

@@ -8,10 +8,8 @@ namespace flowpic::nn {
 
 double LrSchedule::at(double base, int64_t t) const {
   switch (kind) {
-    case Kind::constant:
-      return base;
-    case Kind::step:
-      return base * std::pow(gamma, double(t / step_size));
+    case Kind::constant: return base;
+    case Kind::step: return base * std::pow(gamma, double(t / step_size));
     case Kind::cosine: {
       double f = double(std::min(t, total_steps)) / double(total_steps);
       return min_lr + (base - min_lr) * 0.5 * (1 + std::cos(3.14159265358979323846 * f));

@@ -30,7 +30,9 @@ class Rng {
   explicit Rng(uint64_t seed, uint64_t stream = 0) : seed_(seed), stream_(stream) {}
   uint64_t next_u64() { return hash3(seed_, stream_, counter_++); }
   // Uniform in [lo, hi) in double (53 bits).
-  double uniform(double lo, double hi) { return lo + (hi - lo) * (double(next_u64() >> 11) * (1.0 / 9007199254740992.0)); }
+  double uniform(double lo, double hi) {
+    return lo + (hi - lo) * (double(next_u64() >> 11) * (1.0 / 9007199254740992.0));
+  }
   // Standard normal by Box-Muller. std::log and std::cos may differ in the last bit between C
   // libraries, so kaiming_normal is reproducible per platform only; the uniform initialisers
   // (glorot_uniform, the default, and kaiming_uniform) are bit-exact everywhere.

@@ -68,7 +68,8 @@ void copy_floats(float* dst, DeviceKind dd, const float* src, DeviceKind sd, siz
 }  // namespace
 
 Tensor::Tensor(Shape shape, DeviceKind device) : shape_(shape), device_(device) {
-  if (shape.n < 0 || shape.c < 0 || shape.h < 0 || shape.w < 0) fail("tensor shape ", shape.str(), " has a negative dimension");
+  if (shape.n < 0 || shape.c < 0 || shape.h < 0 || shape.w < 0)
+    fail("tensor shape ", shape.str(), " has a negative dimension");
   storage_ = allocate(shape.count(), device);
   data_ = storage_->data();
 }
@@ -90,7 +91,8 @@ Tensor Tensor::from_host(const std::vector<float>& values, Shape shape, DeviceKi
 
 void Tensor::ensure(Shape shape, DeviceKind device) {
   if (!empty() && !owns()) {
-    if (shape.count() != count() || device != device_) fail("cannot resize a tensor view (", shape_.str(), " -> ", shape.str(), ")");
+    if (shape.count() != count() || device != device_)
+      fail("cannot resize a tensor view (", shape_.str(), " -> ", shape.str(), ")");
     shape_ = shape;
     return;
   }
@@ -115,12 +117,14 @@ std::vector<float> Tensor::to_host() const {
 }
 
 void Tensor::copy_from_host(const std::vector<float>& values) {
-  if (values.size() != count()) fail("copy into tensor ", shape_.str(), ": got ", values.size(), " values, need ", count());
+  if (values.size() != count())
+    fail("copy into tensor ", shape_.str(), ": got ", values.size(), " values, need ", count());
   copy_floats(data_, device_, values.data(), DeviceKind::cpu, count());
 }
 
 void Tensor::copy_from(const Tensor& src) {
-  if (src.count() != count()) fail("copy into tensor ", shape_.str(), " from ", src.shape().str(), ": element counts differ");
+  if (src.count() != count())
+    fail("copy into tensor ", shape_.str(), " from ", src.shape().str(), ": element counts differ");
   copy_floats(data_, device_, src.data(), src.device(), count());
 }
 

@@ -77,7 +77,8 @@ void load_weights(Model& model, const std::string& path) {
     // The shape is checked before the data is read, so a damaged file cannot ask for a huge buffer.
     std::vector<hsize_t> shape = h5::dataset_shape(f, ds);
     std::vector<hsize_t> want = file_shape(*np.param, np.name);
-    if (shape != want) fail(path, ": dataset ", prefix, ds, " has shape ", shape_str(shape), ", the model expects ", shape_str(want));
+    if (shape != want)
+      fail(path, ": dataset ", prefix, ds, " has shape ", shape_str(shape), ", the model expects ", shape_str(want));
     std::vector<float> v = h5::read<float>(f, ds);
     np.param->value.copy_from_host(v);
   }
@@ -91,7 +92,8 @@ Model load_model(const std::string& path, Backend& backend) {
     h5::Id file = h5::open_file(path);
     h5::Id f = open_model_group(file, path);
     arch = parse_json(h5::get_attr_string(f, "architecture"), path + " (architecture attribute)");
-    o.input = {1, int(h5::get_attr_int(f, "input_c")), int(h5::get_attr_int(f, "input_h")), int(h5::get_attr_int(f, "input_w"))};
+    o.input = {1, int(h5::get_attr_int(f, "input_c")), int(h5::get_attr_int(f, "input_h")),
+               int(h5::get_attr_int(f, "input_w"))};
     o.classes = int(h5::get_attr_int(f, "classes"));
     o.seed = uint64_t(h5::get_attr_int(f, "seed"));
   }

@@ -170,7 +170,8 @@ class CudaBackend final : public Backend {
 
   DeviceKind device() const override { return DeviceKind::cuda; }
   std::string description() const override {
-    return "cuda (" + cuda_device_description() + ", " + cuda_versions() + ", " + cudnn::version() + (opt_.allow_tf32 ? ", TF32 convolutions)" : ", FP32)");
+    return "cuda (" + cuda_device_description() + ", " + cuda_versions() + ", " + cudnn::version() +
+           (opt_.allow_tf32 ? ", TF32 convolutions)" : ", FP32)");
   }
   std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) override {
     return std::make_unique<CudaConv>(dnn_, relu_, g, opt_.allow_tf32);
@@ -200,7 +201,8 @@ class CudaBackend final : public Backend {
   void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
     need_cuda(x, "dense input");
     const int n = x.shape().n, in = int(x.shape().sample_count()), out = w.shape().n;
-    if (size_t(in) != w.shape().sample_count()) fail("dense: input has ", in, " features per sample, weights expect ", w.shape().sample_count());
+    if (size_t(in) != w.shape().sample_count())
+      fail("dense: input has ", in, " features per sample, weights expect ", w.shape().sample_count());
     y.ensure({n, out, 1, 1}, DeviceKind::cuda);
     const float one = 1.0f, zero = 0.0f;
     CUBLAS_CHECK(cublasSgemm(blas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, w.data(), in, x.data(), in, &zero,
@@ -217,7 +219,8 @@ class CudaBackend final : public Backend {
     CUBLAS_CHECK(cublasSgemm(blas_.get(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x.data(), in, dy.data(), out,
                              &zero, dw.data(), in));
     if (db)  // db = dy^T (O x N) ones
-      CUBLAS_CHECK(cublasSgemv(blas_.get(), CUBLAS_OP_N, out, n, &one, dy.data(), out, ones(n), 1, &zero, db->data(), 1));
+      CUBLAS_CHECK(
+          cublasSgemv(blas_.get(), CUBLAS_OP_N, out, n, &one, dy.data(), out, ones(n), 1, &zero, db->data(), 1));
     if (dx) {  // dx^T (I x N) = W (I x O, column-major) dy^T (O x N)
       dx->ensure(x.shape(), DeviceKind::cuda);
       CUBLAS_CHECK(cublasSgemm(blas_.get(), CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one, w.data(), in, dy.data(), out,

@@ -45,7 +45,8 @@ class Desc {
 
 using TensorDesc = Desc<cudnnTensorDescriptor_t, cudnnCreateTensorDescriptor, cudnnDestroyTensorDescriptor>;
 using FilterDesc = Desc<cudnnFilterDescriptor_t, cudnnCreateFilterDescriptor, cudnnDestroyFilterDescriptor>;
-using ConvDesc = Desc<cudnnConvolutionDescriptor_t, cudnnCreateConvolutionDescriptor, cudnnDestroyConvolutionDescriptor>;
+using ConvDesc =
+    Desc<cudnnConvolutionDescriptor_t, cudnnCreateConvolutionDescriptor, cudnnDestroyConvolutionDescriptor>;
 using PoolDesc = Desc<cudnnPoolingDescriptor_t, cudnnCreatePoolingDescriptor, cudnnDestroyPoolingDescriptor>;
 using ActDesc = Desc<cudnnActivationDescriptor_t, cudnnCreateActivationDescriptor, cudnnDestroyActivationDescriptor>;
 
@@ -137,13 +138,14 @@ struct Convolution::Impl {
     ConvDesc probe = conv_desc(math);
     int oh = 0, ow = 0, on = 0, oc = 0;
     CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(probe.get(), p.x.get(), filter.get(), &on, &oc, &oh, &ow));
-    if (oh != g.out_h() || ow != g.out_w()) fail("cuDNN convolution output ", oh, "x", ow, " != expected ", g.out_h(), "x", g.out_w());
+    if (oh != g.out_h() || ow != g.out_w())
+      fail("cuDNN convolution output ", oh, "x", ow, " != expected ", g.out_h(), "x", g.out_w());
     const int kMax = 16;
     int found = 0;
     {
       std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(kMax);
-      CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(ctx.handle, p.x.get(), filter.get(), probe.get(), p.y.get(), kMax,
-                                                       &found, perf.data()));
+      CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(ctx.handle, p.x.get(), filter.get(), probe.get(), p.y.get(),
+                                                       kMax, &found, perf.data()));
       const auto& best = pick(perf, found, "forward");
       p.fwd = best.algo;
       p.fwd_ws = best.memory;
@@ -219,7 +221,8 @@ struct MaxPooling::Impl {
   std::pair<TensorDesc, TensorDesc>& at(int n) {
     auto it = descs.find(n);
     if (it == descs.end())
-      it = descs.emplace(n, std::make_pair(tensor4d(n, g.c, g.in_h, g.in_w), tensor4d(n, g.c, g.out_h(), g.out_w()))).first;
+      it = descs.emplace(n, std::make_pair(tensor4d(n, g.c, g.in_h, g.in_w), tensor4d(n, g.c, g.out_h(), g.out_w())))
+               .first;
     return it->second;
   }
 };
@@ -233,7 +236,8 @@ MaxPooling::~MaxPooling() = default;
 
 void MaxPooling::forward(int n, const float* x, float* y) {
   auto& d = impl_->at(n);
-  CUDNN_CHECK(cudnnPoolingForward(impl_->ctx.handle, impl_->pool.get(), &kOne, d.first.get(), x, &kZero, d.second.get(), y));
+  CUDNN_CHECK(
+      cudnnPoolingForward(impl_->ctx.handle, impl_->pool.get(), &kOne, d.first.get(), x, &kZero, d.second.get(), y));
 }
 
 void MaxPooling::backward(int n, const float* x, const float* y, const float* dy, float* dx) {
@@ -280,7 +284,8 @@ struct BatchNorm::Impl {
 BatchNorm::BatchNorm(Context& ctx, int channels, double eps, double factor)
     : impl_(new Impl{ctx.impl(), channels, eps, factor, tensor4d(1, channels, 1, 1), DeviceBuffer<float>(channels),
                      DeviceBuffer<float>(channels)}) {
-  if (eps < CUDNN_BN_MIN_EPSILON) fail("batch_norm2d: epsilon ", eps, " is below cuDNN's minimum ", CUDNN_BN_MIN_EPSILON);
+  if (eps < CUDNN_BN_MIN_EPSILON)
+    fail("batch_norm2d: epsilon ", eps, " is below cuDNN's minimum ", CUDNN_BN_MIN_EPSILON);
   // Defined statistics even if backward runs before any training forward pass.
   CUDA_CHECK(cudaMemset(impl_->save_mean.data(), 0, channels * sizeof(float)));
   CUDA_CHECK(cudaMemset(impl_->save_invvar.data(), 0, channels * sizeof(float)));
@@ -290,18 +295,17 @@ BatchNorm::~BatchNorm() = default;
 void BatchNorm::forward_train(int n, int h, int w, const float* x, const float* gamma, const float* beta,
                               float* running_mean, float* running_var, float* y) {
   TensorDesc d = tensor4d(n, impl_->c, h, w);
-  CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(impl_->ctx.handle, CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero, d.get(),
-                                                     x, d.get(), y, impl_->param.get(), gamma, beta, impl_->factor,
-                                                     running_mean, running_var, impl_->eps, impl_->save_mean.data(),
-                                                     impl_->save_invvar.data()));
+  CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
+      impl_->ctx.handle, CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero, d.get(), x, d.get(), y, impl_->param.get(), gamma,
+      beta, impl_->factor, running_mean, running_var, impl_->eps, impl_->save_mean.data(), impl_->save_invvar.data()));
 }
 
 void BatchNorm::forward_infer(int n, int h, int w, const float* x, const float* gamma, const float* beta,
                               const float* running_mean, const float* running_var, float* y) {
   TensorDesc d = tensor4d(n, impl_->c, h, w);
-  CUDNN_CHECK(cudnnBatchNormalizationForwardInference(impl_->ctx.handle, CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero, d.get(),
-                                                      x, d.get(), y, impl_->param.get(), gamma, beta, running_mean,
-                                                      running_var, impl_->eps));
+  CUDNN_CHECK(cudnnBatchNormalizationForwardInference(impl_->ctx.handle, CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero,
+                                                      d.get(), x, d.get(), y, impl_->param.get(), gamma, beta,
+                                                      running_mean, running_var, impl_->eps));
 }
 
 void BatchNorm::backward(int n, int h, int w, const float* x, const float* dy, const float* gamma, float* dx,

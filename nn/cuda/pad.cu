@@ -18,8 +18,8 @@ __global__ void pad2d_kernel(size_t total, int h, int w, int top, int left, int 
 }
 
 // One thread per element of the cropped tensor.
-__global__ void crop2d_kernel(size_t total, int h, int w, int top, int left, int hp, int wp, const float* __restrict__ xp,
-                              float* __restrict__ x) {
+__global__ void crop2d_kernel(size_t total, int h, int w, int top, int left, int hp, int wp,
+                              const float* __restrict__ xp, float* __restrict__ x) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < total; i += size_t(gridDim.x) * blockDim.x) {
     int ix = int(i % w), iy = int((i / w) % h);
     size_t plane = i / (size_t(w) * h);

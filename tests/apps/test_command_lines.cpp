@@ -95,14 +95,13 @@ void expect_help(const std::string& program, std::vector<std::string> args, cons
 TEST(CommandLines, HelpNamesEveryOption) {
   expect_help("flowpic_data", {},
               {"usage: flowpic_data [options] <command>", "--help", "--version", "ingest", "import-csv",
-               "import-ucdavis", "info",
-               "merge", "synth", "images", "render", "describes a command"});
+               "import-ucdavis", "info", "merge", "synth", "images", "render", "describes a command"});
   expect_help("flowpic_data", {"ingest"},
               {"usage: flowpic_data ingest", "CAPTURES_OR_DIRS", "--out STORE.h5", "--labels MAP.json",
                "--idle-timeout S", "--linger S", "--max-open-sessions N", "--quiet", "docs/packet_store.md"});
-  expect_help("flowpic_data", {"import-csv"},
-              {"usage: flowpic_data import-csv", "CSV_FILES", "--out STORE.h5", "--labels MAP.json", "--quiet",
-               "pcap_name"});
+  expect_help(
+      "flowpic_data", {"import-csv"},
+      {"usage: flowpic_data import-csv", "CSV_FILES", "--out STORE.h5", "--labels MAP.json", "--quiet", "pcap_name"});
   expect_help("flowpic_data", {"import-ucdavis"},
               {"usage: flowpic_data import-ucdavis", "DIRS", "--out STORE.h5", "--partition NAME", "--quiet",
                "Retraining(script-triggered)", "google-doc"});
@@ -121,8 +120,8 @@ TEST(CommandLines, HelpNamesEveryOption) {
               {"usage: run_experiment", "CONFIG.json", "--set key.path=value", "repeatable", "--resume", "--dry-run"});
   expect_help("make_tables", {}, {"usage: make_tables", "RESULTS_DIR", "--out DIR", "--configs DIR", "--note TEXT"});
   expect_help("classify", {},
-              {"usage: classify", "MODEL_OR_RESULT.h5", "CAPTURE", "--config FILE", "--labels FILE", "--format",
-               "csv", "json", "--out FILE", "--device", "cuda", "--batch N"});
+              {"usage: classify", "MODEL_OR_RESULT.h5", "CAPTURE", "--config FILE", "--labels FILE", "--format", "csv",
+               "json", "--out FILE", "--device", "cuda", "--batch N"});
   expect_help("export_weights", {}, {"usage: export_weights", "RESULT.h5 OUT.h5", "docs/weights.md"});
 }
 

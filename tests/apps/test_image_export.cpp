@@ -4,17 +4,17 @@
 #include <fstream>
 #include <random>
 
+#include "apps/cli.hpp"
+#include "apps/image_export.hpp"
+#include "apps/png_render.hpp"
 #include "common/atomic_file.hpp"
 #include "common/device.hpp"
 #include "common/error.hpp"
 #include "common/h5.hpp"
-#include "apps/cli.hpp"
-#include "kernels/sample_index.hpp"
-#include "support/image_reference.hpp"
 #include "kernels/image_builder_cpu.hpp"
-#include "apps/image_export.hpp"
-#include "apps/png_render.hpp"
+#include "kernels/sample_index.hpp"
 #include "support/error_of.hpp"
+#include "support/image_reference.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowpic;
@@ -144,7 +144,9 @@ TEST(Render, PerClassPanelsAndSamples) {
   EXPECT_EQ(render_samples_png(s, cfg, dir.file("voip.png"), req), (std::vector<std::string>{"VoIP"}));
   req.where = {{"category", "Email"}};
   std::string e = ft::error_of([&] { render_samples_png(s, cfg, dir.file("x.png"), req); });
-  EXPECT_NE(e.find("--where category=Email: no flow has that value; the column's values: VoIP, Video, Chat"), std::string::npos) << e;
+  EXPECT_NE(e.find("--where category=Email: no flow has that value; the column's values: VoIP, Video, Chat"),
+            std::string::npos)
+      << e;
   req.where = {{"encapsulation", "Non-VPN"}};
   e = ft::error_of([&] { render_samples_png(s, cfg, dir.file("x.png"), req); });
   EXPECT_NE(e.find("no label column 'encapsulation'"), std::string::npos) << e;
@@ -232,8 +234,8 @@ TEST(ImagesCommand, StoreFileToImagesFileAndPicture) {
             0);
   EXPECT_TRUE(file_exists(dir.file("c.png")));
   // Usage errors: exit status 2 (tests/apps/test_command_lines.cpp checks the messages).
-  EXPECT_EQ(cli::images({dir.file("store.h5"), "--config", dir.file("repr.json"), "--out", dir.file("x.h5"), "--bogus"}),
-            2);
+  EXPECT_EQ(
+      cli::images({dir.file("store.h5"), "--config", dir.file("repr.json"), "--out", dir.file("x.h5"), "--bogus"}), 2);
   EXPECT_EQ(cli::images({dir.file("store.h5")}), 2);
   EXPECT_FALSE(file_exists(dir.file("x.h5")));
 }

@@ -60,7 +60,7 @@ std::string module_of(const std::string& rel) {  // "experiments/runner.cpp" -> 
 }
 
 struct Include {
-  std::string file;    // relative to the root
+  std::string file;  // relative to the root
   int line = 0;
   std::string target;  // as written between the quotes
 };
@@ -85,7 +85,8 @@ std::vector<Include> read_includes(const fs::path& root) {
       }
     }
   }
-  std::sort(out.begin(), out.end(), [](const Include& a, const Include& b) { return std::tie(a.file, a.line) < std::tie(b.file, b.line); });
+  std::sort(out.begin(), out.end(),
+            [](const Include& a, const Include& b) { return std::tie(a.file, a.line) < std::tie(b.file, b.line); });
   return out;
 }
 
@@ -180,7 +181,8 @@ std::vector<std::string> link_violations(const fs::path& root) {
     for (auto it = std::sregex_iterator(text.begin(), text.end(), kCall); it != std::sregex_iterator(); ++it) {
       const std::string args = (*it)[2];
       std::vector<std::string> words;
-      for (auto w = std::sregex_iterator(args.begin(), args.end(), kWord); w != std::sregex_iterator(); ++w) words.push_back((*w)[0]);
+      for (auto w = std::sregex_iterator(args.begin(), args.end(), kWord); w != std::sregex_iterator(); ++w)
+        words.push_back((*w)[0]);
       if (words.empty()) continue;
       const std::string layer = layer_of_library(words[0]);
       if (layer.empty()) continue;
@@ -202,7 +204,8 @@ std::string lines(const std::vector<std::string>& v) {
 }
 
 // The tree checked: this source tree, or FLOWPIC_ARCHITECTURE_ROOT (e.g. an older checkout).
-const fs::path kRoot = std::getenv("FLOWPIC_ARCHITECTURE_ROOT") ? std::getenv("FLOWPIC_ARCHITECTURE_ROOT") : FLOWPIC_SOURCE_DIR;
+const fs::path kRoot =
+    std::getenv("FLOWPIC_ARCHITECTURE_ROOT") ? std::getenv("FLOWPIC_ARCHITECTURE_ROOT") : FLOWPIC_SOURCE_DIR;
 
 TEST(Architecture, FilesIncludeOnlyTheirLayerAndBelow) {
   const auto v = layer_violations(kRoot);
@@ -238,10 +241,12 @@ TEST(Architecture, CheckerFindsEachKindOfViolation) {
   write("experiments/runner.hpp", "#pragma once\n");
   write("experiments/batcher.cpp", "#include \"experiments/batcher.hpp\"\n#include \"experiments/runner.hpp\"\n");
   write("experiments/batcher.hpp", "#pragma once\n");
-  write("tests/kernels/test_x.cpp", "#include \"support/temp_dir.hpp\"\n#include \"apps/cli.hpp\"\n#include \"helpers.hpp\"\n");
+  write("tests/kernels/test_x.cpp",
+        "#include \"support/temp_dir.hpp\"\n#include \"apps/cli.hpp\"\n#include \"helpers.hpp\"\n");
   write("apps/cli.hpp", "#pragma once\n#include \"experiments/runner.hpp\"\n");
-  write("kernels/CMakeLists.txt", "flowpic_add_library(flowpic_kernels ${DIR} DEPS flowpic_common flowpic_dataset)\n"
-                                  "target_link_libraries(flowpic_kernels PUBLIC flowpic_experiments)\n");
+  write("kernels/CMakeLists.txt",
+        "flowpic_add_library(flowpic_kernels ${DIR} DEPS flowpic_common flowpic_dataset)\n"
+        "target_link_libraries(flowpic_kernels PUBLIC flowpic_experiments)\n");
   write("nn/CMakeLists.txt", "flowpic_add_library(flowpic_nn ${DIR} DEPS flowpic_common BLAS::BLAS)\n");
 
   const auto layers = layer_violations(r);

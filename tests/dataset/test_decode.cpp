@@ -14,7 +14,8 @@ using namespace flowpic::testing;
 namespace {
 
 DecodeStatus decode(int link, const Bytes& b, DecodedPacket& out, uint32_t wire = 0) {
-  return decode_packet(link, b.data(), static_cast<uint32_t>(b.size()), wire ? wire : static_cast<uint32_t>(b.size()), out);
+  return decode_packet(link, b.data(), static_cast<uint32_t>(b.size()), wire ? wire : static_cast<uint32_t>(b.size()),
+                       out);
 }
 
 Bytes v4_tcp(size_t payload = 100, uint8_t flags = kAck | kPsh) {
@@ -148,7 +149,8 @@ TEST(Decode, SkipReasons) {
   EXPECT_EQ(decode(kLinkEthernet, ethernet(0x88CC, Bytes(30, 0)), p), DecodeStatus::kNonIp);  // LLDP
   EXPECT_EQ(decode(kLinkEthernet, ethernet(100, Bytes(100, 0)), p), DecodeStatus::kNonIp);    // 802.3 length
   EXPECT_EQ(decode(kLinkEthernet, ether_ip(ipv4("1.1.1.1", "2.2.2.2", 1, icmp_echo(56))), p), DecodeStatus::kIcmp);
-  EXPECT_EQ(decode(kLinkEthernet, ether_ip(ipv4("1.1.1.1", "2.2.2.2", 47, Bytes(40, 0))), p), DecodeStatus::kOtherTransport);
+  EXPECT_EQ(decode(kLinkEthernet, ether_ip(ipv4("1.1.1.1", "2.2.2.2", 47, Bytes(40, 0))), p),
+            DecodeStatus::kOtherTransport);
   // Non-first fragment (offset 185 * 8) and first fragment (MF set, offset 0) of IPv4.
   EXPECT_EQ(decode(kLinkRaw, ipv4("1.1.1.1", "2.2.2.2", 17, Bytes(100, 0), 0, 185), p), DecodeStatus::kIpv4Fragment);
   EXPECT_EQ(decode(kLinkRaw, ipv4("1.1.1.1", "2.2.2.2", 17, udp(1, 2, 1472), 0, 0x2000), p), DecodeStatus::kOk);
@@ -163,7 +165,8 @@ TEST(Decode, SkipReasons) {
   Bytes ihl = v4_tcp();
   ihl[0] = 0x44;
   EXPECT_EQ(decode(kLinkRaw, ihl, p), DecodeStatus::kBadHeader);
-  EXPECT_EQ(decode(kLinkRaw, ipv4("1.1.1.1", "2.2.2.2", 6, tcp(1, 2, kAck, 10), 0, 0, 12), p), DecodeStatus::kBadHeader);
+  EXPECT_EQ(decode(kLinkRaw, ipv4("1.1.1.1", "2.2.2.2", 6, tcp(1, 2, kAck, 10), 0, 0, 12), p),
+            DecodeStatus::kBadHeader);
   Bytes doff = v4_tcp();
   doff[20 + 12] = 0x30;
   EXPECT_EQ(decode(kLinkRaw, doff, p), DecodeStatus::kBadHeader);
@@ -203,7 +206,8 @@ TEST(Decode, RandomBytesNeverCrashOrOverread) {
     std::unique_ptr<uint8_t[]> exact(new uint8_t[std::max<size_t>(n, 1)]);
     std::copy(b.begin(), b.end(), exact.get());
     int link = links[rng() % (sizeof links / sizeof links[0])];
-    DecodeStatus st = decode_packet(link, exact.get(), static_cast<uint32_t>(n), static_cast<uint32_t>(n + rng() % 3000), p);
+    DecodeStatus st =
+        decode_packet(link, exact.get(), static_cast<uint32_t>(n), static_cast<uint32_t>(n + rng() % 3000), p);
     ASSERT_LT(static_cast<int>(st), static_cast<int>(DecodeStatus::kCount));
   }
   EXPECT_EQ(decode_packet(kLinkEthernet, nullptr, 0, 0, p), DecodeStatus::kTruncated);

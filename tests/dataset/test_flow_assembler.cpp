@@ -21,8 +21,8 @@ struct Collected {
   }
 };
 
-DecodedPacket packet(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
-                     uint8_t proto = 6, uint8_t flags = kAck, uint32_t ip_len = 100) {
+DecodedPacket packet(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport, uint8_t proto = 6,
+                     uint8_t flags = kAck, uint32_t ip_len = 100) {
   DecodedPacket p;
   auto s = flowpic::testing::addr(src), d = flowpic::testing::addr(dst);
   p.ip_version = s.size() == 4 ? 4 : 6;
@@ -38,8 +38,12 @@ DecodedPacket packet(const std::string& src, uint16_t sport, const std::string& 
 }
 
 // Client 10.0.0.1:5000 <-> server 10.0.0.2:443.
-DecodedPacket c2s(uint8_t flags = kAck, uint32_t len = 100) { return packet("10.0.0.1", 5000, "10.0.0.2", 443, 6, flags, len); }
-DecodedPacket s2c(uint8_t flags = kAck, uint32_t len = 100) { return packet("10.0.0.2", 443, "10.0.0.1", 5000, 6, flags, len); }
+DecodedPacket c2s(uint8_t flags = kAck, uint32_t len = 100) {
+  return packet("10.0.0.1", 5000, "10.0.0.2", 443, 6, flags, len);
+}
+DecodedPacket s2c(uint8_t flags = kAck, uint32_t len = 100) {
+  return packet("10.0.0.2", 443, "10.0.0.1", 5000, 6, flags, len);
+}
 
 }  // namespace
 
@@ -98,8 +102,8 @@ TEST(FlowAssembler, IdleTimeoutSplits) {
   FlowAssembler a(o, out.sink());
   auto p = packet("10.0.0.1", 1, "10.0.0.2", 2, 17);
   a.add(p, kBase);
-  a.add(p, kBase + 10 * kSec);       // exactly the timeout: same flow
-  a.add(p, kBase + 20 * kSec + 1);   // just over: new flow
+  a.add(p, kBase + 10 * kSec);      // exactly the timeout: same flow
+  a.add(p, kBase + 20 * kSec + 1);  // just over: new flow
   a.add(p, kBase + 21 * kSec);
   a.finish();
   ASSERT_EQ(out.flows.size(), 2u);
@@ -132,10 +136,10 @@ TEST(FlowAssembler, FinFromBothSidesThenLinger) {
   a.add(c2s(kSyn), kBase);
   a.add(s2c(kSyn | kAck), kBase + 1);
   a.add(c2s(kFin | kAck), kBase + 2);
-  a.add(c2s(kAck), kBase + 3);                 // half closed: still the same session
-  a.add(s2c(kFin | kAck), kBase + 4);          // both FINs: closing
-  a.add(c2s(kAck), kBase + 4 + kSec / 2);      // the last ACK, within the linger
-  a.add(c2s(kAck), kBase + 4 + 3 * kSec);      // after the linger: a new session
+  a.add(c2s(kAck), kBase + 3);             // half closed: still the same session
+  a.add(s2c(kFin | kAck), kBase + 4);      // both FINs: closing
+  a.add(c2s(kAck), kBase + 4 + kSec / 2);  // the last ACK, within the linger
+  a.add(c2s(kAck), kBase + 4 + 3 * kSec);  // after the linger: a new session
   a.finish();
   ASSERT_EQ(out.flows.size(), 2u);
   EXPECT_EQ(out.flows[0].size(), 6u);
@@ -147,11 +151,11 @@ TEST(FlowAssembler, RstClosesAndSynStartsNewSessionAtOnce) {
   FlowAssembler a(FlowOptions{}, out.sink());
   a.add(c2s(kSyn), kBase);
   a.add(s2c(kRst | kAck), kBase + 100);
-  a.add(c2s(kSyn), kBase + 200);            // a new attempt at once, within the linger
+  a.add(c2s(kSyn), kBase + 200);  // a new attempt at once, within the linger
   a.add(s2c(kSyn | kAck), kBase + 300);
   a.add(c2s(kAck), kBase + 400);
   a.add(c2s(kAck | kPsh), kBase + 500);
-  a.add(c2s(kSyn), kBase + 600);            // port reuse without any close: new session
+  a.add(c2s(kSyn), kBase + 600);  // port reuse without any close: new session
   a.finish();
   ASSERT_EQ(out.flows.size(), 3u);
   EXPECT_EQ(out.flows[0].size(), 2u);

@@ -8,9 +8,9 @@
 
 #include <fcntl.h>
 
+#include <dirent.h>
 #include <chrono>
 #include <cstdio>
-#include <dirent.h>
 #include <functional>
 #include <thread>
 
@@ -69,8 +69,7 @@ std::string read_all(const Bytes& bytes, uint64_t* records = nullptr) {
   FILE* f = fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb");
   CaptureReader r(f, "mem.pcap");
   CaptureRecord rec;
-  while (r.next(rec)) {
-  }
+  while (r.next(rec)) {}
   if (records) *records = r.records();
   return r.damage();
 }
@@ -100,7 +99,8 @@ TEST(HostileCapture, AbsurdSnapLengthInTheFileHeaderIsHarmless) {
 
 TEST(HostileCapture, RecordClaimingGigabytesIsDamageNotAnAllocation) {
   Bytes frame = udp_frame(1);
-  Bytes b = cat(pcap_header(65535), pcap_record(1, static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size()), frame));
+  Bytes b = cat(pcap_header(65535),
+                pcap_record(1, static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size()), frame));
   b = cat(b, pcap_record(2, 0xFFFFFFF0u, 0xFFFFFFF0u, frame));  // caplen 4 GiB
   uint64_t records = 0;
   std::string damage = read_all(b, &records);
@@ -112,7 +112,8 @@ TEST(HostileCapture, RecordClaimingGigabytesIsDamageNotAnAllocation) {
 TEST(HostileCapture, IngestKeepsThePacketsBeforeAnAbsurdRecord) {
   TempDir dir;
   Bytes frame = udp_frame(1);
-  Bytes b = cat(pcap_header(65535), pcap_record(1, static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size()), frame));
+  Bytes b = cat(pcap_header(65535),
+                pcap_record(1, static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size()), frame));
   b = cat(b, pcap_record(2, 300000, 300000, frame));  // over libpcap's 262144 maximum
   write_bytes(dir.file("bad.pcap"), b);
   IngestReport r = ingest_captures({dir.file("bad.pcap")}, dir.file("s.h5"), quiet());
@@ -203,11 +204,11 @@ TEST(HostileCsv, RefusedLinesSayWhyOnOneLine) {
   std::string name;
   uint64_t reordered = 0;
   for (const char* line : {
-           "a,1.2.3.4,1,5.6.7.8,2,TCP,1e308,1,1e308,,1",           // start time + offset overflows
-           "a,1.2.3.4,1,5.6.7.8,2,TCP,0,2,1e308,-1e308,,1,2",      // the span overflows
-           "a,1.2.3.4,1,5.6.7.8,2,TCP,0,2,0,nan,,1,2",             // not a number
+           "a,1.2.3.4,1,5.6.7.8,2,TCP,1e308,1,1e308,,1",             // start time + offset overflows
+           "a,1.2.3.4,1,5.6.7.8,2,TCP,0,2,1e308,-1e308,,1,2",        // the span overflows
+           "a,1.2.3.4,1,5.6.7.8,2,TCP,0,2,0,nan,,1,2",               // not a number
            "a,1.2.3.4,1,5.6.7.8,2,TCP,0,18446744073709551615,0,,1",  // absurd length
-           "a,1.2.3.4,99999,5.6.7.8,2,TCP,0,1,0,,1",               // port out of range
+           "a,1.2.3.4,99999,5.6.7.8,2,TCP,0,1,0,,1",                 // port out of range
        }) {
     std::string err = p.parse(line, f, name, reordered);
     EXPECT_FALSE(err.empty()) << line;
@@ -274,9 +275,9 @@ TEST(AtomicWrite, IngestKilledMidWriteLeavesNoStoreAndARerunSucceeds) {
 TEST(FuzzRegressions, StoresWithADamagedGlobalHeapAreRefusedQuickly) {
   for (const char* name : {"store_global_heap_hang.h5", "store_global_heap_segv.h5"}) {
     const std::string path = std::string(FLOWPIC_TEST_DATA_DIR) + "/fuzz/" + name;
-    for (auto read : std::vector<std::function<void()>>{[&] { read_packet_store(path); },
-                                                        [&] { PacketStoreReader r(path); },
-                                                        [&] { (void)describe_store(path); }}) {
+    for (auto read :
+         std::vector<std::function<void()>>{[&] { read_packet_store(path); }, [&] { PacketStoreReader r(path); },
+                                            [&] { (void)describe_store(path); }}) {
       std::string outcome = outcome_in_child(read, 30);
       EXPECT_EQ(outcome.rfind("error: ", 0), 0u) << name << ": " << outcome;
       EXPECT_NE(outcome.find("variable-length string"), std::string::npos) << name << ": " << outcome;
@@ -332,7 +333,10 @@ TEST(FuzzRegressions, LabelMapPatternsThatBrokeTheOldEnginesAreQuick) {
     std::string text(in.begin(), in.end());
     const auto t0 = std::chrono::steady_clock::now();
     std::string outcome = outcome_in_child(
-        [&] { (void)LabelMap::parse(text.substr(text.find('\n') + 1), "fuzz.json").match(text.substr(0, text.find('\n'))); }, 10);
+        [&] {
+          (void)LabelMap::parse(text.substr(text.find('\n') + 1), "fuzz.json").match(text.substr(0, text.find('\n')));
+        },
+        10);
     EXPECT_LT(seconds_since(t0), 1.0) << name;
     EXPECT_EQ(outcome.rfind("error: fuzz.json: rules[", 0), 0u) << name << ": " << outcome;
     EXPECT_NE(outcome.find("bad repetition operator"), std::string::npos) << name << ": " << outcome;
@@ -344,15 +348,17 @@ TEST(LabelMapPatterns, WhatTheHandLimitsRefusedIsAcceptedAndQuick) {
   // them while compiling) and the classic exponential patterns needed a linear engine. RE2
   // accepts counts up to 1000 (nested ones multiplied) and matches in time linear in the name.
   // Names built to make a backtracking engine explode: the longest file name (255), and longer.
-  std::string outcome = outcome_in_child([&] {
-    const auto t0 = std::chrono::steady_clock::now();
-    LabelMap m = map_of({"(a+)+b", "(a|aa)*c", "(a*)*b", "(a|a?)+y", "(a{30}){30}", "((a{10}){10}){10}y", "a{256}",
-                         "a{1000}", "(?:a{2,}b?){1,20}z", "(x+x+)+y"});
-    for (size_t n : {254, 1001, 5000})
-      if (m.match(std::string(n, 'a') + "x.pcap").matched()) fail("matched ", n);
-    if (!m.match(std::string(900, 'a')).matched() || !m.match(std::string(1000, 'A')).matched()) fail("no match");
-    if (seconds_since(t0) > 1.0) fail("took ", seconds_since(t0), " s");
-  }, 30);
+  std::string outcome = outcome_in_child(
+      [&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        LabelMap m = map_of({"(a+)+b", "(a|aa)*c", "(a*)*b", "(a|a?)+y", "(a{30}){30}", "((a{10}){10}){10}y", "a{256}",
+                             "a{1000}", "(?:a{2,}b?){1,20}z", "(x+x+)+y"});
+        for (size_t n : {254, 1001, 5000})
+          if (m.match(std::string(n, 'a') + "x.pcap").matched()) fail("matched ", n);
+        if (!m.match(std::string(900, 'a')).matched() || !m.match(std::string(1000, 'A')).matched()) fail("no match");
+        if (seconds_since(t0) > 1.0) fail("took ", seconds_since(t0), " s");
+      },
+      30);
   EXPECT_EQ(outcome, "returned without an error");
 }
 
@@ -361,7 +367,9 @@ TEST(LabelMapPatterns, AProgramOverRe2sMemoryLimitIsOneLine) {
   const auto t0 = std::chrono::steady_clock::now();
   std::string e = error_of({"a", "\\pL{1000}"});
   EXPECT_LT(seconds_since(t0), 2.0);
-  EXPECT_EQ(e, "p.json: rules[1].match: '\\pL{1000}' cannot be used: its compiled program is over RE2's 8 MiB limit (max_mem)");
+  EXPECT_EQ(
+      e,
+      "p.json: rules[1].match: '\\pL{1000}' cannot be used: its compiled program is over RE2's 8 MiB limit (max_mem)");
   EXPECT_NO_THROW(map_of({"\\pL{100}"}));
 }
 
@@ -398,7 +406,9 @@ TEST(LabelMapPatterns, WhatRe2RefusesIsOneLineNamingTheRule) {
   };
   for (const Case& c : std::vector<Case>{
            {"b(", "'b(' is not a valid regular expression: missing ): b("},
-           {"(a)\\1", "'(a)\\1' is not a valid regular expression: invalid escape sequence: \\1; backreferences are not supported"},
+           {"(a)\\1",
+            "'(a)\\1' is not a valid regular expression: invalid escape sequence: \\1; backreferences are not "
+            "supported"},
            {"a(?=b)", "lookaround is not supported"},
            {"(?<!a)b", "lookaround is not supported"},
            {"a**", "bad repetition operator: **; a quantifier may not follow another one"},

@@ -30,8 +30,14 @@ template <typename Wrap>
 std::vector<TestPacket> tcp_conversation(Wrap wrap, uint16_t port, int64_t t0, int data = 3, size_t size = 500) {
   std::vector<TestPacket> v;
   int64_t t = t0;
-  auto up = [&](uint8_t f, size_t n) { v.push_back({t, wrap(ipv4("10.0.0.1", "10.0.0.2", 6, tcp(port, 443, f, n)))}); t += 1000; };
-  auto down = [&](uint8_t f, size_t n) { v.push_back({t, wrap(ipv4("10.0.0.2", "10.0.0.1", 6, tcp(443, port, f, n)))}); t += 1000; };
+  auto up = [&](uint8_t f, size_t n) {
+    v.push_back({t, wrap(ipv4("10.0.0.1", "10.0.0.2", 6, tcp(port, 443, f, n)))});
+    t += 1000;
+  };
+  auto down = [&](uint8_t f, size_t n) {
+    v.push_back({t, wrap(ipv4("10.0.0.2", "10.0.0.1", 6, tcp(443, port, f, n)))});
+    t += 1000;
+  };
   up(kSyn, 0);
   down(kSyn | kAck, 0);
   up(kAck, 0);
@@ -134,7 +140,10 @@ TEST(Ingest, EveryLinkType) {
   std::vector<Case> cases = {
       {"ether", DLT_EN10MB, [](const Bytes& ip) { return ether_ip(ip); }},
       {"vlan", DLT_EN10MB, [](const Bytes& ip) { return ether_ip(ip, {0x8100}); }},
-      {"qinq", DLT_EN10MB, [](const Bytes& ip) { return ether_ip(ip, {0x88A8, 0x8100}); }},
+      {"qinq", DLT_EN10MB,
+       [](const Bytes& ip) {
+         return ether_ip(ip, {0x88A8, 0x8100});
+       }},
       {"sll", DLT_LINUX_SLL, [](const Bytes& ip) { return sll(0x0800, ip); }},
       {"sll2", DLT_LINUX_SLL2, [](const Bytes& ip) { return sll2(0x0800, ip); }},
       {"raw", DLT_RAW, [](const Bytes& ip) { return ip; }},
@@ -239,7 +248,8 @@ TEST(Ingest, SkippedPacketsAreCountedByReason) {
   write_pcap(dir.file("mixed.pcap"), DLT_EN10MB, pk);
   IngestReport r = ingest_captures({dir.file("mixed.pcap")}, dir.file("s.h5"), quiet());
   PacketStore s = read_packet_store(dir.file("s.h5"));
-  EXPECT_EQ(s.skipped, (std::map<std::string, uint64_t>{{"arp", 1}, {"icmp", 1}, {"ipv4_fragment", 1}, {"truncated_header", 1}}));
+  EXPECT_EQ(s.skipped,
+            (std::map<std::string, uint64_t>{{"arp", 1}, {"icmp", 1}, {"ipv4_fragment", 1}, {"truncated_header", 1}}));
   EXPECT_EQ(r.skipped, s.skipped);
   EXPECT_EQ(s.sources[0].packets_read, pk.size());
   EXPECT_EQ(s.sources[0].packets_kept, pk.size() - 4);
@@ -248,7 +258,7 @@ TEST(Ingest, SkippedPacketsAreCountedByReason) {
 TEST(Ingest, PacketsOver1500BytesAreKeptAsTheyAre) {
   TempDir dir;
   std::vector<TestPacket> pk = {
-      {kBase, ether_ip(ipv4("10.0.0.1", "10.0.0.2", 17, udp(1, 2, 8972)))},              // jumbo frame
+      {kBase, ether_ip(ipv4("10.0.0.1", "10.0.0.2", 17, udp(1, 2, 8972)))},                 // jumbo frame
       {kBase + 1000, ether_ip(ipv4("10.0.0.1", "10.0.0.2", 17, udp(1, 2, 100), 0, 0, 0))},  // TSO: length 0
   };
   // A 64 kB offloaded segment captured with a 128-byte snap length.

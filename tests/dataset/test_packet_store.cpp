@@ -2,21 +2,21 @@
 // CSV import; the flowpic_data subcommands' exit codes.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
-#include <sys/wait.h>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/h5.hpp"
 #include "dataset/ingest.hpp"
 #include "dataset/packet_store.hpp"
+#include "support/error_of.hpp"
 #include "support/pcap_writer.hpp"
 #include "support/temp_dir.hpp"
-#include "support/error_of.hpp"
 
 using namespace flowpic;
 using namespace flowpic::testing;
@@ -122,7 +122,6 @@ std::vector<std::string> dir_entries(const std::string& dir) {
   return v;
 }
 
-
 }  // namespace
 
 TEST(PacketStore, RoundTripEveryColumn) {
@@ -173,7 +172,10 @@ TEST(PacketStore, RoundTripEveryColumn) {
 
 TEST(PacketStore, EmptyStoreRoundTrips) {
   TempDir dir;
-  { PacketStoreWriter w(dir.file("e.h5"), {}); w.commit(); }
+  {
+    PacketStoreWriter w(dir.file("e.h5"), {});
+    w.commit();
+  }
   PacketStore s = read_packet_store(dir.file("e.h5"));
   EXPECT_EQ(s.num_flows(), 0u);
   EXPECT_EQ(s.num_packets(), 0u);
@@ -215,7 +217,10 @@ TEST(PacketStore, ReadErrorsNameThePathAndTheProblem) {
   EXPECT_NE(error_of([&] { read_packet_store(dir.file("none.h5")); }).find("none.h5: no such file"), std::string::npos);
   std::ofstream(dir.file("text.h5")) << "hello";
   EXPECT_NE(error_of([&] { read_packet_store(dir.file("text.h5")); }).find("not an HDF5 file"), std::string::npos);
-  { h5::Id f = h5::create_file(dir.file("other.h5")); h5::set_attr(f, "x", int64_t{1}); }
+  {
+    h5::Id f = h5::create_file(dir.file("other.h5"));
+    h5::set_attr(f, "x", int64_t{1});
+  }
   std::string e = error_of([&] { read_packet_store(dir.file("other.h5")); });
   EXPECT_NE(e.find("other.h5: not a flowpic packet store"), std::string::npos) << e;
 
@@ -224,25 +229,39 @@ TEST(PacketStore, ReadErrorsNameThePathAndTheProblem) {
     return dir.file(name);
   };
   std::string newer = copy("newer.h5");
-  { h5::Id f = h5::open_file(newer, true); h5::set_attr(f, "format_version", int64_t{3}); }
+  {
+    h5::Id f = h5::open_file(newer, true);
+    h5::set_attr(f, "format_version", int64_t{3});
+  }
   e = error_of([&] { read_packet_store(newer); });
   EXPECT_NE(e.find("newer.h5: packet store format version 3 is newer than this program's 2"), std::string::npos) << e;
   std::string older = copy("older.h5");
-  { h5::Id f = h5::open_file(older, true); h5::set_attr(f, "format_version", int64_t{1}); }
+  {
+    h5::Id f = h5::open_file(older, true);
+    h5::set_attr(f, "format_version", int64_t{1});
+  }
   e = error_of([&] { read_packet_store(older); });
   EXPECT_NE(e.find("older.h5: packet store format version 1 was written by an older flowpic"), std::string::npos) << e;
 
   std::string missing = copy("missing.h5");
-  { h5::Id f = h5::open_file(missing, true); H5Ldelete(f, "/packets/time", H5P_DEFAULT); }
+  {
+    h5::Id f = h5::open_file(missing, true);
+    H5Ldelete(f, "/packets/time", H5P_DEFAULT);
+  }
   e = error_of([&] { read_packet_store(missing); });
   EXPECT_NE(e.find("missing.h5"), std::string::npos) << e;
   EXPECT_NE(e.find("/packets/time"), std::string::npos) << e;
   EXPECT_NE(e.find("missing"), std::string::npos) << e;
 
   std::string sizes = copy("sizes.h5");
-  { h5::Id f = h5::open_file(sizes, true); h5::write<double>(f, "/flows/start_time", {1.0, 2.0}); }
+  {
+    h5::Id f = h5::open_file(sizes, true);
+    h5::write<double>(f, "/flows/start_time", {1.0, 2.0});
+  }
   e = error_of([&] { read_packet_store(sizes); });
-  EXPECT_NE(e.find("sizes.h5: inconsistent packet store: flows/start_time has 2 entries for 5 flows"), std::string::npos) << e;
+  EXPECT_NE(e.find("sizes.h5: inconsistent packet store: flows/start_time has 2 entries for 5 flows"),
+            std::string::npos)
+      << e;
 
   std::string offsets = copy("offsets.h5");
   {
@@ -298,21 +317,24 @@ TEST(AuthorsCsv, ImportsRowsAndReportsMalformedLinesWithTheirNumber) {
   std::ofstream(map) << R"({"name": "m", "columns": ["category"],
     "rules": [{"match": "vpn_skype_audio\\d*", "labels": {"category": "VoIP"}}]})";
   std::string csv = dir.file("sessions.csv");
-  std::ofstream(csv) << "vpn_skype_audio1,10.8.8.178,52436,192.168.1.1,443,TCP,1458324575.123456,3,0.0,0.5,1.25,,60,1400,52\r\n"
-                        "vpn_skype_audio1,10.8.8.178,oops,192.168.1.1,443,TCP,1458324575.1,1,0.0,,60\r\n"
-                        "vpn_skype_audio1,2001:db8::1,5353,2001:db8::2,53,UDP,1458324580.5,3,0.0,-0.25,2.0,,100,200,300\r\n"
-                        "\r\n"
-                        "unknown_capture,1.2.3.4,1,5.6.7.8,2,udp,1458324590,2,0,1,,10,20,\r\n"
-                        "vpn_skype_audio1,1.2.3.4,1,5.6.7.8,2,TCP,1458324590,3,0,1,,10,20\r\n";
+  std::ofstream(csv)
+      << "vpn_skype_audio1,10.8.8.178,52436,192.168.1.1,443,TCP,1458324575.123456,3,0.0,0.5,1.25,,60,1400,52\r\n"
+         "vpn_skype_audio1,10.8.8.178,oops,192.168.1.1,443,TCP,1458324575.1,1,0.0,,60\r\n"
+         "vpn_skype_audio1,2001:db8::1,5353,2001:db8::2,53,UDP,1458324580.5,3,0.0,-0.25,2.0,,100,200,300\r\n"
+         "\r\n"
+         "unknown_capture,1.2.3.4,1,5.6.7.8,2,udp,1458324590,2,0,1,,10,20,\r\n"
+         "vpn_skype_audio1,1.2.3.4,1,5.6.7.8,2,TCP,1458324590,3,0,1,,10,20\r\n";
   IngestOptions o;
   o.progress = false;
   o.label_map_paths = {map};
   IngestReport r = import_authors_csv({csv}, dir.file("s.h5"), o);
   EXPECT_EQ(r.malformed_lines, 2u);
   ASSERT_GE(r.warnings.size(), 2u);
-  EXPECT_NE(r.warnings[0].find("sessions.csv:2: field 3 (port_src) is not a port number: 'oops'"), std::string::npos) << r.warnings[0];
+  EXPECT_NE(r.warnings[0].find("sessions.csv:2: field 3 (port_src) is not a port number: 'oops'"), std::string::npos)
+      << r.warnings[0];
   bool line6 = false;
-  for (auto& w : r.warnings) line6 |= w.find("sessions.csv:6: length says 3 packets, so 15 fields, but the line has 13") != std::string::npos;
+  for (auto& w : r.warnings)
+    line6 |= w.find("sessions.csv:6: length says 3 packets, so 15 fields, but the line has 13") != std::string::npos;
   EXPECT_TRUE(line6);
   PacketStore s = read_packet_store(dir.file("s.h5"));
   ASSERT_EQ(s.num_flows(), 3u);
@@ -326,7 +348,8 @@ TEST(AuthorsCsv, ImportsRowsAndReportsMalformedLinesWithTheirNumber) {
   // Out-of-order times: sorted, earliest is 0, start moved back by 0.25 s.
   EXPECT_EQ(s.keys[1].to_string(), "[2001:db8::1]:5353 -> [2001:db8::2]:53 UDP");
   EXPECT_EQ(std::vector<double>(s.time.begin() + 3, s.time.begin() + 6), (std::vector<double>{0.0, 0.25, 2.25}));
-  EXPECT_EQ(std::vector<uint32_t>(s.ip_length.begin() + 3, s.ip_length.begin() + 6), (std::vector<uint32_t>{200, 100, 300}));
+  EXPECT_EQ(std::vector<uint32_t>(s.ip_length.begin() + 3, s.ip_length.begin() + 6),
+            (std::vector<uint32_t>{200, 100, 300}));
   EXPECT_DOUBLE_EQ(s.start_time[1], 1458324580.25);
   EXPECT_EQ(s.label_of(0, "category"), "VoIP");
   EXPECT_EQ(s.label_of(2, "category"), "");  // unknown_capture (trailing comma accepted)
@@ -372,11 +395,16 @@ TEST(Cli, SubcommandsExitCodesAndOutput) {
   EXPECT_EQ(run_cli("ingest " + dir.file("a.pcap"), &out), 2);  // no --out
   EXPECT_NE(out.find("--out STORE.h5 is required"), std::string::npos) << out;
   EXPECT_EQ(run_cli("ingest " + dir.file("a.pcap") + " --out " + dir.file("s.h5") + " --idle-timeout x", &out), 2);
-  EXPECT_EQ(run_cli("ingest " + dir.file("a.pcap") + " --out " + dir.file("s.h5") + " --quiet --idle-timeout=60", &out), 0) << out;
+  EXPECT_EQ(run_cli("ingest " + dir.file("a.pcap") + " --out " + dir.file("s.h5") + " --quiet --idle-timeout=60", &out),
+            0)
+      << out;
   EXPECT_NE(out.find("files: 1"), std::string::npos) << out;
   EXPECT_EQ(run_cli("info " + dir.file("s.h5"), &out), 0) << out;
   EXPECT_NE(out.find("1 flows, 1 packets, 1 sources"), std::string::npos) << out;
-  EXPECT_EQ(run_cli("merge " + dir.file("s.h5") + " " + dir.file("s.h5") + " --out " + dir.file("m.h5") + " --quiet", &out), 0) << out;
+  EXPECT_EQ(
+      run_cli("merge " + dir.file("s.h5") + " " + dir.file("s.h5") + " --out " + dir.file("m.h5") + " --quiet", &out),
+      0)
+      << out;
   EXPECT_EQ(run_cli("info " + dir.file("m.h5"), &out), 0);
   EXPECT_NE(out.find("2 flows, 2 packets, 2 sources"), std::string::npos) << out;
   EXPECT_EQ(run_cli("info " + dir.file("a.pcap"), &out), 1);

@@ -85,7 +85,9 @@ std::vector<ReadPacket> read_pcap(const std::string& path, int* precision = null
     std::string head = read_all(path).substr(0, 4);
     uint32_t magic = 0;
     std::memcpy(&magic, head.data(), 4);
-    *precision = magic == 0xa1b23c4du ? PCAP_TSTAMP_PRECISION_NANO : magic == 0xa1b2c3d4u ? PCAP_TSTAMP_PRECISION_MICRO : -1;
+    *precision = magic == 0xa1b23c4du   ? PCAP_TSTAMP_PRECISION_NANO
+                 : magic == 0xa1b2c3d4u ? PCAP_TSTAMP_PRECISION_MICRO
+                                        : -1;
   }
   std::vector<ReadPacket> out;
   pcap_pkthdr* h;
@@ -197,9 +199,9 @@ TEST(SynthPlan, NamesMirrorIscxAndCoverTableI) {
   auto specs = plan_captures("small", 1.0, 1);
   std::set<std::string> names;
   for (const auto& s : specs) EXPECT_TRUE(names.insert(s.name).second) << "duplicate " << s.name;
-  for (const char* n : {"skype_audio1a.pcap", "youtube1.pcap", "scpDown1.pcap", "vpn_skype_audio1.pcap",
-                        "vpn_netflix_A.pcap", "VOIP_gate_Skype_Audio.pcap", "CHAT_gate_ICQ_chat.pcap", "browsing.pcap",
-                        "SSL_Browsing.pcap"})
+  for (const char* n :
+       {"skype_audio1a.pcap", "youtube1.pcap", "scpDown1.pcap", "vpn_skype_audio1.pcap", "vpn_netflix_A.pcap",
+        "VOIP_gate_Skype_Audio.pcap", "CHAT_gate_ICQ_chat.pcap", "browsing.pcap", "SSL_Browsing.pcap"})
     EXPECT_TRUE(names.count(n)) << n;
   // Reference Table I, category x encapsulation -> applications.
   std::map<std::pair<std::string, std::string>, std::set<std::string>> got;
@@ -224,7 +226,8 @@ TEST(SynthPlan, NamesMirrorIscxAndCoverTableI) {
 TEST(SynthPlan, PaperPresetFollowsTableTwo) {
   // Per category and encapsulation, the capture time is the paper's block count x 60 s.
   std::map<std::pair<std::string, std::string>, double> minutes;
-  for (const auto& s : plan_captures("paper", 1.0, 1)) minutes[{category_name(s.category), encap_name(s.encap)}] += s.duration_s / 60;
+  for (const auto& s : plan_captures("paper", 1.0, 1))
+    minutes[{category_name(s.category), encap_name(s.encap)}] += s.duration_s / 60;
   EXPECT_NEAR((minutes[{"VoIP", "Non-VPN"}]), 3304, 1e-6);
   EXPECT_NEAR((minutes[{"Video", "VPN"}]), 302, 1e-6);
   EXPECT_NEAR((minutes[{"File Transfer", "Tor"}]), 1126, 1e-6);
@@ -408,7 +411,8 @@ TEST(SynthStats, CategoryStatisticsFallInTheDocumentedRanges) {
   for (uint64_t seed : {11, 12, 13}) {
     for (const auto& spec : plan_captures("small", 1.0, seed)) {
       std::string model = process_name(app_model(spec.category, spec.application).params);
-      if (spec.encap != Encap::kNonVpn || spec.category == Category::kEmail || spec.category == Category::kP2p) continue;
+      if (spec.encap != Encap::kNonVpn || spec.category == Category::kEmail || spec.category == Category::kP2p)
+        continue;
       ASSERT_TRUE(ranges.count(model)) << model;
       CaptureSpec s = spec;
       s.duration_s = 300;

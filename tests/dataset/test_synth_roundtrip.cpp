@@ -67,8 +67,12 @@ TEST(SynthRoundTrip, IngestedStoreMatchesTheGroundTruthExactly) {
         background_packets += s["packets"].get<uint64_t>();
         continue;
       }
-      Key k{f["name"].get<std::string>(), s["protocol"] == "TCP" ? 6 : 17, addr_bytes(s["addr_a"].get<std::string>()),
-            s["port_a"].get<int>(), addr_bytes(s["addr_b"].get<std::string>()), s["port_b"].get<int>()};
+      Key k{f["name"].get<std::string>(),
+            s["protocol"] == "TCP" ? 6 : 17,
+            addr_bytes(s["addr_a"].get<std::string>()),
+            s["port_a"].get<int>(),
+            addr_bytes(s["addr_b"].get<std::string>()),
+            s["port_b"].get<int>()};
       ASSERT_TRUE(truth.emplace(k, std::make_pair(&f, &s)).second);
     }
   ASSERT_EQ(store.num_flows(), truth.size()) << "one flow per generated session; background filtered";

@@ -95,8 +95,7 @@ void client(uint16_t port, int messages, size_t size) {
     if (read(s, buf.data(), buf.size()) <= 0) break;
   }
   shutdown(s, SHUT_WR);
-  while (read(s, buf.data(), buf.size()) > 0) {
-  }
+  while (read(s, buf.data(), buf.size()) > 0) {}
   close(s);
 }
 
@@ -114,7 +113,8 @@ TEST(CrossCheck, PacketsPerConnectionMatchTsharkOnLoopbackTraffic) {
     freopen(err.c_str(), "w", stderr);
     freopen("/dev/null", "w", stdout);
     std::string filter = "tcp port " + std::to_string(server.port());
-    execlp("tcpdump", "tcpdump", "-i", "lo", "-U", "-n", "-w", cap.c_str(), filter.c_str(), static_cast<char*>(nullptr));
+    execlp("tcpdump", "tcpdump", "-i", "lo", "-U", "-n", "-w", cap.c_str(), filter.c_str(),
+           static_cast<char*>(nullptr));
     _exit(127);
   }
   ASSERT_GT(pid, 0);
@@ -156,8 +156,10 @@ TEST(CrossCheck, PacketsPerConnectionMatchTsharkOnLoopbackTraffic) {
     auto port = [](const std::string& ep) { return std::stoi(ep.substr(ep.rfind(':') + 1)); };
     int a = port(tok[0]), b = port(tok[2]);
     uint64_t frames = std::stoull(tok[3]) + std::stoull(tok[6]);
-    if (b == server.port()) theirs[{a, b}] += frames;
-    else theirs[{b, a}] += frames;
+    if (b == server.port())
+      theirs[{a, b}] += frames;
+    else
+      theirs[{b, a}] += frames;
   }
   ASSERT_EQ(theirs.size(), static_cast<size_t>(kConnections)) << conv;
   EXPECT_EQ(ours, theirs) << conv;

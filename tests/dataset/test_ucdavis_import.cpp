@@ -162,14 +162,14 @@ TEST(UcdavisImport, DamagedEmptyAndOutOfOrderFiles) {
   const fs::path dir = tmp.file("part");
   write_file(dir / "Google Doc/damaged.txt",
              "10\t0\t100\t0\n"
-             "10.1\t0.1\t200\n"              // 3 columns
-             "10.2\t0.2\t300\t2\n"           // direction 2
-             "10.3\tx\t300\t1\n"             // not a number
-             "10.4\t0.4\t0\t1\n"             // size 0
-             "10.5\t-0.5\t100\t1\n"          // negative time
-             "10.6\t0.6\t70000\t1\n"         // size over 65535
-             "\n"                            // blank: ignored
-             "10.7\t0.7\t400\t1\t9\n"        // 5 columns
+             "10.1\t0.1\t200\n"        // 3 columns
+             "10.2\t0.2\t300\t2\n"     // direction 2
+             "10.3\tx\t300\t1\n"       // not a number
+             "10.4\t0.4\t0\t1\n"       // size 0
+             "10.5\t-0.5\t100\t1\n"    // negative time
+             "10.6\t0.6\t70000\t1\n"   // size over 65535
+             "\n"                      // blank: ignored
+             "10.7\t0.7\t400\t1\t9\n"  // 5 columns
              "10.8\t0.8\t500\t1\n");
   write_file(dir / "Google Doc/empty.txt", "");
   write_file(dir / "Google Doc/all-bad.txt", "garbage\nmore garbage here\n");
@@ -179,7 +179,7 @@ TEST(UcdavisImport, DamagedEmptyAndOutOfOrderFiles) {
   IngestReport r = import_ucdavis({dir.string()}, tmp.file("s.h5"), quiet("p"));
   EXPECT_EQ(r.files, 5u);
   EXPECT_EQ(r.flows, 3u);
-  EXPECT_EQ(r.files_damaged, 3u);   // damaged, empty, all-bad
+  EXPECT_EQ(r.files_damaged, 3u);    // damaged, empty, all-bad
   EXPECT_EQ(r.malformed_lines, 9u);  // 7 in damaged.txt, 2 in all-bad.txt
   EXPECT_EQ(r.packets_reordered, 1u);
   auto warned = [&](const std::string& what) {
@@ -244,7 +244,7 @@ TEST(UcdavisImport, LineParser) {
   EXPECT_DOUBLE_EQ(p.time, 0.000225067);
   EXPECT_EQ(p.size, 365u);
   EXPECT_EQ(p.direction, 1);
-  EXPECT_EQ(parse_ucdavis_line("1 2 3 0", p), "");  // spaces separate columns too
+  EXPECT_EQ(parse_ucdavis_line("1 2 3 0", p), "");       // spaces separate columns too
   EXPECT_EQ(parse_ucdavis_line("1\t2\t3\t0\t", p), "");  // a trailing tab is fine
   EXPECT_NE(parse_ucdavis_line("nan\t0\t3\t0", p), "");
   EXPECT_NE(parse_ucdavis_line("1\tinf\t3\t0", p), "");

@@ -58,15 +58,19 @@ TEST(ExperimentConfig, OverridesAreAppliedThenValidated) {
 
 TEST(ExperimentConfig, ErrorsNameTheKey) {
   EXPECT_NE(error_of(R"({"name": "t"})").find("x.json: dataset: required key is missing"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"device=gpu"}).find("device: 'gpu' is not a device; allowed: auto, cpu, cuda"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"device=gpu"}).find("device: 'gpu' is not a device; allowed: auto, cpu, cuda"),
+            std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"training.epochs=0"}).find("training.epochs: 0 is outside 1.."), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"training.epochs=2.5"}).find("training.epochs: expected an integer"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"training.epochs=2.5"}).find("training.epochs: expected an integer"),
+            std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"training.split=session"}).find("'session' is not a split"), std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"training.test_fraction=0.95"}).find("together below 1"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"dataset.source=store"}).find("dataset.store: name the packet store to read"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"dataset.source=store"}).find("dataset.store: name the packet store to read"),
+            std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"dataset.synthetic.preset=huge"}).find("'huge' is not a preset"), std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"name=a b"}).find("name: 'a b' must be"), std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"extra=1"}).find("x.json: extra: unknown key"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal, {"training.selection=validation", "training.validation_fraction=0"}).find("needs validation_fraction > 0"),
+  EXPECT_NE(error_of(kMinimal, {"training.selection=validation", "training.validation_fraction=0"})
+                .find("needs validation_fraction > 0"),
             std::string::npos);
 }

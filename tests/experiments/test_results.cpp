@@ -110,12 +110,11 @@ TEST(Results, OlderFormatVersionsAreRefusedWithWhatToDo) {
 TEST(FuzzRegressions, ResultWithADamagedGlobalHeapIsRefusedQuickly) {
   const std::string path = std::string(FLOWPIC_TEST_DATA_DIR) + "/fuzz/result_global_heap_hang.h5";
   std::string outcomes;
-  for (auto read : std::vector<std::function<void()>>{
-           [&] { read_result(path); },
-           [&] {
-             auto backend = nn::make_cpu_backend();
-             nn::load_model(path, *backend);
-           }}) {
+  for (auto read : std::vector<std::function<void()>>{[&] { read_result(path); },
+                                                      [&] {
+                                                        auto backend = nn::make_cpu_backend();
+                                                        nn::load_model(path, *backend);
+                                                      }}) {
     std::string outcome = flowpic::testing::outcome_in_child(read, 30);
     EXPECT_EQ(outcome.rfind("error: ", 0), 0u) << outcome;
     outcomes += outcome + "\n";

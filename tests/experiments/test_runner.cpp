@@ -8,9 +8,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
-#include <filesystem>
 #include <set>
 
 #include "common/atomic_file.hpp"
@@ -20,12 +20,12 @@
 #include "common/hash_mix.hpp"
 #include "dataset/ingest.hpp"
 #include "dataset/synth.hpp"
-#include "support/error_of.hpp"
-#include "support/tiny_store.hpp"
 #include "experiments/image_batcher.hpp"
 #include "experiments/runner.hpp"
 #include "experiments/synthetic_store.hpp"
 #include "nn/weights.hpp"
+#include "support/error_of.hpp"
+#include "support/tiny_store.hpp"
 
 using namespace flowpic;
 
@@ -33,17 +33,19 @@ namespace {
 
 class Runner : public flowpic::testing::TinyStoreTest {
  protected:
-
   static ExperimentConfig config(const std::string& task, std::vector<std::string> sets = {}) {
     json j = parse_json(R"({
       "name": "t",
-      "dataset": {"source": "store", "store": ")" + store() + R"("},
+      "dataset": {"source": "store", "store": ")" +
+                            store() + R"("},
       "representation": {"type": "flowpic", "resolution": 16, "transform": "clip255", "block_s": 15},
       "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "relu"}, {"type": "dense", "units": "classes"}]},
       "training": {"epochs": 2, "batch_size": 16, "seed": 5, "test_fraction": 0.25, "validation_fraction": 0.2},
       "device": "cpu",
-      "output": ")" + dir() + R"(/results",
-      "task": )" + task + "}", "test.json");
+      "output": ")" + dir() +
+                            R"(/results",
+      "task": )" + task + "}",
+                        "test.json");
     for (const auto& s : sets) apply_override(j, s, "test.json");
     return parse_experiment(j, "test.json");
   }
@@ -73,7 +75,8 @@ TEST_F(Runner, ResultFileHoldsEverything) {
   EXPECT_EQ(r.class_names, (std::vector<std::string>{"VoIP", "Video", "File Transfer", "Chat", "Browsing"}));
   EXPECT_EQ(r.config["training"]["epochs"], 2);
   EXPECT_EQ(r.config["task"]["type"], "category");
-  for (const char* key : {"version", "git_commit", "host", "created", "command", "backend", "store", "store_hash", "seed"})
+  for (const char* key :
+       {"version", "git_commit", "host", "created", "command", "backend", "store", "store_hash", "seed"})
     EXPECT_TRUE(r.provenance.contains(key)) << key;
   {
     std::ifstream in(d.store_path, std::ios::binary);
@@ -125,7 +128,8 @@ TEST_F(Runner, FlowsNeverStraddleTheSplit) {
 }
 
 TEST_F(Runner, HeldOutApplicationsOnlyInTheirGroup) {
-  ExperimentConfig cfg = config(R"({"type": "unseen_application", "target": "Video", "held_out": ["Vimeo", "YouTube"]})");
+  ExperimentConfig cfg =
+      config(R"({"type": "unseen_application", "target": "Video", "held_out": ["Vimeo", "YouTube"]})");
   PreparedExperiment d = prepare_experiment(cfg, 5);
   const LabelColumn& app = d.store.labels[static_cast<size_t>(d.store.label_column("application"))];
   auto app_of = [&](size_t sample) { return app.values[static_cast<size_t>(app.ids[d.index.samples[sample].flow])]; };
@@ -146,20 +150,23 @@ TEST_F(Runner, HeldOutApplicationsOnlyInTheirGroup) {
 }
 
 TEST_F(Runner, ClassVsAllTestsOnOtherEncapsulations) {
-  ExperimentConfig cfg = config(R"({"type": "class_vs_all", "encapsulation": "VPN", "target": "VoIP", "test_encapsulations": ["Tor"]})");
+  ExperimentConfig cfg =
+      config(R"({"type": "class_vs_all", "encapsulation": "VPN", "target": "VoIP", "test_encapsulations": ["Tor"]})");
   PreparedExperiment d = prepare_experiment(cfg, 5);
   EXPECT_EQ(d.assignment.class_names, (std::vector<std::string>{"VoIP", "other"}));
   ASSERT_EQ(d.evaluation.size(), 2u);
   EXPECT_EQ(d.evaluation[1].name, "cross:Tor");
   const LabelColumn& enc = d.store.labels[static_cast<size_t>(d.store.label_column("encapsulation"))];
-  for (size_t i : d.evaluation[1].samples) EXPECT_EQ(enc.values[static_cast<size_t>(enc.ids[d.index.samples[i].flow])], "Tor");
+  for (size_t i : d.evaluation[1].samples)
+    EXPECT_EQ(enc.values[static_cast<size_t>(enc.ids[d.index.samples[i].flow])], "Tor");
   for (size_t i : d.train.samples) EXPECT_EQ(enc.values[static_cast<size_t>(enc.ids[d.index.samples[i].flow])], "VPN");
 }
 
 TEST_F(Runner, EncapsulationAndApplicationClassSets) {
   PreparedExperiment e = prepare_experiment(config(R"({"type": "encapsulation"})"), 5);
   EXPECT_EQ(e.assignment.class_names, (std::vector<std::string>{"Non-VPN", "VPN", "Tor"}));
-  PreparedExperiment a = prepare_experiment(config(R"({"type": "application", "applications": ["VoIP:Skype", "VoIP:Hangouts", "Video:YouTube"]})"), 5);
+  PreparedExperiment a = prepare_experiment(
+      config(R"({"type": "application", "applications": ["VoIP:Skype", "VoIP:Hangouts", "Video:YouTube"]})"), 5);
   EXPECT_EQ(a.assignment.class_names.size(), 3u);
   const LabelColumn& app = a.store.labels[static_cast<size_t>(a.store.label_column("application"))];
   for (size_t i : a.train.samples) {
@@ -169,7 +176,8 @@ TEST_F(Runner, EncapsulationAndApplicationClassSets) {
 }
 
 TEST_F(Runner, MissingStoreSaysHowToBuildIt) {
-  ExperimentConfig cfg = config(R"({"type": "category"})", {"dataset.store=/nonexistent/iscx.h5", "dataset.store_hint=build it with X"});
+  ExperimentConfig cfg =
+      config(R"({"type": "category"})", {"dataset.store=/nonexistent/iscx.h5", "dataset.store_hint=build it with X"});
   try {
     prepare_experiment(cfg, 1);
     FAIL();
@@ -277,7 +285,8 @@ TEST(Quickstart, TheReadmeMainCommandRuns) {
   // temporary folder): synthetic data generated and ingested on first use, training, result file.
   const std::string bin = std::string(FLOWPIC_BINARY_DIR) + "/apps/run_experiment";
   const std::string q = std::string(FLOWPIC_SOURCE_DIR) + "/configs/quickstart.json";
-  const std::string tmp = (std::filesystem::temp_directory_path() / ("flowpic-quickstart-" + std::to_string(getpid()))).string();
+  const std::string tmp =
+      (std::filesystem::temp_directory_path() / ("flowpic-quickstart-" + std::to_string(getpid()))).string();
   std::string script;
   {
     std::ifstream in(std::string(FLOWPIC_SOURCE_DIR) + "/scripts/quickstart.sh");
@@ -287,8 +296,8 @@ TEST(Quickstart, TheReadmeMainCommandRuns) {
   // `| head` closes the pipe early: under `set -o pipefail` the script would exit 141 after
   // printing its result.
   EXPECT_EQ(script.find("| head"), std::string::npos) << "scripts/quickstart.sh pipes into head";
-  int rc = run_program({bin, q, "--set", "training.epochs=2", "--set", "dataset.synthetic.dir=" + tmp + "/data", "--set",
-                        "output=" + tmp + "/results"},
+  int rc = run_program({bin, q, "--set", "training.epochs=2", "--set", "dataset.synthetic.dir=" + tmp + "/data",
+                        "--set", "output=" + tmp + "/results"},
                        [](pid_t, const std::string&) {});
   EXPECT_EQ(rc, 0);
   RunResult r = read_result(tmp + "/results/quickstart/seed1.h5");
@@ -313,8 +322,9 @@ TEST(Quickstart, TheReadmeMainCommandRuns) {
 TEST_F(Runner, CudaWithoutAGpuIsRefusedBeforeAnyDataWork) {
   if (cuda_device_available()) GTEST_SKIP() << "this machine has a GPU";
   // A synthetic source in a folder that does not exist yet: nothing may be generated there.
-  ExperimentConfig cfg = config(R"({"type": "category", "encapsulation": "Non-VPN"})",
-                                {"device=cuda", "dataset.source=synthetic", "dataset.synthetic.dir=" + dir() + "/never"});
+  ExperimentConfig cfg =
+      config(R"({"type": "category", "encapsulation": "Non-VPN"})",
+             {"device=cuda", "dataset.source=synthetic", "dataset.synthetic.dir=" + dir() + "/never"});
   std::string e = flowpic::testing::error_of([&] { prepare_experiment(cfg, 5); });
   EXPECT_NE(e.find("test.json: device: the cuda backend was requested but"), std::string::npos) << e;
   EXPECT_FALSE(std::filesystem::exists(dir() + "/never")) << "data was generated before the device check";

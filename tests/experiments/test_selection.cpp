@@ -39,12 +39,15 @@ PacketStore labelled_store(const std::vector<std::array<const char*, 3>>& flows)
 TaskConfig task(const std::string& text) { return TaskConfig::parse(parse_json(text, "t.json"), {"t.json", "task"}); }
 
 const std::vector<std::array<const char*, 3>> kFlows = {
-    {"VoIP", "Skype", "Non-VPN"},  {"VoIP", "Facebook", "Non-VPN"}, {"Video", "YouTube", "Non-VPN"},
-    {"Video", "Vimeo", "Non-VPN"}, {"Video", "Facebook", "Non-VPN"}, {"File Transfer", "SCP", "Non-VPN"},
-    {"Chat", "ICQ", "Non-VPN"},    {"Browsing", "Browser", "Non-VPN"}, {"Email", "Email", "Non-VPN"},
-    {"VoIP", "Skype", "VPN"},      {"Video", "Netflix", "VPN"},     {"File Transfer", "SFTP", "VPN"},
-    {"Chat", "AIM", "VPN"},        {"VoIP", "Skype", "Tor"},        {"Video", "YouTube", "Tor"},
-    {"File Transfer", "FTP", "Tor"}, {"Chat", "ICQ", "Tor"},        {"Browsing", "Browser", "Tor"},
+    {"VoIP", "Skype", "Non-VPN"},     {"VoIP", "Facebook", "Non-VPN"},
+    {"Video", "YouTube", "Non-VPN"},  {"Video", "Vimeo", "Non-VPN"},
+    {"Video", "Facebook", "Non-VPN"}, {"File Transfer", "SCP", "Non-VPN"},
+    {"Chat", "ICQ", "Non-VPN"},       {"Browsing", "Browser", "Non-VPN"},
+    {"Email", "Email", "Non-VPN"},    {"VoIP", "Skype", "VPN"},
+    {"Video", "Netflix", "VPN"},      {"File Transfer", "SFTP", "VPN"},
+    {"Chat", "AIM", "VPN"},           {"VoIP", "Skype", "Tor"},
+    {"Video", "YouTube", "Tor"},      {"File Transfer", "FTP", "Tor"},
+    {"Chat", "ICQ", "Tor"},           {"Browsing", "Browser", "Tor"},
 };
 
 }  // namespace
@@ -74,7 +77,8 @@ TEST(Task, EncapsulationOverTheFiveCategories) {
 TEST(Task, ClassVsAllWithCrossEncapsulationTests) {
   PacketStore s = labelled_store(kFlows);
   FlowAssignment a = assign_flows(
-      s, task(R"({"type": "class_vs_all", "encapsulation": "VPN", "target": "VoIP", "test_encapsulations": ["Tor"]})"), "t.json");
+      s, task(R"({"type": "class_vs_all", "encapsulation": "VPN", "target": "VoIP", "test_encapsulations": ["Tor"]})"),
+      "t.json");
   EXPECT_EQ(a.class_names, (std::vector<std::string>{"VoIP", "other"}));
   EXPECT_EQ(a.flow_class[9], 0);
   EXPECT_EQ(a.flow_group[9], kGroupMain);
@@ -100,7 +104,8 @@ TEST(Task, UnseenApplicationsOnlyInTheirTestGroup) {
 TEST(Task, ApplicationsAsCategoryPairs) {
   PacketStore s = labelled_store(kFlows);
   FlowAssignment a = assign_flows(
-      s, task(R"({"type": "application", "applications": ["VoIP:Skype", "Video:Facebook", "VoIP:Facebook"]})"), "t.json");
+      s, task(R"({"type": "application", "applications": ["VoIP:Skype", "Video:Facebook", "VoIP:Facebook"]})"),
+      "t.json");
   EXPECT_EQ(a.flow_class[0], 0);
   EXPECT_EQ(a.flow_class[4], 1);
   EXPECT_EQ(a.flow_class[1], 2);
@@ -118,17 +123,22 @@ TEST(Task, BadConfigsAndEmptyClassesAreNamed) {
     return "no error";
   };
   EXPECT_NE(error_of(R"({"type": "categry"})").find("t.json: task.type: unknown task 'categry'"), std::string::npos);
-  EXPECT_NE(error_of(R"({"type": "category", "encapsulation": "IPsec"})").find("task.encapsulation: 'IPsec' is not an encapsulation"),
+  EXPECT_NE(error_of(R"({"type": "category", "encapsulation": "IPsec"})")
+                .find("task.encapsulation: 'IPsec' is not an encapsulation"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"type": "category", "target": "VoIP"})").find("task.target: unknown key"), std::string::npos);
-  EXPECT_NE(error_of(R"({"type": "class_vs_all", "target": "Gaming"})").find("'Gaming' is not one of the task's categories"),
+  EXPECT_NE(
+      error_of(R"({"type": "class_vs_all", "target": "Gaming"})").find("'Gaming' is not one of the task's categories"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(R"({"type": "application", "applications": ["Skype", "VoIP:Skype"]})").find("\"Category:Application\""),
+      std::string::npos);
+  EXPECT_NE(error_of(R"({"type": "application", "applications": ["VoIP:Skype", "VoIP:Zoom"]})")
+                .find("class 'VoIP:Zoom' has no flows"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"type": "application", "applications": ["Skype", "VoIP:Skype"]})").find("\"Category:Application\""),
-            std::string::npos);
-  EXPECT_NE(error_of(R"({"type": "application", "applications": ["VoIP:Skype", "VoIP:Zoom"]})").find("class 'VoIP:Zoom' has no flows"),
-            std::string::npos);
-  EXPECT_NE(error_of(R"({"type": "unseen_application", "target": "Video", "held_out": ["Netflix"]})").find("task.held_out"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(R"({"type": "unseen_application", "target": "Video", "held_out": ["Netflix"]})").find("task.held_out"),
+      std::string::npos);
 }
 
 TEST(Split, FlowsStayWholeAndFractionsHold) {
@@ -209,7 +219,8 @@ TEST(Task, ClassesFromAnotherLabelColumn) {
   EXPECT_EQ(a.flow_class[4], 1) << "Facebook video is a Facebook flow";
   EXPECT_EQ(a.flow_class[9], -1) << "VPN";
   try {
-    assign_flows(s, task(R"({"type": "category", "label_column": "traffic_type", "categories": ["VoIP", "Chat"]})"), "t.json");
+    assign_flows(s, task(R"({"type": "category", "label_column": "traffic_type", "categories": ["VoIP", "Chat"]})"),
+                 "t.json");
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no 'traffic_type' label column"), std::string::npos) << e.what();

@@ -14,7 +14,6 @@
 #include "common/error.hpp"
 #include "dataset/ingest.hpp"
 #include "dataset/synth.hpp"
-#include "support/tiny_store.hpp"
 #include "experiments/classify.hpp"
 #include "experiments/runner.hpp"
 #include "experiments/sweep.hpp"
@@ -22,6 +21,7 @@
 #include "experiments/tables.hpp"
 #include "nn/weights.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tiny_store.hpp"
 
 using namespace flowpic;
 
@@ -46,13 +46,15 @@ class Tiny : public flowpic::testing::TinyStoreTest {
   static std::string config_text(const std::string& extra) {
     return R"({
       "name": "sw",
-      "dataset": {"source": "store", "store": ")" + store() + R"("},
+      "dataset": {"source": "store", "store": ")" +
+           store() + R"("},
       "representation": {"type": "flowpic", "resolution": 16, "transform": "clip255", "block_s": 15},
       "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 8}, {"type": "relu"}, {"type": "dense", "units": "classes"}]},
       "training": {"epochs": 1, "batch_size": 16, "seed": 5, "repeats": 2, "test_fraction": 0.25, "validation_fraction": 0.2},
       "task": {"type": "category", "encapsulation": "Non-VPN"},
       "device": "cpu",
-      "output": ")" + dir() + R"(/results")" + extra + "}";
+      "output": ")" +
+           dir() + R"(/results")" + extra + "}";
   }
   static std::string bin(const std::string& name) { return std::string(FLOWPIC_BINARY_DIR) + "/apps/" + name; }
 };
@@ -60,7 +62,8 @@ class Tiny : public flowpic::testing::TinyStoreTest {
 }  // namespace
 
 TEST_F(Tiny, SweepExpandsAndChecksEveryPoint) {
-  json raw = parse_json(config_text(R"(, "sweep": {"optimizer.lr": [0.01, 0.001], "representation.resolution": [16, 32]})"), "s.json");
+  json raw = parse_json(
+      config_text(R"(, "sweep": {"optimizer.lr": [0.01, 0.001], "representation.resolution": [16, 32]})"), "s.json");
   std::vector<SweepPoint> p = expand_sweep(raw, "s.json");
   ASSERT_EQ(p.size(), 4u);
   EXPECT_EQ(p[0].label, "lr=0.01,resolution=16");
@@ -88,7 +91,8 @@ TEST_F(Tiny, SweepExpandsAndChecksEveryPoint) {
   EXPECT_NE(error_of(R"({"training.epochz": [1, 2]})").find("training.epochz: unknown key"), std::string::npos);
   EXPECT_NE(error_of(R"({"optimizer.lrr": [1]})").find("optimizer.lrr"), std::string::npos);
   EXPECT_NE(error_of(R"({"representation.resolution": [16, 2]})").find("sweep point resolution=2"), std::string::npos);
-  EXPECT_NE(error_of(R"({"optimizer.lr": 0.1})").find("sweep.optimizer.lr: expected a non-empty list"), std::string::npos);
+  EXPECT_NE(error_of(R"({"optimizer.lr": 0.1})").find("sweep.optimizer.lr: expected a non-empty list"),
+            std::string::npos);
   EXPECT_NE(error_of(R"({"training.seed": [1, 2]})").find("cannot be swept"), std::string::npos);
   EXPECT_NE(error_of(R"([1])").find("sweep"), std::string::npos);
 }
@@ -106,7 +110,8 @@ TEST_F(Tiny, SweepProgramResumesAndSummarises) {
   ASSERT_EQ(std::system((bin("run_experiment") + " " + cfg + " >" + log + " 2>&1").c_str()), 0) << read_text(log);
   const std::string base = dir() + "/results/sw/";
   std::vector<std::string> files;
-  for (const char* p : {"lr=0.01,resolution=16", "lr=0.01,resolution=32", "lr=0.001,resolution=16", "lr=0.001,resolution=32"})
+  for (const char* p :
+       {"lr=0.01,resolution=16", "lr=0.01,resolution=32", "lr=0.001,resolution=16", "lr=0.001,resolution=32"})
     for (const char* s : {"seed5", "seed6"}) files.push_back(base + p + "/" + s + ".h5");
   for (const auto& f : files) ASSERT_TRUE(result_complete(f)) << f;
   RunResult r = read_result(files[3]);
@@ -119,24 +124,31 @@ TEST_F(Tiny, SweepProgramResumesAndSummarises) {
   for (const auto& f : files) before[f] = mtime_ns(f);
   std::filesystem::remove(files[2]);  // never written: the run was stopped before the end
   RunResult cut = read_result(files[5]);
-  cut.interrupted = true;             // what Ctrl-C leaves behind
+  cut.interrupted = true;  // what Ctrl-C leaves behind
   write_result(files[5], cut, nullptr);
   EXPECT_FALSE(result_complete(files[5]));
   const int64_t cut_time = mtime_ns(files[5]);
 
-  ASSERT_EQ(std::system((bin("run_experiment") + " " + cfg + " --resume >" + log + " 2>&1").c_str()), 0) << read_text(log);
+  ASSERT_EQ(std::system((bin("run_experiment") + " " + cfg + " --resume >" + log + " 2>&1").c_str()), 0)
+      << read_text(log);
   const std::string out = read_text(log);
   EXPECT_NE(out.find("(6 finished runs skipped)"), std::string::npos) << out;
   for (size_t i = 0; i < files.size(); ++i) {
     EXPECT_TRUE(result_complete(files[i])) << files[i];
     if (i == 2) continue;
-    if (i == 5) EXPECT_NE(mtime_ns(files[i]), cut_time) << "the interrupted run was not run again";
-    else EXPECT_EQ(mtime_ns(files[i]), before[files[i]]) << files[i] << " was run again";
+    if (i == 5)
+      EXPECT_NE(mtime_ns(files[i]), cut_time) << "the interrupted run was not run again";
+    else
+      EXPECT_EQ(mtime_ns(files[i]), before[files[i]]) << files[i] << " was run again";
   }
 
   // The summary: one row per point, both seeds, mean and standard deviation.
   const std::string csv = read_text(base + "summary.csv");
-  EXPECT_EQ(csv.rfind("point,optimizer.lr,representation.resolution,runs,accuracy_mean,accuracy_std,macro_f1_mean,macro_f1_std", 0), 0u) << csv;
+  EXPECT_EQ(
+      csv.rfind(
+          "point,optimizer.lr,representation.resolution,runs,accuracy_mean,accuracy_std,macro_f1_mean,macro_f1_std", 0),
+      0u)
+      << csv;
   std::vector<double> acc;
   for (const auto& f : {files[0], files[1]}) acc.push_back(100 * read_result(f).groups[0].metrics.accuracy);
   MeanStd m = mean_std(acc);
@@ -149,12 +161,17 @@ TEST_F(Tiny, SweepProgramResumesAndSummarises) {
   EXPECT_NE(read_text(base + "summary.md").find("| lr=0.001,resolution=32 | 0.001 | 32 | 2/2 |"), std::string::npos);
 
   // A file made from another config is not skipped.
-  ASSERT_EQ(std::system((bin("run_experiment") + " " + cfg + " --resume --set training.epochs=2 >" + log + " 2>&1").c_str()), 0);
+  ASSERT_EQ(
+      std::system((bin("run_experiment") + " " + cfg + " --resume --set training.epochs=2 >" + log + " 2>&1").c_str()),
+      0);
   EXPECT_NE(read_text(log).find("made with a different config: running it again"), std::string::npos) << read_text(log);
   EXPECT_EQ(read_result(files[0]).config["training"]["epochs"], 2);
 
   // A bad sweep key fails at once, naming it, and runs nothing.
-  EXPECT_NE(std::system((bin("run_experiment") + " " + cfg + " --set 'sweep={\"training.epochz\":[1]}' >" + log + " 2>&1").c_str()), 0);
+  EXPECT_NE(
+      std::system(
+          (bin("run_experiment") + " " + cfg + " --set 'sweep={\"training.epochz\":[1]}' >" + log + " 2>&1").c_str()),
+      0);
   EXPECT_NE(read_text(log).find("training.epochz"), std::string::npos);
 }
 
@@ -224,32 +241,48 @@ TEST(MakeTables, CellsGapsAndCaptions) {
 
   const std::string& t3 = by_id["table3_summary"].markdown;
   // 80 and 90: mean 85.0, sample std 7.1, paper 85.0, difference +0.0.
-  EXPECT_NE(t3.find("| Non-VPN traffic categorization | 85.0 ± 7.1 (n=2; 20 samples) | 85.0 | +0.0 |"), std::string::npos) << t3;
-  EXPECT_NE(t3.find("| Tor traffic categorization | — (run configs/tor_category.json) | 67.8 | — |"), std::string::npos) << t3;
-  EXPECT_NE(t3.find("— (run configs/class_vs_all_voip_nonvpn.json, configs/class_vs_all_video_nonvpn.json"), std::string::npos) << t3;
+  EXPECT_NE(t3.find("| Non-VPN traffic categorization | 85.0 ± 7.1 (n=2; 20 samples) | 85.0 | +0.0 |"),
+            std::string::npos)
+      << t3;
+  EXPECT_NE(t3.find("| Tor traffic categorization | — (run configs/tor_category.json) | 67.8 | — |"), std::string::npos)
+      << t3;
+  EXPECT_NE(t3.find("— (run configs/class_vs_all_voip_nonvpn.json, configs/class_vs_all_video_nonvpn.json"),
+            std::string::npos)
+      << t3;
   EXPECT_NE(t3.find("SYNTHETIC"), std::string::npos);
   EXPECT_NE(t3.find("Made by: a test."), std::string::npos);
   EXPECT_EQ(t3.find("REDUCED"), std::string::npos) << "crafted runs use the shipped configs' setting";
 
   const std::string& t4 = by_id["table4_class_vs_all"].markdown;
   // VoIP trained on VPN: Non-VPN 95 % (cross group), VPN 100 % (test), Tor 50 %; optimistic.
-  EXPECT_NE(t4.find("| VoIP | VPN | 95.0 (n=1; 20 samples) † | 95.8 | -0.8 | 100.0 (n=1; 20 samples) † | 99.9 | +0.1 | 50.0 (n=1; 20 samples) † | 58.1 | -8.1 |"),
-            std::string::npos) << t4;
+  EXPECT_NE(t4.find("| VoIP | VPN | 95.0 (n=1; 20 samples) † | 95.8 | -0.8 | 100.0 (n=1; 20 samples) † | 99.9 | +0.1 | "
+                    "50.0 (n=1; 20 samples) † | 58.1 | -8.1 |"),
+            std::string::npos)
+      << t4;
   EXPECT_NE(t4.find("† model chosen on the reported test split"), std::string::npos);
-  EXPECT_NE(t4.find("| Browsing | Non-VPN | — (run configs/class_vs_all_browsing_nonvpn.json) | 90.6 | — | n/a | n/a |"), std::string::npos) << t4;
+  EXPECT_NE(
+      t4.find("| Browsing | Non-VPN | — (run configs/class_vs_all_browsing_nonvpn.json) | 90.6 | — | n/a | n/a |"),
+      std::string::npos)
+      << t4;
   EXPECT_EQ(t4.find("| Browsing | VPN |"), std::string::npos) << "the paper has no Browsing VPN row";
 
   const std::string& unseen = by_id["unseen_applications"].markdown;
-  EXPECT_NE(unseen.find("— (the 'test' set of configs/unseen_voip_no_facebook.json is empty: too few flows to split)"), std::string::npos)
+  EXPECT_NE(unseen.find("— (the 'test' set of configs/unseen_voip_no_facebook.json is empty: too few flows to split)"),
+            std::string::npos)
       << unseen;
   const std::string& pay = by_id["payload_images"].markdown;
-  EXPECT_NE(pay.find("| VPN traffic (6 VPN traffic types) | 100.00 (n=1; 20 samples) | 99.55 | +0.45 |"), std::string::npos) << pay;
+  EXPECT_NE(pay.find("| VPN traffic (6 VPN traffic types) | 100.00 (n=1; 20 samples) | 99.55 | +0.45 |"),
+            std::string::npos)
+      << pay;
   EXPECT_NE(pay.find("run configs/payload_conventional.json"), std::string::npos);
 
   const std::string& csv = by_id["table3_summary"].csv;
-  EXPECT_NE(csv.find("table3_summary,Non-VPN traffic categorization,accuracy,85.000,7.071,2,20,85.0,0.000,0,0,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("table3_summary,Non-VPN traffic categorization,accuracy,85.000,7.071,2,20,85.0,0.000,0,0,"),
+            std::string::npos)
+      << csv;
   EXPECT_NE(by_id["table3_summary"].latex.find("85.0 $\\pm$ 7.1 (n=2; 20 samples)"), std::string::npos);
-  EXPECT_NE(by_id["table4_class_vs_all"].latex.find("cross:\\textless{}encapsulation\\textgreater{}"), std::string::npos);
+  EXPECT_NE(by_id["table4_class_vs_all"].latex.find("cross:\\textless{}encapsulation\\textgreater{}"),
+            std::string::npos);
   EXPECT_NE(by_id["table4_class_vs_all"].latex.find("\\begin{tabular}"), std::string::npos);
 
   // A reduced setting is named in the caption.
@@ -258,16 +291,20 @@ TEST(MakeTables, CellsGapsAndCaptions) {
   reduced.config["training"]["epochs"] = 2;
   put(reduced);
   tables = make_tables(o);
-  EXPECT_NE(tables[0].markdown.find("REDUCED or changed setting, not the paper's: epochs 2 instead of 40; resolution 64 instead of 1500"),
-            std::string::npos) << tables[0].markdown;
+  EXPECT_NE(tables[0].markdown.find(
+                "REDUCED or changed setting, not the paper's: epochs 2 instead of 40; resolution 64 instead of 1500"),
+            std::string::npos)
+      << tables[0].markdown;
 
   // The program writes every format under RESULTS_DIR/tables.
   const std::string log = dir + "/log";
-  ASSERT_EQ(std::system((std::string(FLOWPIC_BINARY_DIR) + "/apps/make_tables " + dir + " >" + log + " 2>&1").c_str()), 0);
-  for (const char* f : {"table3_summary.md", "table3_summary.tex", "table3_summary.csv", "table4_class_vs_all.md", "unseen_applications.csv",
-                        "application_identification.tex", "payload_images.md", "all.md"})
+  ASSERT_EQ(std::system((std::string(FLOWPIC_BINARY_DIR) + "/apps/make_tables " + dir + " >" + log + " 2>&1").c_str()),
+            0);
+  for (const char* f : {"table3_summary.md", "table3_summary.tex", "table3_summary.csv", "table4_class_vs_all.md",
+                        "unseen_applications.csv", "application_identification.tex", "payload_images.md", "all.md"})
     EXPECT_TRUE(file_exists(dir + "/tables/" + f)) << f;
-  EXPECT_NE(std::system((std::string(FLOWPIC_BINARY_DIR) + "/apps/make_tables /nonexistent >" + log + " 2>&1").c_str()), 0);
+  EXPECT_NE(std::system((std::string(FLOWPIC_BINARY_DIR) + "/apps/make_tables /nonexistent >" + log + " 2>&1").c_str()),
+            0);
   EXPECT_NE(read_text(log).find("/nonexistent: no such folder"), std::string::npos);
 }
 
@@ -275,7 +312,8 @@ TEST(MakeTables, CellsGapsAndCaptions) {
 // flows (5-tuple), window starts, classes and probabilities as the evaluation.
 TEST_F(Tiny, ClassifyReproducesEvaluation) {
   ExperimentConfig cfg = parse_experiment(parse_json(config_text(""), "c.json"), "c.json");
-  cfg.resolved["representation"] = RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"}).to_json();
+  cfg.resolved["representation"] =
+      RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"}).to_json();
   PreparedExperiment d = prepare_experiment(cfg, 5);
   TrainedRun run = run_once(cfg, d, 5, "test");
   const std::string result = dir() + "/classify/seed5.h5";
@@ -303,7 +341,8 @@ TEST_F(Tiny, ClassifyReproducesEvaluation) {
         found = true;
         EXPECT_EQ(c.predicted[j], g.predicted[i]);
         for (size_t k = 0; k < c.class_names.size(); ++k)
-          EXPECT_NEAR(c.probabilities[j * c.class_names.size() + k], g.probabilities[i * c.class_names.size() + k], 1e-6);
+          EXPECT_NEAR(c.probabilities[j * c.class_names.size() + k], g.probabilities[i * c.class_names.size() + k],
+                      1e-6);
       }
       EXPECT_TRUE(found) << "window " << g.window_start[i] << " of " << key.to_string() << " not classified";
       ++matched;
@@ -311,22 +350,30 @@ TEST_F(Tiny, ClassifyReproducesEvaluation) {
     EXPECT_GT(matched, 0u);
     // The CSV names the 5-tuple and the class.
     const std::string csv = classification_csv(c);
-    EXPECT_EQ(csv.rfind("capture,flow,src,src_port,dst,dst_port,protocol,direction,window,window_start_s,start_time,packets,predicted,confidence,p_VoIP", 0), 0u);
+    EXPECT_EQ(csv.rfind("capture,flow,src,src_port,dst,dst_port,protocol,direction,window,window_start_s,start_time,"
+                        "packets,predicted,confidence,p_VoIP",
+                        0),
+              0u);
     EXPECT_EQ(classification_json(c)["windows"].size(), c.samples.size());
   };
   check(result);
   // The exported weights file carries the class names and representation: classify needs nothing else.
   const std::string exported = dir() + "/classify/exported.h5";
   const std::string log = dir() + "/export.log";
-  ASSERT_EQ(std::system((bin("export_weights") + " " + result + " " + exported + " >" + log + " 2>&1").c_str()), 0) << read_text(log);
+  ASSERT_EQ(std::system((bin("export_weights") + " " + result + " " + exported + " >" + log + " 2>&1").c_str()), 0)
+      << read_text(log);
   check(exported);
   // The program: CSV on stdout, summary on stderr; bad options are one-line errors.
   const std::string out = dir() + "/classify.csv";
-  ASSERT_EQ(std::system((bin("classify") + " " + result + " " + capture + " --device cpu --format json >" + out + " 2>" + log).c_str()), 0)
+  ASSERT_EQ(
+      std::system((bin("classify") + " " + result + " " + capture + " --device cpu --format json >" + out + " 2>" + log)
+                      .c_str()),
+      0)
       << read_text(log);
   EXPECT_NO_THROW(parse_json(read_text(out), out));
   EXPECT_NE(read_text(log).find("predicted class"), std::string::npos);
-  EXPECT_NE(std::system((bin("classify") + " " + result + " " + capture + " --format xml >" + out + " 2>" + log).c_str()), 0);
+  EXPECT_NE(
+      std::system((bin("classify") + " " + result + " " + capture + " --format xml >" + out + " 2>" + log).c_str()), 0);
   EXPECT_NE(read_text(log).find("--format: xml not in {csv,json}"), std::string::npos) << read_text(log);
   EXPECT_NE(std::system((bin("classify") + " /nonexistent.h5 " + capture + " >" + out + " 2>" + log).c_str()), 0);
   EXPECT_NE(read_text(log).find("/nonexistent.h5"), std::string::npos);

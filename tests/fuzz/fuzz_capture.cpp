@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while (reader.next(rec)) {
       (void)reader.position();
       if (!link_type_supported(link)) continue;
-      if (decode_packet(link, rec.data, rec.caplen, rec.wire_len, pkt) == DecodeStatus::kOk) assembler.add(pkt, rec.time_ns);
+      if (decode_packet(link, rec.data, rec.caplen, rec.wire_len, pkt) == DecodeStatus::kOk)
+        assembler.add(pkt, rec.time_ns);
     }
     assembler.finish();
     if (assembler.open_sessions() != 0) std::abort();

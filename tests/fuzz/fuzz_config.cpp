@@ -2,8 +2,8 @@
 // JSON through the CNN engine's registry (built on the CPU backend, so shapes and parameter
 // counts are checked for real). The same JSON is also tried as a representation and as a model.
 #include "experiments/config.hpp"
-#include "kernels/sample_index.hpp"
 #include "fuzz_support.hpp"
+#include "kernels/sample_index.hpp"
 #include "nn/backend.hpp"
 #include "nn/model.hpp"
 

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::abort();
       if (flow.time[0] != 0) std::abort();
       for (size_t i = 0; i < n; ++i)
-        if (!(flow.time[i] >= 0) || !std::isfinite(flow.time[i]) || (i && flow.time[i] < flow.time[i - 1])) std::abort();
+        if (!(flow.time[i] >= 0) || !std::isfinite(flow.time[i]) || (i && flow.time[i] < flow.time[i - 1]))
+          std::abort();
       if (!std::isfinite(flow.start_time)) std::abort();
     } else if (err.find('\n') != std::string::npos) {
       std::abort();

@@ -10,8 +10,8 @@
 using namespace flowpic;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const int kLinks[] = {kLinkNull, kLinkEthernet, kLinkRawDlt12, kLinkRawDlt14, kLinkRaw,
-                               kLinkLoop, kLinkLinuxSll, kLinkIpv4,     kLinkIpv6,     kLinkLinuxSll2, 147};
+  static const int kLinks[] = {kLinkNull,     kLinkEthernet, kLinkRawDlt12, kLinkRawDlt14,  kLinkRaw, kLinkLoop,
+                               kLinkLinuxSll, kLinkIpv4,     kLinkIpv6,     kLinkLinuxSll2, 147};
   if (size < 3) return 0;
   const int link = kLinks[data[0] % (sizeof kLinks / sizeof kLinks[0])];
   const uint32_t extra_wire = data[1] * 16u;  // the frame was longer on the wire (snap length)

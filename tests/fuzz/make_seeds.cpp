@@ -80,7 +80,10 @@ void capture_seeds() {
   auto family = [](const Bytes& ip) { return (ip[0] >> 4) == 6 ? 10u : 2u; };
   std::vector<Link> links = {
       {"ethernet", 1, [](const Bytes& ip) { return ether_ip(ip); }},
-      {"vlan", 1, [](const Bytes& ip) { return ether_ip(ip, {0x8100, 0x88A8}); }},
+      {"vlan", 1,
+       [](const Bytes& ip) {
+         return ether_ip(ip, {0x8100, 0x88A8});
+       }},
       {"sll", 113, [](const Bytes& ip) { return sll((ip[0] >> 4) == 6 ? 0x86DD : 0x0800, ip); }},
       {"sll2", 276, [](const Bytes& ip) { return sll2((ip[0] >> 4) == 6 ? 0x86DD : 0x0800, ip); }},
       {"raw", 101, [](const Bytes& ip) { return ip; }},
@@ -132,7 +135,8 @@ void csv_seeds() {
   put("csv", "tcp.csv",
       "vpn_skype_audio1,10.8.8.178,52436,192.168.1.1,443,TCP,1458324575.123456,3,0.0,0.5,1.25,,60,1400,52\r\n");
   put("csv", "udp_v6.csv", "facebook_chat_4a,2001:db8::1,5000,2001:db8::2,53,UDP,1.5,2,0,0.25,,100,200,\n");
-  put("csv", "reordered.csv", "a,1.2.3.4,1,5.6.7.8,2,6,10,4,0.5,0.1,0.3,0.2,,1,2,3,4\nb,1.2.3.4,1,5.6.7.8,2,17,0,1,0,,9\n");
+  put("csv", "reordered.csv",
+      "a,1.2.3.4,1,5.6.7.8,2,6,10,4,0.5,0.1,0.3,0.2,,1,2,3,4\nb,1.2.3.4,1,5.6.7.8,2,17,0,1,0,,9\n");
 }
 
 void json_seeds() {

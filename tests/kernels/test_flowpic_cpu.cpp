@@ -4,8 +4,8 @@
 
 #include <random>
 
-#include "support/image_reference.hpp"
 #include "kernels/image_builder_cpu.hpp"
+#include "support/image_reference.hpp"
 
 using namespace flowpic;
 namespace ft = flowpic::testing;
@@ -76,18 +76,17 @@ TEST_P(FlowPicCpu, MatchesTheReferenceOnRandomFlows) {
   check_against_reference(s, spec, w, 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Resolutions, FlowPicCpu,
-    ::testing::Combine(::testing::Values(8, 32, 64, 100, 181, 1500),
-                       ::testing::Values(PixelTransform::kRaw, PixelTransform::kClip255, PixelTransform::kLog1p,
-                                         PixelTransform::kMax),
-                       ::testing::Bool()));
+INSTANTIATE_TEST_SUITE_P(Resolutions, FlowPicCpu,
+                         ::testing::Combine(::testing::Values(8, 32, 64, 100, 181, 1500),
+                                            ::testing::Values(PixelTransform::kRaw, PixelTransform::kClip255,
+                                                              PixelTransform::kLog1p, PixelTransform::kMax),
+                                            ::testing::Bool()));
 
 TEST(FlowPicCpuEdges, EdgeCasesAtR1500AndR32) {
   PacketStore s;
   // 0: packets on bin edges (t = k * 60/1500, sizes on row edges), at the window end, oversize.
-  ft::add_flow(s, {{0.0, 40}, {0.04, 46}, {0.08, 47}, {30.0, 1499}, {30.0, 1500}, {59.96, 1501},
-                        {60.0, 100}, {60.0, 1500}});
+  ft::add_flow(
+      s, {{0.0, 40}, {0.04, 46}, {0.08, 47}, {30.0, 1499}, {30.0, 1500}, {59.96, 1501}, {60.0, 100}, {60.0, 1500}});
   // 1: a single packet; 2: duplicates (same time, same size); 3: all at one instant (span = 0).
   ft::add_flow(s, {{12.5, 700}});
   ft::add_flow(s, {{1.0, 100}, {1.0, 100}, {1.0, 100}, {2.0, 100}});
@@ -129,7 +128,7 @@ TEST(FlowPicCpuEdges, EdgeCasesAtR1500AndR32) {
   auto img = b.image(0);
   auto at = [&](int row, int col) { return img[static_cast<size_t>(row) * 1500 + col]; };
   EXPECT_EQ(at(40, 0), 1);
-  EXPECT_EQ(at(46, 1), 1);      // 0.04 s is column 1 in double arithmetic, as numpy
+  EXPECT_EQ(at(46, 1), 1);  // 0.04 s is column 1 in double arithmetic, as numpy
   EXPECT_EQ(at(47, 2), 1);
   EXPECT_EQ(at(1499, 750), 2);  // 1499 and 1500 share the last row
   EXPECT_EQ(at(100, 1499), 1);  // t = 60 (window end) in the last column

@@ -10,13 +10,13 @@
 
 #include "common/cuda_check.hpp"
 #include "common/cuda_stream.hpp"
-#include "kernels/sample_index.hpp"
-#include "support/image_reference.hpp"
 #include "kernels/device_packets.hpp"
 #include "kernels/flowpic_gpu.hpp"
 #include "kernels/image_builder_cpu.hpp"
 #include "kernels/payload_image_gpu.hpp"
+#include "kernels/sample_index.hpp"
 #include "support/gpu.hpp"
+#include "support/image_reference.hpp"
 #include "support/tolerance.hpp"
 
 using namespace flowpic;
@@ -106,12 +106,12 @@ TEST_P(FlowPicGpu, EqualsTheCpuBuilderExactly) {
   compare_flowpic(s, spec, index_windows(s, base + R"(, "time_axis": "span", "block_s": 15})"));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Resolutions, FlowPicGpu,
-    ::testing::Combine(::testing::Values(8, 32, 64, 100, 111, 181, 1500),  // 100: shared memory; 111+: sort/atomics
-                       ::testing::Values(PixelTransform::kRaw, PixelTransform::kClip255, PixelTransform::kLog1p,
-                                         PixelTransform::kMax),
-                       ::testing::Bool()));
+INSTANTIATE_TEST_SUITE_P(Resolutions, FlowPicGpu,
+                         ::testing::Combine(::testing::Values(8, 32, 64, 100, 111, 181,
+                                                              1500),  // 100: shared memory; 111+: sort/atomics
+                                            ::testing::Values(PixelTransform::kRaw, PixelTransform::kClip255,
+                                                              PixelTransform::kLog1p, PixelTransform::kMax),
+                                            ::testing::Bool()));
 
 TEST(FlowPicGpuEdges, EmptyBatchesAndAllEmptyWindows) {
   FLOWPIC_REQUIRE_GPU();
@@ -144,9 +144,10 @@ TEST(PayloadImageGpu, EqualsTheCpuBuilderExactly) {
   DevicePackets dp(host_columns(s), stream.get());
   for (const char* variant : {"grey", "signed", "two_channel"}) {
     for (int side : {28, 5, 1}) {
-      auto cfg = RepresentationConfig::parse(std::string(R"({"type": "payload_image", "subflows": "all", "min_sizes": 1, "variant": ")") +
-                                                 variant + R"(", "side": )" + std::to_string(side) + "}",
-                                             "test");
+      auto cfg = RepresentationConfig::parse(
+          std::string(R"({"type": "payload_image", "subflows": "all", "min_sizes": 1, "variant": ")") + variant +
+              R"(", "side": )" + std::to_string(side) + "}",
+          "test");
       auto w = build_sample_index(s, cfg).windows();
       ImageWindow whole;  // a window over a whole store flow with zero-payload packets inside
       whole.begin = s.offsets[3];

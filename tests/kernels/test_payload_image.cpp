@@ -3,9 +3,9 @@
 
 #include <random>
 
+#include "kernels/image_builder_cpu.hpp"
 #include "kernels/sample_index.hpp"
 #include "support/image_reference.hpp"
-#include "kernels/image_builder_cpu.hpp"
 
 using namespace flowpic;
 namespace ft = flowpic::testing;
@@ -54,7 +54,7 @@ TEST(PayloadImage, GreySignedAndTwoChannelOnAHandMadeSession) {
   spec.variant = PayloadVariant::kTwoChannel;
   auto two = build_one(s, spec, w);
   EXPECT_EQ(two, (std::vector<float>{100 / 1500.0f, 0, 0, 0.5f, 0, 0, 0, 0, 0,  // initiator
-                                     0, 1.0f, 1.0f, 0, 0, 0, 0, 0, 0}));       // responder
+                                     0, 1.0f, 1.0f, 0, 0, 0, 0, 0, 0}));        // responder
 
   // N smaller than the session: only the first N sizes.
   spec.variant = PayloadVariant::kGrey;
@@ -63,11 +63,14 @@ TEST(PayloadImage, GreySignedAndTwoChannelOnAHandMadeSession) {
 }
 
 TEST(PayloadImage, SampleIndexDropsShortAndUnknownSessionsAndCutsSubflows) {
-  PacketStore s = hand_made();                      // 4 sizes
+  PacketStore s = hand_made();                                         // 4 sizes
   ft::add_flow(s, {{0, 60, 0, 0}, {1, 100, 0, 60}, {2, 100, 1, 60}});  // 2 sizes: dropped (< 3)
-  ft::add_flow(s, {{0, 100, 0, kUnknownPayload}, {1, 100, 0, kUnknownPayload}, {2, 100, 0, kUnknownPayload},
-                   {3, 100, 0, kUnknownPayload}},
-               FlowView::kUnidirectional);        // CSV import: payload unknown
+  ft::add_flow(s,
+               {{0, 100, 0, kUnknownPayload},
+                {1, 100, 0, kUnknownPayload},
+                {2, 100, 0, kUnknownPayload},
+                {3, 100, 0, kUnknownPayload}},
+               FlowView::kUnidirectional);  // CSV import: payload unknown
   std::vector<ft::Pkt> longer;
   for (int i = 0; i < 23; ++i) longer.push_back({i * 0.1, 100u + i, static_cast<uint8_t>(i % 2), i % 5 ? 60u + i : 0u});
   ft::add_flow(s, longer);  // 23 packets, 18 with payload
@@ -82,7 +85,8 @@ TEST(PayloadImage, SampleIndexDropsShortAndUnknownSessionsAndCutsSubflows) {
   EXPECT_EQ(idx.samples[0].window.end, 8u);
   EXPECT_EQ(idx.samples[1].flow, 3u);
 
-  cfg = RepresentationConfig::parse(R"({"type": "payload_image", "side": 2, "min_sizes": 3, "subflows": "all"})", "test");
+  cfg =
+      RepresentationConfig::parse(R"({"type": "payload_image", "side": 2, "min_sizes": 3, "subflows": "all"})", "test");
   idx = build_sample_index(s, cfg);
   // Session 0: one subflow of 4; session 3: 18 sizes = 4 full subflows + 2 (dropped).
   ASSERT_EQ(idx.samples.size(), 1u + 4u);

@@ -47,8 +47,8 @@ std::vector<float> image_of(const PacketStore& store, const RepresentationConfig
   std::vector<float> want(static_cast<size_t>(R) * R, 0.0f);
   for (const auto& c : cells) {
     const uint32_t n = c[2].get<uint32_t>();
-    want[c[0].get<size_t>() * R + c[1].get<size_t>()] = clip ? static_cast<float>(std::min(n, 255u)) / 255.0f
-                                                              : static_cast<float>(n);
+    want[c[0].get<size_t>() * R + c[1].get<size_t>()] =
+        clip ? static_cast<float>(std::min(n, 255u)) / 255.0f : static_cast<float>(n);
   }
   if (img.size() != want.size()) return ::testing::AssertionFailure() << "image has " << img.size() << " pixels";
   size_t wrong = 0, first = 0;
@@ -71,12 +71,13 @@ TEST(PeerVariants, TcbenchGetFlowpicPixelForPixel) {
     add_flow(store, pkts, FlowView::kSession);
     const int R = c.at("resolution").get<int>();
     for (bool clip : {false, true}) {
-      const RepresentationConfig cfg = shipped(
-          "tcbench_flowpic_32.json",
-          {{"resolution", R}, {"block_s", c.at("block_s")}, {"transform", clip ? "clip255" : "raw"}});
+      const RepresentationConfig cfg =
+          shipped("tcbench_flowpic_32.json",
+                  {{"resolution", R}, {"block_s", c.at("block_s")}, {"transform", clip ? "clip255" : "raw"}});
       const SampleIndex index = build_sample_index(store, cfg);
       ASSERT_EQ(index.samples.size(), 1u);
-      EXPECT_TRUE(same_pixels(image_of(store, cfg, index.samples[0]), R, c.at("cells"), clip)) << (clip ? "clip255" : "raw");
+      EXPECT_TRUE(same_pixels(image_of(store, cfg, index.samples[0]), R, c.at("cells"), clip))
+          << (clip ? "clip255" : "raw");
     }
   }
 }
@@ -117,7 +118,8 @@ TEST(PeerVariants, TheAuthorsBlockLoopPixelForPixel) {
     SCOPED_TRACE(c.at("name").get<std::string>());
     PacketStore store;
     std::vector<Pkt> pkts;
-    for (size_t i = 0; i < c.at("time").size(); ++i) pkts.push_back({c["time"][i].get<double>(), c["size"][i].get<uint32_t>(), 0, 0});
+    for (size_t i = 0; i < c.at("time").size(); ++i)
+      pkts.push_back({c["time"][i].get<double>(), c["size"][i].get<uint32_t>(), 0, 0});
     add_flow(store, pkts, FlowView::kUnidirectional);
     const SampleIndex index = build_sample_index(store, cfg);
     const json& want = c.at("blocks");
@@ -161,8 +163,9 @@ TEST(PeerVariants, EachOptionMatters) {
   RepresentationConfig tcb = shipped("tcbench_flowpic_32.json", {{"resolution", 1500}, {"transform", "raw"}});
   EXPECT_EQ(row_of(tcb, 0), 1499);
   EXPECT_EQ(row_of(tcb, 100), 26);  // (27 / 1500) * 1500 = 26.999999999999996
-  RepresentationConfig exact = shipped("tcbench_flowpic_32.json",
-                                       {{"resolution", 1500}, {"transform", "raw"}, {"size_bins", "exact"}, {"oversize", "drop"}});
+  RepresentationConfig exact =
+      shipped("tcbench_flowpic_32.json",
+              {{"resolution", 1500}, {"transform", "raw"}, {"size_bins", "exact"}, {"oversize", "drop"}});
   // Dropped, the oversize packet does not even start the flow: the 27-byte packet is at time 0.
   EXPECT_EQ(row_of(exact, 0), 27);
   EXPECT_EQ(row_of(exact, 100), -1);
@@ -173,7 +176,9 @@ TEST(PeerVariants, EachOptionMatters) {
   for (int i = 0; i < 40; ++i) q.push_back({i * 52.0 / 39, 500, 0, 0});
   add_flow(short_flow, q, FlowView::kUnidirectional);
   EXPECT_EQ(build_sample_index(short_flow, count).samples.size(), 1u);
-  EXPECT_EQ(build_sample_index(short_flow, shipped("flowpic_authors_code.json", {{"blocks", "complete"}})).samples.size(), 0u);
+  EXPECT_EQ(
+      build_sample_index(short_flow, shipped("flowpic_authors_code.json", {{"blocks", "complete"}})).samples.size(),
+      0u);
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 
 #include "common/error.hpp"
 #include "kernels/sample_index.hpp"
-#include "support/image_reference.hpp"
 #include "support/error_of.hpp"
+#include "support/image_reference.hpp"
 
 using namespace flowpic;
 namespace ft = flowpic::testing;
@@ -25,8 +25,7 @@ PacketStore steady_session(int seconds, uint32_t size = 200) {
 }
 
 RepresentationConfig fp_config(const std::string& extra) {
-  return RepresentationConfig::parse(R"({"type": "flowpic")" + (extra.empty() ? "" : ", " + extra) + "}",
-                                     "repr.json");
+  return RepresentationConfig::parse(R"({"type": "flowpic")" + (extra.empty() ? "" : ", " + extra) + "}", "repr.json");
 }
 
 std::string error_of(const std::string& text) {
@@ -70,7 +69,8 @@ TEST(SampleIndex, BidirectionalCompleteFirstAndStride) {
   auto first = build_sample_index(s, fp_config(R"("flow_view": "bidirectional", "blocks": "first", "block_s": 15)"));
   ASSERT_EQ(first.samples.size(), 1u);
   EXPECT_EQ(first.samples[0].window.duration, 15.0);
-  auto overlap = build_sample_index(s, fp_config(R"("flow_view": "bidirectional", "stride_s": 30, "blocks": "complete")"));
+  auto overlap =
+      build_sample_index(s, fp_config(R"("flow_view": "bidirectional", "stride_s": 30, "blocks": "complete")"));
   EXPECT_EQ(overlap.samples.size(), 4u);  // starts 0, 30, 60, 90
   EXPECT_EQ(overlap.samples[1].start, 30.0);
 }
@@ -134,7 +134,8 @@ TEST(SampleIndex, LabelsOfSamples) {
 }
 
 TEST(RepresentationConfigTest, RoundTripsThroughJsonWithEveryKey) {
-  auto c = fp_config(R"("resolution": 32, "transform": "clip255", "flow_view": "bidirectional", "channels": "per_direction",
+  auto c =
+      fp_config(R"("resolution": 32, "transform": "clip255", "flow_view": "bidirectional", "channels": "per_direction",
                       "time_axis": "span", "block_s": 15, "blocks": "first", "span_more_than_s": 5)");
   json j = c.to_json();
   EXPECT_EQ(j["resolution"], 32);
@@ -149,9 +150,7 @@ TEST(RepresentationConfigTest, RoundTripsThroughJsonWithEveryKey) {
 }
 
 TEST(RepresentationConfigTest, ErrorsNameTheFileAndTheKey) {
-  auto has = [](const std::string& msg, const std::string& part) {
-    return msg.find(part) != std::string::npos;
-  };
+  auto has = [](const std::string& msg, const std::string& part) { return msg.find(part) != std::string::npos; };
   std::string e = error_of(R"({"type": "flowpic", "resolutoin": 32})");
   EXPECT_TRUE(has(e, "repr.json") && has(e, "resolutoin") && has(e, "unknown key")) << e;
   e = error_of(R"({"type": "flowpic", "resolution": 4})");

@@ -61,6 +61,6 @@ inline std::unique_ptr<Backend> backend_or_skip(const std::string& name) {
 }  // namespace flowpic::nn::testing
 
 // In a TEST_P over backend names: skips the GPU case without a device.
-#define NN_BACKEND_OR_SKIP(var, name)                                                     \
-  auto var = ::flowpic::nn::testing::backend_or_skip(name);                              \
+#define NN_BACKEND_OR_SKIP(var, name)                       \
+  auto var = ::flowpic::nn::testing::backend_or_skip(name); \
   if (!var) GTEST_SKIP() << ::flowpic::cuda_device_description();

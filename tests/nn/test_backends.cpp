@@ -52,7 +52,8 @@ LayerRun run_layer(Backend& backend, const LayerCase& c, bool training) {
   Tensor x = Tensor::from_host(random_values(c.input.count(), 1), c.input, backend.device());
   LayerRun r;
   r.y = layer->forward(x, training).to_host();
-  Tensor dy = Tensor::from_host(random_values(out.with_n(c.input.n).count(), 2), out.with_n(c.input.n), backend.device());
+  Tensor dy =
+      Tensor::from_host(random_values(out.with_n(c.input.n).count(), 2), out.with_n(c.input.n), backend.device());
   r.dx = layer->backward(dy, true).to_host();
   for (Param* p : layer->params()) {
     r.values.push_back(p->value.to_host());
@@ -64,10 +65,23 @@ LayerRun run_layer(Backend& backend, const LayerCase& c, bool training) {
 std::vector<LayerCase> layer_cases() {
   return {
       {"conv2d_valid", R"({"type": "conv2d", "filters": 4, "kernel_size": 3})", {3, 2, 9, 8}, 5e-4},
-      {"conv2d_same_stride2", R"({"type": "conv2d", "filters": 3, "kernel_size": 4, "strides": 2, "padding": "same"})", {2, 3, 7, 9}, 5e-4},
-      {"conv2d_paper_like", R"({"type": "conv2d", "filters": 5, "kernel_size": 10, "strides": 5, "padding": "same"})", {2, 1, 46, 41}, 5e-4},
-      {"conv2d_explicit_no_bias", R"({"type": "conv2d", "filters": 2, "kernel_size": [2, 3], "padding": [2, 0, 1, 3], "use_bias": false})", {2, 2, 5, 6}, 5e-4},
-      {"conv2d_fused_relu", R"({"type": "conv2d", "filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"})", {3, 2, 9, 8}, 5e-4, true},
+      {"conv2d_same_stride2",
+       R"({"type": "conv2d", "filters": 3, "kernel_size": 4, "strides": 2, "padding": "same"})",
+       {2, 3, 7, 9},
+       5e-4},
+      {"conv2d_paper_like",
+       R"({"type": "conv2d", "filters": 5, "kernel_size": 10, "strides": 5, "padding": "same"})",
+       {2, 1, 46, 41},
+       5e-4},
+      {"conv2d_explicit_no_bias",
+       R"({"type": "conv2d", "filters": 2, "kernel_size": [2, 3], "padding": [2, 0, 1, 3], "use_bias": false})",
+       {2, 2, 5, 6},
+       5e-4},
+      {"conv2d_fused_relu",
+       R"({"type": "conv2d", "filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"})",
+       {3, 2, 9, 8},
+       5e-4,
+       true},
       {"max_pool2d", R"({"type": "max_pool2d", "pool_size": 2})", {2, 3, 9, 8}, 1e-5},
       {"max_pool2d_tiling", R"({"type": "max_pool2d", "pool_size": 2})", {2, 3, 8, 6}, 1e-5},
       {"max_pool2d_overlap", R"({"type": "max_pool2d", "pool_size": 3, "strides": 2})", {2, 2, 9, 9}, 1e-5},

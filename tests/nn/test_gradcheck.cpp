@@ -37,8 +37,8 @@ Vec spaced_vec(size_t n, uint64_t seed) {
 }
 
 struct GradCase {
-  std::vector<Vec*> inputs;                 // what gets perturbed
-  std::function<Vec()> forward;             // output from the current inputs
+  std::vector<Vec*> inputs;                                 // what gets perturbed
+  std::function<Vec()> forward;                             // output from the current inputs
   std::function<std::vector<Vec>(const Vec& dy)> backward;  // gradient of each input, in order
   std::function<bool(size_t input, size_t index)> skip = [](size_t, size_t) { return false; };
   std::vector<std::string> names;
@@ -308,8 +308,8 @@ TEST(GradCheck, BatchNormTraining) {
   c.names = {"batchnorm dx", "batchnorm dgamma", "batchnorm dbeta"};
   c.forward = [&] {
     Vec y(x.size());
-    cpu::batchnorm_forward_train<double>(N, C, P, x.data(), gamma.data(), beta.data(), y.data(), nullptr, nullptr,
-                                         0.1, 1e-3, mean.data(), invstd.data());
+    cpu::batchnorm_forward_train<double>(N, C, P, x.data(), gamma.data(), beta.data(), y.data(), nullptr, nullptr, 0.1,
+                                         1e-3, mean.data(), invstd.data());
     return y;
   };
   c.backward = [&](const Vec& dy) {

@@ -24,7 +24,8 @@ constexpr float kSentinel = -12345.0f;
 // A buffer of guard + count + guard floats on `device`, sentinel-filled, with a view of the middle.
 class Guarded {
  public:
-  Guarded(Shape shape, DeviceKind device) : shape_(shape), device_(device), host_(shape.count() + 2 * kGuard, kSentinel) {
+  Guarded(Shape shape, DeviceKind device)
+      : shape_(shape), device_(device), host_(shape.count() + 2 * kGuard, kSentinel) {
     if (device == DeviceKind::cpu) {
       data_ = host_.data();
     } else {
@@ -48,7 +49,8 @@ class Guarded {
 #endif
     }
     for (size_t i = 0; i < kGuard; ++i) {
-      if (all[i] != kSentinel) return ::testing::AssertionFailure() << "guard before the tensor overwritten at -" << kGuard - i;
+      if (all[i] != kSentinel)
+        return ::testing::AssertionFailure() << "guard before the tensor overwritten at -" << kGuard - i;
       if (all[kGuard + shape_.count() + i] != kSentinel)
         return ::testing::AssertionFailure() << "guard after the tensor overwritten at +" << i;
     }
@@ -86,7 +88,8 @@ TEST_P(GuardBands, OpsWriteOnlyTheirOutputs) {
   g.pad_top = same_padding(9, 4, 2).before, g.pad_bottom = same_padding(9, 4, 2).after;
   g.pad_left = same_padding(8, 4, 2).before, g.pad_right = same_padding(8, 4, 2).after;
   const int n = 3;
-  Tensor x = random_tensor({n, 2, 9, 8}, d, 1), w = random_tensor({3, 2, 4, 4}, d, 2), b = random_tensor({1, 3, 1, 1}, d, 3);
+  Tensor x = random_tensor({n, 2, 9, 8}, d, 1), w = random_tensor({3, 2, 4, 4}, d, 2),
+         b = random_tensor({1, 3, 1, 1}, d, 3);
   auto conv = backend->make_conv(g);
   Shape ys{n, 3, g.out_h(), g.out_w()};
   Guarded y(ys, d), dx(x.shape(), d), dw(w.shape(), d), db(b.shape(), d);
@@ -108,7 +111,8 @@ TEST_P(GuardBands, OpsWriteOnlyTheirOutputs) {
   pool->backward(px, py.view(), pdy, pdx.view());
   EXPECT_TRUE(pdx.intact());
 
-  Tensor lx = random_tensor({n, 5, 2, 2}, d, 7), lw = random_tensor({4, 20, 1, 1}, d, 8), lb = random_tensor({1, 4, 1, 1}, d, 9);
+  Tensor lx = random_tensor({n, 5, 2, 2}, d, 7), lw = random_tensor({4, 20, 1, 1}, d, 8),
+         lb = random_tensor({1, 4, 1, 1}, d, 9);
   Guarded ly({n, 4, 1, 1}, d), ldx(lx.shape(), d), ldw(lw.shape(), d), ldb(lb.shape(), d);
   backend->linear_forward(lx, lw, lb, ly.view());
   EXPECT_TRUE(ly.intact());

@@ -10,14 +10,14 @@
 #include "nn/optimizer.hpp"
 #include "nn/weights.hpp"
 #include "nn_fixtures.hpp"
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tolerance.hpp"
-#include "support/error_of.hpp"
 
 using namespace flowpic;
 using namespace flowpic::nn;
-using flowpic::nn::testing::toy_batch;
 using flowpic::nn::testing::tiny_net_json;
+using flowpic::nn::testing::toy_batch;
 
 namespace {
 
@@ -184,7 +184,8 @@ TEST_P(Training, TinyNetworkLearnsASeparableToyProblem) {
 
 TEST_P(Training, SameSeedGivesIdenticalTraining) {
   NN_BACKEND_OR_SKIP(backend, GetParam());
-  if (GetParam() == "cuda") GTEST_SKIP() << "cuDNN may pick non-deterministic algorithms; bit-identity is a CPU promise";
+  if (GetParam() == "cuda")
+    GTEST_SKIP() << "cuDNN may pick non-deterministic algorithms; bit-identity is a CPU promise";
   TrainResult a = train_toy(*backend, 5, 20), b = train_toy(*backend, 5, 20), c = train_toy(*backend, 6, 20);
   EXPECT_EQ(a.losses, b.losses);
   EXPECT_EQ(a.weights, b.weights);
@@ -329,6 +330,7 @@ TEST(Optimizers, SgdMomentumAndSchedules) {
                   "optimizer.learning_rate: unknown key");
   EXPECT_CONTAINS(error_of([&] { make_optimizer(json::parse(R"({"type": "rmsprop"})"), w, m); }), "allowed: adam, sgd");
   auto opt = make_optimizer(json::parse(R"({"type": "sgd", "lr": 0.1, "momentum": 0.9,
-                                             "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}})"), w, m);
+                                             "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}})"),
+                            w, m);
   EXPECT_DOUBLE_EQ(opt->current_lr(), 0.1);
 }

@@ -4,8 +4,7 @@
 
 #include "common/device.hpp"
 
-#define FLOWPIC_REQUIRE_GPU()                                                     \
-  do {                                                                            \
-    if (!::flowpic::cuda_device_available())                                      \
-      GTEST_SKIP() << ::flowpic::cuda_device_description();                      \
+#define FLOWPIC_REQUIRE_GPU()                                                                      \
+  do {                                                                                             \
+    if (!::flowpic::cuda_device_available()) GTEST_SKIP() << ::flowpic::cuda_device_description(); \
   } while (0)

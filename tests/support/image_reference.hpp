@@ -17,7 +17,7 @@ namespace flowpic::testing {
 
 struct Pkt {
   double t;
-  uint32_t size;      // IP length
+  uint32_t size;  // IP length
   uint8_t dir = 0;
   uint32_t payload = 0;
 };
@@ -53,8 +53,10 @@ inline std::vector<Pkt> random_flow(std::mt19937_64& rng, size_t n, double gap) 
   for (size_t i = 0; i < n; ++i) {
     if (i > 0) {
       uint32_t c = coin(rng);
-      if (c < 5) t = std::ceil(t);                 // on a whole second (a bin edge at R = 60 * k)
-      else if (c >= 10) t += dt(rng);              // else: same instant as the previous packet
+      if (c < 5)
+        t = std::ceil(t);  // on a whole second (a bin edge at R = 60 * k)
+      else if (c >= 10)
+        t += dt(rng);  // else: same instant as the previous packet
     }
     Pkt p;
     p.t = t;

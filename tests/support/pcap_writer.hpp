@@ -122,8 +122,8 @@ inline Bytes ipv4(const std::string& src, const std::string& dst, uint8_t proto,
 
 // An IPv6 extension header to put between the fixed header and the transport.
 struct Ipv6Ext {
-  uint8_t type;        // 0 hop-by-hop, 43 routing, 44 fragment, 51 AH, 60 destination options
-  size_t length = 8;   // bytes (multiple of 8; AH: multiple of 4)
+  uint8_t type;              // 0 hop-by-hop, 43 routing, 44 fragment, 51 AH, 60 destination options
+  size_t length = 8;         // bytes (multiple of 8; AH: multiple of 4)
   uint16_t frag_offset = 0;  // fragment header: offset in 8-byte units
 };
 
@@ -192,8 +192,10 @@ inline Bytes sll2(uint16_t protocol, const Bytes& payload) {
 // or in network order (DLT_LOOP, big_endian = true).
 inline Bytes loopback(uint32_t family, const Bytes& payload, bool big_endian) {
   Bytes b;
-  if (big_endian) put32(b, family);
-  else put32le(b, family);
+  if (big_endian)
+    put32(b, family);
+  else
+    put32le(b, family);
   return cat(b, payload);
 }
 inline Bytes arp() {
@@ -216,8 +218,8 @@ struct TestPacket {
 // A pcap file through libpcap's dump API; nanosecond or microsecond timestamps.
 inline void write_pcap(const std::string& path, int link_type, const std::vector<TestPacket>& packets,
                        bool nanosecond = false, int snaplen = 262144) {
-  pcap_t* dead = pcap_open_dead_with_tstamp_precision(link_type, snaplen,
-                                                      nanosecond ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
+  pcap_t* dead = pcap_open_dead_with_tstamp_precision(
+      link_type, snaplen, nanosecond ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
   if (!dead) throw std::runtime_error("pcap_open_dead failed");
   pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
   if (!d) {

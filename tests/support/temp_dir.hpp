@@ -12,7 +12,8 @@ class TempDir {
  public:
   TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("flowpic-") + (info ? info->test_suite_name() : "t") + "-" + (info ? info->name() : "x");
+    std::string name =
+        std::string("flowpic-") + (info ? info->test_suite_name() : "t") + "-" + (info ? info->name() : "x");
     for (char& c : name)
       if (c == '/') c = '_';
     path_ = (std::filesystem::temp_directory_path() / (name + "-XXXXXX")).string();

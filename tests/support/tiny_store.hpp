@@ -18,7 +18,8 @@ namespace flowpic::testing {
 class TinyStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string((std::filesystem::temp_directory_path() / ("flowpic-tiny-" + std::to_string(getpid()))).string());
+    dir_ = new std::string(
+        (std::filesystem::temp_directory_path() / ("flowpic-tiny-" + std::to_string(getpid()))).string());
     make_dirs(*dir_);
     synth::SynthOptions so;
     so.out_dir = *dir_ + "/synth";

@@ -12,8 +12,8 @@
 namespace flowpic::testing {
 
 template <typename A, typename B>
-::testing::AssertionResult all_close(const std::vector<A>& got, const std::vector<B>& ref, double atol,
-                                     double rtol, const std::string& what = "values") {
+::testing::AssertionResult all_close(const std::vector<A>& got, const std::vector<B>& ref, double atol, double rtol,
+                                     const std::string& what = "values") {
   if (got.size() != ref.size())
     return ::testing::AssertionFailure() << what << ": size " << got.size() << " != reference " << ref.size();
   double worst_use = 0;
@@ -40,9 +40,9 @@ template <typename A, typename B>
 }  // namespace flowpic::testing
 
 // EXPECT_ALL_CLOSE(got, ref, atol, rtol): prints the worst element's use of the threshold.
-#define EXPECT_ALL_CLOSE(got, ref, atol, rtol)                                                  \
-  do {                                                                                          \
-    auto flowpic_r_ = ::flowpic::testing::all_close((got), (ref), (atol), (rtol), #got);      \
-    EXPECT_TRUE(flowpic_r_);                                                                    \
-    if (flowpic_r_) std::printf("  [tolerance] %s\n", flowpic_r_.message());                   \
+#define EXPECT_ALL_CLOSE(got, ref, atol, rtol)                                           \
+  do {                                                                                   \
+    auto flowpic_r_ = ::flowpic::testing::all_close((got), (ref), (atol), (rtol), #got); \
+    EXPECT_TRUE(flowpic_r_);                                                             \
+    if (flowpic_r_) std::printf("  [tolerance] %s\n", flowpic_r_.message());             \
   } while (0)
