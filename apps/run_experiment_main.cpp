@@ -1,5 +1,6 @@
 // run_experiment CONFIG.json [--set key=value]... [--resume] [--dry-run]: trains and evaluates
 // what a config describes (experiments/runner.hpp, experiments/sweep.hpp).
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -32,6 +33,9 @@ void dry_run(const SweepPlan& plan) {
       std::printf("  %zu/%zu %s -> %s\n", i + 1, plan.points.size(), plan.points[i].label.c_str(),
                   point_result_path(plan.point_configs[i], plan.points[i], cfg.training.seed).c_str());
   }
+  if (cfg.training.folds)
+    std::printf("k-fold: %zu runs per point (seeds x folds); the samples below are fold %d's\n",
+                point_runs(plan.point_configs[0]).size(), std::max(0, cfg.training.fold));
   PreparedExperiment d = prepare_experiment(plan.point_configs[0], cfg.training.seed);
   std::printf("%s", d.summary_table().c_str());
   // The model and optimizer are checked too (on the CPU: nothing is trained).

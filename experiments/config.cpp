@@ -83,7 +83,7 @@ int positive_int(const json& j, const std::string& key, const JsonWhere& w, int6
 TrainingConfig parse_training(const json& j, const JsonWhere& w) {
   check_keys(j, w,
              {"epochs", "batch_size", "batches_per_epoch", "patience", "seed", "repeats", "validation_fraction",
-              "test_fraction", "split", "selection", "balance"});
+              "test_fraction", "split", "folds", "fold", "selection", "balance"});
   TrainingConfig t;
   if (j.contains("epochs")) t.epochs = positive_int(j, "epochs", w, 1, 100000);
   if (j.contains("batch_size")) t.batch_size = positive_int(j, "batch_size", w, 1, 65536);
@@ -102,8 +102,16 @@ TrainingConfig parse_training(const json& j, const JsonWhere& w) {
          t.fractions.test, ") > 0, and together below 1");
   if (j.contains("split")) {
     std::string s = json_string(j, "split", w);
-    if (s != "flow" && s != "window") fail(w.at("split").str(), ": '", s, "' is not a split; allowed: flow, window");
-    t.split_by_flow = s == "flow";
+    if (s != "flow" && s != "window" && s != "kfold")
+      fail(w.at("split").str(), ": '", s, "' is not a split; allowed: flow, window, kfold");
+    t.split_by_flow = s != "window";
+    if (s == "kfold") t.folds = 5;
+  }
+  if (j.contains("folds") || (j.contains("fold") && !j["fold"].is_null())) {
+    const char* key = j.contains("folds") ? "folds" : "fold";
+    if (t.folds == 0) fail(w.at(key).str(), ": only with \"split\": \"kfold\"");
+    if (j.contains("folds")) t.folds = positive_int(j, "folds", w, 2, 1000);
+    if (j.contains("fold") && !j["fold"].is_null()) t.fold = positive_int(j, "fold", w, 0, t.folds - 1);
   }
   if (j.contains("selection")) t.selection = json_string(j, "selection", w);
   if (t.selection != "validation" && t.selection != "test_optimistic")
@@ -127,17 +135,24 @@ json to_json(const DatasetConfig& d) {
 }
 
 json to_json(const TrainingConfig& t) {
-  return {{"epochs", t.epochs},
-          {"batch_size", t.batch_size},
-          {"batches_per_epoch", t.batches_per_epoch},
-          {"patience", t.patience},
-          {"seed", t.seed},
-          {"repeats", t.repeats},
-          {"validation_fraction", t.fractions.validation},
-          {"test_fraction", t.fractions.test},
-          {"split", t.split_by_flow ? "flow" : "window"},
-          {"selection", t.selection},
-          {"balance", t.balance}};
+  json j = {{"epochs", t.epochs},
+            {"batch_size", t.batch_size},
+            {"batches_per_epoch", t.batches_per_epoch},
+            {"patience", t.patience},
+            {"seed", t.seed},
+            {"repeats", t.repeats},
+            {"validation_fraction", t.fractions.validation},
+            {"test_fraction", t.fractions.test},
+            {"split", t.folds           ? "kfold"
+                      : t.split_by_flow ? "flow"
+                                        : "window"},
+            {"selection", t.selection},
+            {"balance", t.balance}};
+  if (t.folds) {
+    j["folds"] = t.folds;
+    j["fold"] = t.fold >= 0 ? json(t.fold) : json(nullptr);
+  }
+  return j;
 }
 
 // One batch of images is held on the host and the device at once: refuse a batch size and image

@@ -35,6 +35,8 @@ struct TrainingConfig {
   int repeats = 1;  // runs with seeds seed, seed+1, ...
   SplitFractions fractions{0.1, 0.1};
   bool split_by_flow = true;             // false: the paper's window-level random split (recorded)
+  int folds = 0;                         // split "kfold": K folds by flow, stratified by class; 0 otherwise
+  int fold = -1;                         // with folds: the one fold to run (its flows are the test set); -1 = all
   std::string selection = "validation";  // "validation" or "test_optimistic" (authors' protocol: best epoch on test)
   bool balance = true;                   // balanced undersampling of the training classes (paper)
 };

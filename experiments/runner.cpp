@@ -90,8 +90,12 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
   std::vector<int32_t> main_class(n, -1);
   for (size_t i = 0; i < n; ++i)
     if (sample_group[i] == kGroupMain) main_class[i] = d.sample_class[i];
+  // k-fold: the configured fold (fold 0 where none is set, e.g. for --dry-run).
   std::vector<Split> split =
-      split_samples(sample_unit, main_class, cfg.training.fractions, cfg.training.split_by_flow, seed);
+      cfg.training.folds
+          ? split_kfold(sample_unit, main_class, cfg.training.folds, std::max(0, cfg.training.fold),
+                        cfg.training.fractions.validation, seed)
+          : split_samples(sample_unit, main_class, cfg.training.fractions, cfg.training.split_by_flow, seed);
   std::vector<size_t> by_split[3];
   for (size_t i = 0; i < n; ++i)
     if (main_class[i] >= 0) by_split[split[i]].push_back(i);
@@ -104,8 +108,12 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
   for (size_t c = 0; c < per_class.size(); ++c)
     if (per_class[c] == 0)
       fail(cfg.file, ": class '", d.assignment.class_names[c], "' has no training samples (", per_class_all[c],
-           " samples in all, from too few flows to split by flow); use more data, a shorter representation.block_s, "
-           "or training.split=window");
+           " samples in all, ",
+           cfg.training.folds
+               ? "every flow of it in the test set of fold " + std::to_string(std::max(0, cfg.training.fold)) +
+                     ": k-fold needs at least two flows per class); use more data or fewer folds"
+               : std::string("from too few flows to split by flow); use more data, a shorter "
+                             "representation.block_s, or training.split=window"));
   d.train = {"train", balance(by_split[kTrain], cfg, d.sample_class, sample_sub, seed ^ 0x1111)};
   d.validation = {"validation", balance(by_split[kValidation], cfg, d.sample_class, sample_sub, seed ^ 0x2222)};
   SampleSet test{"test", balance(by_split[kTest], cfg, d.sample_class, sample_sub, seed ^ 0x3333)};

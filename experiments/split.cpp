@@ -53,6 +53,46 @@ std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const 
   return out;
 }
 
+std::vector<Split> split_kfold(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,
+                               int folds, int fold, double validation_fraction, uint64_t seed) {
+  if (sample_unit.size() != sample_class.size())
+    fail("split: ", sample_unit.size(), " units for ", sample_class.size(), " samples");
+  if (folds < 2 || fold < 0 || fold >= folds)
+    fail("split: fold ", fold, " of ", folds, " (need 0 <= fold < folds, folds >= 2)");
+  if (validation_fraction < 0 || validation_fraction >= 1)
+    fail("split: validation fraction ", validation_fraction, " must be >= 0 and below 1");
+  std::vector<Split> out(sample_class.size(), kTrain);
+  SplitMix64 deal(seed), carve(seed ^ 0x6b666f6c64ULL);  // the folds' partition does not depend on `fold`
+  std::map<int32_t, std::map<int64_t, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < sample_class.size(); ++i)
+    if (sample_class[i] >= 0) groups[sample_class[i]][sample_unit[i]].push_back(i);
+  for (auto& [cls, units] : groups) {
+    std::vector<const std::vector<size_t>*> order;
+    for (auto& [u, idx] : units) order.push_back(&idx);
+    deal.shuffle(order);
+    std::vector<const std::vector<size_t>*> rest;
+    size_t rest_samples = 0;
+    for (size_t k = 0; k < order.size(); ++k) {
+      if (static_cast<int>(k % static_cast<size_t>(folds)) == fold) {
+        for (size_t i : *order[k]) out[i] = kTest;
+      } else {
+        rest.push_back(order[k]);
+        rest_samples += order[k]->size();
+      }
+    }
+    carve.shuffle(rest);
+    const double want_val = validation_fraction * double(rest_samples);
+    double got_val = 0;
+    for (size_t k = 1; k < rest.size(); ++k) {  // the first unit always trains
+      const double half = 0.5 * double(rest[k]->size());
+      if (got_val + half >= want_val) continue;
+      for (size_t i : *rest[k]) out[i] = kValidation;
+      got_val += double(rest[k]->size());
+    }
+  }
+  return out;
+}
+
 std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates,
                                          const std::vector<int32_t>& sample_class, uint64_t seed) {
   std::map<int32_t, std::vector<size_t>> by_class;

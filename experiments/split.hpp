@@ -40,6 +40,14 @@ struct SplitFractions {
 std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,
                                  const SplitFractions& fractions, bool by_unit, uint64_t seed);
 
+// k-fold cross-validation by unit (flow), stratified by class: per class, the units are shuffled
+// (seeded by `seed`, the same for every fold, so the K folds partition the units) and dealt to the
+// folds in turn; the units of fold `fold` are the test split, and from the others validation is
+// carved per class as split_samples does (its share of the remaining samples; the first unit of a
+// class always trains). Every unit is tested in exactly one fold.
+std::vector<Split> split_kfold(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,
+                               int folds, int fold, double validation_fraction, uint64_t seed);
+
 // Indices of `candidates` kept so that every class has as many samples as the rarest one
 // (balanced undersampling, as the paper). Deterministic for a seed; output sorted.
 std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates,

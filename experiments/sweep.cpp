@@ -122,10 +122,32 @@ std::vector<SweepPoint> expand_sweep(const json& raw, const std::string& origin)
   return points;
 }
 
-std::string point_result_path(const ExperimentConfig& cfg, const SweepPoint& point, uint64_t seed) {
+std::vector<PointRun> point_runs(const ExperimentConfig& c) {
+  std::vector<PointRun> runs;
+  for (int rep = 0; rep < c.training.repeats; ++rep) {
+    const uint64_t seed = c.training.seed + static_cast<uint64_t>(rep);
+    const int first = c.training.folds ? std::max(0, c.training.fold) : -1;
+    const int last = c.training.folds ? (c.training.fold >= 0 ? c.training.fold : c.training.folds - 1) : -1;
+    for (int fold = first; fold <= last; ++fold) {
+      PointRun r;
+      r.seed = seed;
+      r.fold = fold;
+      r.name = "seed" + std::to_string(seed) + (fold >= 0 ? "-fold" + std::to_string(fold) : "");
+      r.config = c;
+      if (fold >= 0) {
+        r.config.training.fold = fold;
+        r.config.resolved["training"]["fold"] = fold;
+      }
+      runs.push_back(std::move(r));
+    }
+  }
+  return runs;
+}
+
+std::string point_result_path(const ExperimentConfig& cfg, const SweepPoint& point, uint64_t seed, int fold) {
   std::string dir = cfg.output + "/" + cfg.name + "/";
   if (!point.label.empty()) dir += point.label + "/";
-  return dir + "seed" + std::to_string(seed) + ".h5";
+  return dir + "seed" + std::to_string(seed) + (fold >= 0 ? "-fold" + std::to_string(fold) : "") + ".h5";
 }
 
 bool result_complete(const std::string& path, const json* expected_config, std::string* why) {
@@ -175,8 +197,8 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
   std::string sources;
   size_t interrupted = 0;
   md << "# Sweep summary: " << base.name << "\n\n";
-  md << "Test accuracy and macro F1 (%), mean and sample standard deviation over the seeds found; config " << base.file
-     << ".\n\n";
+  md << "Test accuracy and macro F1 (%), mean and sample standard deviation over the "
+     << (base.training.folds ? "seeds and folds" : "seeds") << " found; config " << base.file << ".\n\n";
   md << "| point |";
   for (const auto& k : keys) md << " " << k << " |";
   md << " runs | accuracy | macro F1 |\n|---|";
@@ -186,8 +208,9 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
     const ExperimentConfig& c = point_configs[i];
     std::vector<double> acc, f1;
     std::string source, selection;
-    for (int rep = 0; rep < c.training.repeats; ++rep) {
-      std::string path = point_result_path(c, points[i], c.training.seed + static_cast<uint64_t>(rep));
+    const std::vector<PointRun> runs = point_runs(c);
+    for (const PointRun& run : runs) {
+      std::string path = point_result_path(c, points[i], run.seed, run.fold);
       if (!file_exists(path)) continue;
       RunResult r = read_result(path);
       if (r.interrupted) {
@@ -217,7 +240,7 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
     md << "| " << label << " |";
     for (const auto& kv : points[i].values)
       md << " " << (kv.second.is_string() ? kv.second.get<std::string>() : kv.second.dump()) << " |";
-    md << " " << a.n << "/" << c.training.repeats << " |";
+    md << " " << a.n << "/" << runs.size() << " |";
     if (a.n)
       md << " " << pct(a.mean) << " ± " << pct(a.std) << " | " << pct(f.mean) << " ± " << pct(f.std) << " |\n";
     else
@@ -250,7 +273,7 @@ SweepPlan plan_sweep(const json& raw, const std::string& origin) {
 
 size_t SweepPlan::runs() const {
   size_t total = 0;
-  for (const auto& c : point_configs) total += static_cast<size_t>(c.training.repeats);
+  for (const auto& c : point_configs) total += point_runs(c).size();
   return total;
 }
 
@@ -262,18 +285,20 @@ SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& co
   const size_t total = plan.runs();
   size_t done = 0;
   for (size_t pi = 0; pi < points.size() && !g_stop_requested; ++pi) {
-    const ExperimentConfig& pc = plan.point_configs[pi];
-    for (int rep = 0; rep < pc.training.repeats && !g_stop_requested; ++rep) {
-      const uint64_t seed = pc.training.seed + static_cast<uint64_t>(rep);
-      const std::string path = point_result_path(pc, points[pi], seed);
+    for (const PointRun& pr : point_runs(plan.point_configs[pi])) {
+      if (g_stop_requested) break;
+      const ExperimentConfig& rc = pr.config;
+      const uint64_t seed = pr.seed;
+      const std::string path = point_result_path(rc, points[pi], seed, pr.fold);
       ++done;
       std::string where = "run " + std::to_string(done) + "/" + std::to_string(total);
       if (points.size() > 1)
         where +=
             ": point " + std::to_string(pi + 1) + "/" + std::to_string(points.size()) + " (" + points[pi].label + ")";
       where += ", seed " + std::to_string(seed);
+      if (pr.fold >= 0) where += ", fold " + std::to_string(pr.fold + 1) + "/" + std::to_string(rc.training.folds);
       if (resume) {
-        json expected = pc.resolved;
+        json expected = rc.resolved;
         expected["training"]["seed"] = seed;
         std::string why;
         if (result_complete(path, &expected, &why)) {
@@ -286,10 +311,10 @@ SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& co
       }
       std::fprintf(stderr, "%s -> %s\n", where.c_str(), path.c_str());
       const auto t0 = Clock::now();
-      PreparedExperiment d = prepare_experiment(pc, seed);
+      PreparedExperiment d = prepare_experiment(rc, seed);
       const double prep_s = std::chrono::duration<double>(Clock::now() - t0).count();
-      TrainedRun run = run_once(pc, d, seed, command);
-      if (!points[pi].label.empty()) run.result.run = points[pi].label + "/" + run.result.run;
+      TrainedRun run = run_once(rc, d, seed, command);
+      run.result.run = (points[pi].label.empty() ? "" : points[pi].label + "/") + pr.name;
       run.result.timings["prepare"] = prep_s;
       run.result.timings["total"] += prep_s;
       write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
@@ -299,7 +324,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& co
     }
   }
   out.interrupted = g_stop_requested;
-  if (points.size() > 1 || cfg.training.repeats > 1) {
+  if (points.size() > 1 || total > 1) {
     std::string md = write_sweep_summary(cfg, points, plan.point_configs);
     std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md%s\n",
                  out.interrupted ? "(interrupted: partial) " : "", md.c_str(), cfg.output.c_str(), cfg.name.c_str(),

@@ -30,8 +30,19 @@ std::vector<SweepPoint> expand_sweep(const json& raw, const std::string& origin)
 // representation resolved with every default; resolved["sweep_point"] records the values.
 ExperimentConfig point_config(const json& raw, const SweepPoint& point, const std::string& origin);
 
-// <output>/<name>/[<label>/]seed<N>.h5
-std::string point_result_path(const ExperimentConfig& cfg, const SweepPoint& point, uint64_t seed);
+// One run of a point: a repeat seed and, with k-fold cross-validation (training.split "kfold"),
+// the fold it tests. `config` is the point's config for the run (training.fold set, recorded).
+struct PointRun {
+  uint64_t seed = 0;
+  int fold = -1;     // -1: no k-fold
+  std::string name;  // "seed1", "seed1-fold2"
+  ExperimentConfig config;
+};
+// Every run of a point, seeds in order and within a seed its folds (all, or training.fold alone).
+std::vector<PointRun> point_runs(const ExperimentConfig& point_config);
+
+// <output>/<name>/[<label>/]seed<N>[-fold<K>].h5
+std::string point_result_path(const ExperimentConfig& cfg, const SweepPoint& point, uint64_t seed, int fold = -1);
 
 // True when `path` is a whole result file of a run that finished (not interrupted): what
 // --resume skips. A damaged or unreadable file is not complete (it is run again). With
@@ -46,9 +57,9 @@ struct MeanStd {
 };
 MeanStd mean_std(const std::vector<double>& v);
 
-// Reads every point's result files (the seeds of the config's repeats that exist) and writes
+// Reads every point's result files (the runs of point_runs that exist) and writes
 // <output>/<name>/summary.csv and summary.md: per point, runs found, mean and standard deviation
-// over seeds of the test accuracy and macro F1. Returns the Markdown.
+// over seeds (and folds) of the test accuracy and macro F1. Returns the Markdown.
 std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<SweepPoint>& points,
                                 const std::vector<ExperimentConfig>& point_configs);
 

@@ -58,7 +58,14 @@ TaskConfig TaskConfig::parse(const json& j, const JsonWhere& w) {
   check_keys(j, w, allowed);
   if (j.contains("encapsulation")) {
     t.encapsulation = json_string(j, "encapsulation", w);
-    check_encapsulation(t.encapsulation, w.at("encapsulation"));
+    // "any": every flow of the categories, and no encapsulation column needed (stores of other
+    // datasets, e.g. UC Davis, have none); only for category tasks.
+    if (t.encapsulation == kAnyEncapsulation) {
+      if (t.type != TaskType::kCategory)
+        fail(w.at("encapsulation").str(), ": \"any\" is only for category tasks; allowed here: Non-VPN, VPN, Tor");
+    } else {
+      check_encapsulation(t.encapsulation, w.at("encapsulation"));
+    }
   }
   if (j.contains("label_column")) {
     t.label_column = json_string(j, "label_column", w);
@@ -133,7 +140,7 @@ FlowAssignment assign_flows(const PacketStore& store, const TaskConfig& task, co
     return &store.labels[static_cast<size_t>(c)];
   };
   const LabelColumn* cat = column(task.label_column.c_str());
-  const LabelColumn* enc = column("encapsulation");
+  const LabelColumn* enc = task.encapsulation == kAnyEncapsulation ? nullptr : column("encapsulation");
   const LabelColumn* app = (task.type == TaskType::kApplication || task.type == TaskType::kUnseenApplication)
                                ? column("application")
                                : nullptr;
@@ -170,7 +177,7 @@ FlowAssignment assign_flows(const PacketStore& store, const TaskConfig& task, co
 
   for (size_t f = 0; f < n; ++f) {
     if (ds && !contains(task.datasets, value(ds, f))) continue;
-    const std::string c = value(cat, f), e = value(enc, f);
+    const std::string c = value(cat, f), e = enc ? value(enc, f) : task.encapsulation;
     switch (task.type) {
       case TaskType::kCategory:
         if (e == task.encapsulation) a.flow_class[f] = index_of(a.class_names, c);

@@ -10,11 +10,14 @@
 
 namespace flowpic {
 
+inline constexpr const char* kAnyEncapsulation = "any";
+
 enum class TaskType { kCategory, kClassVsAll, kEncapsulation, kApplication, kUnseenApplication };
 
 struct TaskConfig {
   TaskType type = TaskType::kCategory;
-  // Training encapsulation (all but `encapsulation` tasks): "Non-VPN", "VPN" or "Tor".
+  // Training encapsulation (all but `encapsulation` tasks): "Non-VPN", "VPN" or "Tor"; category
+  // tasks also "any" (every flow; the store needs no encapsulation column).
   std::string encapsulation = "Non-VPN";
   // The label column whose values are the classes of category, class_vs_all and
   // unseen_application tasks ("traffic_type" for the payload-image paper's classes).

@@ -210,14 +210,17 @@ TEST(ShippedConfigs, EveryConfigIsValid) {
     RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"});
     ASSERT_TRUE(cfg.model.is_string());
     EXPECT_TRUE(file_exists(find_config_file(cfg.model.get<std::string>().substr(8))));
-    if (cfg.name != "quickstart") {
+    if (cfg.name.rfind("ucdavis", 0) == 0) {  // real traffic the user imports; no synthetic twin
+      EXPECT_EQ(cfg.dataset.store, "data/ucdavis/store.h5");
+      EXPECT_NE(cfg.dataset.store_hint.find("import-ucdavis"), std::string::npos);
+    } else if (cfg.name != "quickstart") {
       EXPECT_EQ(cfg.dataset.store, "data/iscx/store.h5");
       EXPECT_FALSE(cfg.dataset.store_hint.empty());
       // One --set moves a paper config onto the built-in data.
       EXPECT_EQ(load_experiment(e.path().string(), {"dataset.source=synthetic"}).dataset.source, "synthetic");
     }
   }
-  EXPECT_EQ(n, 25u) << "quickstart, 5 Table III, 13 Table IV, 3 unseen-application, 2 payload-image configs";
+  EXPECT_EQ(n, 26u) << "quickstart, 5 Table III, 13 Table IV, 3 unseen-application, 2 payload-image, 1 UC Davis configs";
 }
 
 namespace {
