@@ -7,14 +7,17 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "common/json_util.hpp"
 #include "dataset/packet_store.hpp"
 #include "dataset/ucdavis_import.hpp"
+#include "kernels/image_builder.hpp"
 #include "kernels/image_builder_cpu.hpp"
 #include "kernels/sample_index.hpp"
+#include "support/gpu.hpp"
 #include "support/image_reference.hpp"
 #include "support/temp_dir.hpp"
 
@@ -179,6 +182,41 @@ TEST(PeerVariants, EachOptionMatters) {
   EXPECT_EQ(
       build_sample_index(short_flow, shipped("flowpic_authors_code.json", {{"blocks", "complete"}})).samples.size(),
       0u);
+}
+
+// The CUDA builder (through the front end) gives the CPU builder's bits for the new options: sizes
+// clipped, the scaled size rule, counted oversize packets, on random flows with oversize packets.
+TEST(PeerVariants, GpuEqualsCpuForEveryOption) {
+  FLOWPIC_REQUIRE_GPU();
+  std::mt19937_64 rng(77);
+  PacketStore store;
+  for (int f = 0; f < 12; ++f) add_flow(store, random_flow(rng, 400 + 150 * f, 0.05 + 0.02 * f), FlowView::kSession);
+  const json variants[] = {
+      {{"resolution", 32}},
+      {{"resolution", 64}},
+      {{"resolution", 1500}},
+      {{"resolution", 1500}, {"transform", "raw"}},
+      {{"resolution", 100}, {"size_bins", "exact"}},
+      {{"resolution", 181}, {"oversize", "count"}, {"transform", "log1p"}},
+      {{"resolution", 1500}, {"oversize", "drop"}, {"flow_view", "bidirectional"}, {"channels", "per_direction"}},
+  };
+  for (const json& v : variants) {
+    SCOPED_TRACE(v.dump());
+    const RepresentationConfig cfg = shipped("tcbench_flowpic_32.json", v);
+    const std::vector<ImageWindow> w = build_sample_index(store, cfg).windows();
+    ASSERT_FALSE(w.empty());
+    const size_t n = cfg.image_floats();
+    std::vector<float> cpu(w.size() * n), gpu(w.size() * n);
+    make_image_builder(cfg.image_spec(), BuilderDevice::kCpu, host_columns(store))
+        ->build_host(w.data(), w.size(), cpu.data());
+    make_image_builder(cfg.image_spec(), BuilderDevice::kGpu, host_columns(store))
+        ->build_host(w.data(), w.size(), gpu.data());
+    if (cfg.flowpic.image.transform == PixelTransform::kLog1p) {
+      for (size_t i = 0; i < cpu.size(); ++i) ASSERT_NEAR(gpu[i], cpu[i], 1.2e-7 * std::max(1.0f, cpu[i])) << i;
+    } else {
+      EXPECT_EQ(gpu, cpu);
+    }
+  }
 }
 
 }  // namespace
