@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz) into build/fuzz and runs one or all of them.
 #   usage: scripts/fuzz.sh TARGET|all SECONDS [extra libFuzzer flags...]
-#   targets: capture decode csv label_map config store result
+#   targets: capture decode csv ucdavis label_map config store result
 # The corpus lives in build/fuzz/corpus/<target> (seeds from fuzz_make_seeds are added on every
 # run); crashes go to build/fuzz/findings/<target>/. FLOWPIC_FUZZ_JOBS=N runs N targets at once
 # with `all` (default 2). Reproduce a finding: build/fuzz/fuzz_<target> <file>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all_targets="capture decode csv label_map config store result"
+all_targets="capture decode csv ucdavis label_map config store result"
 target="${1:?usage: scripts/fuzz.sh TARGET|all SECONDS}"
 seconds="${2:?usage: scripts/fuzz.sh TARGET|all SECONDS}"
 shift 2
@@ -23,6 +23,8 @@ if [[ ! -f "$dir/CMakeCache.txt" ]]; then
   cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DFLOWPIC_CUDA=OFF -DFLOWPIC_FUZZ=ON -DFLOWPIC_TESTS=OFF -DFLOWPIC_BENCH=OFF >"$dir.configure.log" 2>&1 \
     || { cat "$dir.configure.log" >&2; exit 1; }
+else
+  cmake "$dir" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log" >&2; exit 1; }  # new targets appear
 fi
 cmake --build "$dir" -j "${FLOWPIC_JOBS:-$(nproc)}" --target fuzz_make_seeds $(for t in $targets; do echo fuzz_$t; done)
 seeds="$dir/seeds"

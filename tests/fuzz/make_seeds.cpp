@@ -139,6 +139,14 @@ void csv_seeds() {
       "a,1.2.3.4,1,5.6.7.8,2,6,10,4,0.5,0.1,0.3,0.2,,1,2,3,4\nb,1.2.3.4,1,5.6.7.8,2,17,0,1,0,,9\n");
 }
 
+void ucdavis_seeds() {
+  put("ucdavis", "flow.txt",
+      "1522110521.537216000\t0\t1412\t1\n1522110521.537441000\t0.000225067\t365\t1\n"
+      "1522110521.600000000\t0.062784\t80\t0\n");
+  put("ucdavis", "spaces_and_reordered.txt", "10 0.5 100 0\r\n10.2 0.2 200 1\n\n10.1 0 300 0\n");
+  put("ucdavis", "damaged.txt", "1\t0\t100\n1\tx\t1\t0\n1\t0\t0\t1\n1\t0\t70000\t2\n1\t-1\t5\t0\t9\n");
+}
+
 void json_seeds() {
   for (const char* f : {"configs/labels/iscx_vpn_nonvpn.json", "configs/labels/iscx_tor.json"})
     put("label_map", base(f), "vpn_skype_audio1\n" + slurp(g_src + "/" + f));
@@ -253,6 +261,7 @@ int main(int argc, char** argv) {
   try {
     capture_seeds();
     csv_seeds();
+    ucdavis_seeds();
     json_seeds();
     h5_seeds();
   } catch (const std::exception& e) {
