@@ -5,7 +5,8 @@ usage: check_images_vs_authors.py SESSIONS.csv IMAGES.h5
 
 SESSIONS.csv is an authors'-format CSV imported with `flowpic_data import-csv` (store flows in
 CSV row order); IMAGES.h5 was made from that store with a config such as
-{"type": "flowpic", "time_axis": "span"} (R = 1500, 60 s blocks, closed block ends, raw counts).
+{"type": "flowpic", "time_axis": "span"} or configs/representations/flowpic_authors_code.json (R = 1500,
+60 s blocks, closed block ends, raw counts; "oversize" drop, clip or count is followed).
 For every image whose block the authors' loop enumerates (block 0 and complete blocks), this
 recomputes their histogram:
     mask = (ts >= t*60) & (ts <= t*60 + 60)
@@ -38,8 +39,13 @@ def main():
         n = int(float(row[7]))
         ts = np.array(row[8:8 + n], dtype=float)
         sizes = np.array(row[9 + n:9 + 2 * n], dtype=float)
-        keep = sizes <= cfg["max_size"]  # flowpic drops oversize packets before anything else
-        ts, sizes = ts[keep], sizes[keep]
+        oversize = cfg.get("oversize", "drop")
+        if oversize == "drop":  # removed before anything else (flowpic's default)
+            keep = sizes <= cfg["max_size"]
+            ts, sizes = ts[keep], sizes[keep]
+        elif oversize == "clip":
+            sizes = np.minimum(sizes, cfg["max_size"])
+        # "count" (the authors' code exactly): they stay in ts; histogram2d ignores them
         ts = ts - ts[0]
         t = int(blocks[i])
         if t >= int(ts[-1] / stride - T / stride) + 1:
