@@ -1,5 +1,7 @@
 #include "experiments/config.hpp"
 
+#include <cmath>
+
 #include "common/error.hpp"
 #include "kernels/sample_index.hpp"
 
@@ -83,7 +85,7 @@ int positive_int(const json& j, const std::string& key, const JsonWhere& w, int6
 TrainingConfig parse_training(const json& j, const JsonWhere& w) {
   check_keys(j, w,
              {"epochs", "batch_size", "batches_per_epoch", "patience", "seed", "repeats", "validation_fraction",
-              "test_fraction", "split", "folds", "fold", "selection", "balance"});
+              "test_fraction", "split", "folds", "fold", "selection", "balance", "early_stop", "min_delta"});
   TrainingConfig t;
   if (j.contains("epochs")) t.epochs = positive_int(j, "epochs", w, 1, 100000);
   if (j.contains("batch_size")) t.batch_size = positive_int(j, "batch_size", w, 1, 65536);
@@ -120,6 +122,19 @@ TrainingConfig parse_training(const json& j, const JsonWhere& w) {
   if (t.selection == "validation" && t.fractions.validation <= 0)
     fail(w.at("validation_fraction").str(), ": model selection on validation needs validation_fraction > 0");
   if (j.contains("balance")) t.balance = json_bool(j, "balance", w);
+  if (j.contains("early_stop")) {
+    t.early_stop = json_string(j, "early_stop", w);
+    if (t.early_stop != "selection" && t.early_stop != "val_loss")
+      fail(w.at("early_stop").str(), ": '", t.early_stop,
+           "' is not an early-stopping rule; allowed: selection, val_loss");
+  }
+  if (j.contains("min_delta")) {
+    if (t.early_stop != "val_loss") fail(w.at("min_delta").str(), ": only with \"early_stop\": \"val_loss\"");
+    t.min_delta = json_number(j, "min_delta", w);
+    if (!(t.min_delta >= 0) || !std::isfinite(t.min_delta)) fail(w.at("min_delta").str(), ": must be a number >= 0");
+  }
+  if (t.early_stop == "val_loss" && t.fractions.validation <= 0)
+    fail(w.at("early_stop").str(), ": stopping on the validation loss needs validation_fraction > 0");
   return t;
 }
 
@@ -148,6 +163,10 @@ json to_json(const TrainingConfig& t) {
                                         : "window"},
             {"selection", t.selection},
             {"balance", t.balance}};
+  if (t.early_stop != "selection") {  // recorded when not the default, so older results still match
+    j["early_stop"] = t.early_stop;
+    j["min_delta"] = t.min_delta;
+  }
   if (t.folds) {
     j["folds"] = t.folds;
     j["fold"] = t.fold >= 0 ? json(t.fold) : json(nullptr);

@@ -31,6 +31,10 @@ struct TrainingConfig {
   int batch_size = 128;
   int batches_per_epoch = 0;  // 0 = one pass over the training samples (paper: 10 batches)
   int patience = 0;           // early stopping after this many epochs without improvement; 0 = off
+  // What counts as improvement for early stopping: "selection" (a better model-selection score, the
+  // default) or "val_loss" (tcbench: the validation loss falls by more than min_delta).
+  std::string early_stop = "selection";
+  double min_delta = 0.001;
   uint64_t seed = 1;
   int repeats = 1;  // runs with seeds seed, seed+1, ...
   SplitFractions fractions{0.1, 0.1};

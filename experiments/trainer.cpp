@@ -89,6 +89,17 @@ bool ModelSelection::offer(const EpochRecord& epoch, nn::Model& model) {
   return true;
 }
 
+bool EarlyStopping::should_stop(const EpochRecord& epoch, bool selection_improved) {
+  bool improved = selection_improved;
+  if (training_.early_stop == "val_loss") {
+    // Keras' EarlyStopping rule, as tcbench uses it: the best loss moves only on an improvement.
+    improved = epoch.val_loss < best_loss_ - training_.min_delta;
+    if (improved) best_loss_ = epoch.val_loss;
+  }
+  since_ = improved ? 0 : since_ + 1;
+  return training_.patience > 0 && since_ >= training_.patience;
+}
+
 void ModelSelection::restore_best(nn::Model& model) const {
   if (best_epoch_ == 0) return;
   size_t i = 0;
@@ -116,6 +127,7 @@ TrainingOutcome Trainer::fit() {
   const int epochs = cfg_.training.epochs;
   const auto t_start = Clock::now();
   ModelSelection selection(!selection_.empty());
+  EarlyStopping stopping(cfg_.training);
   TrainingOutcome out;
   for (int epoch = 1; epoch <= epochs && !g_stop_requested; ++epoch) {
     const auto t_epoch = Clock::now();
@@ -135,9 +147,10 @@ TrainingOutcome Trainer::fit() {
         "epoch %d/%d: train loss %.4f acc %.2f%% | %s loss %.4f acc %.2f%%%s | %.0f images/s | %.1f s | ETA %.0f s\n",
         epoch, epochs, rec.train_loss, 100 * rec.train_accuracy, optimistic_ ? "test (optimistic)" : "val",
         rec.val_loss, 100 * rec.val_accuracy, improved ? " *" : "", rec.images_per_s, rec.seconds, eta);
-    if (cfg_.training.patience > 0 && selection.epochs_since_best() >= cfg_.training.patience) {
-      std::fprintf(stderr, "early stop: no improvement for %d epochs; best epoch %d\n", selection.epochs_since_best(),
-                   selection.best_epoch());
+    if (stopping.should_stop(rec, improved)) {
+      std::fprintf(stderr, "early stop: no improvement%s for %d epochs; best epoch %d\n",
+                   cfg_.training.early_stop == "val_loss" ? " of the validation loss" : "",
+                   stopping.epochs_without_improvement(), selection.best_epoch());
       break;
     }
   }

@@ -73,6 +73,22 @@ class ModelSelection {
   int best_epoch_ = 0, since_best_ = 0;
 };
 
+// When to stop early (training.patience epochs without improvement): with "selection", an epoch
+// improves when ModelSelection keeps it; with "val_loss" (tcbench), when the validation loss falls
+// below the best so far by more than min_delta.
+class EarlyStopping {
+ public:
+  explicit EarlyStopping(const TrainingConfig& training) : training_(training) {}
+  // After each epoch: whether training should stop now.
+  bool should_stop(const EpochRecord& epoch, bool selection_improved);
+  int epochs_without_improvement() const { return since_; }
+
+ private:
+  const TrainingConfig& training_;
+  double best_loss_ = std::numeric_limits<double>::infinity();
+  int since_ = 0;
+};
+
 // Predictions of a model on a set of samples.
 struct Evaluation {
   double loss = 0, accuracy = 0;     // mean cross-entropy and accuracy; 0 for an empty set

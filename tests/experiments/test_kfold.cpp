@@ -127,6 +127,21 @@ TEST(KFold, ConfigKeys) {
   EXPECT_NE(e.find("flow, window, kfold"), std::string::npos) << e;
 }
 
+TEST(EarlyStopConfig, ValLossRuleKeys) {
+  ExperimentConfig c = parse_experiment(quickstart_with({{"early_stop", "val_loss"}, {"min_delta", 0.01}}), "q.json");
+  EXPECT_EQ(c.training.early_stop, "val_loss");
+  EXPECT_EQ(c.training.min_delta, 0.01);
+  EXPECT_EQ(c.resolved["training"]["early_stop"], "val_loss");
+  c = parse_experiment(quickstart_with({}), "q.json");  // the default is not recorded: older results still match
+  EXPECT_FALSE(c.resolved["training"].contains("early_stop"));
+  auto e = error_of([] { parse_experiment(quickstart_with({{"min_delta", 0.01}}), "q.json"); });
+  EXPECT_NE(e.find("training.min_delta"), std::string::npos) << e;
+  e = error_of([] { parse_experiment(quickstart_with({{"early_stop", "loss"}}), "q.json"); });
+  EXPECT_NE(e.find("selection, val_loss"), std::string::npos) << e;
+  e = error_of([] { parse_experiment(quickstart_with({{"early_stop", "val_loss"}, {"min_delta", -1}}), "q.json"); });
+  EXPECT_NE(e.find(">= 0"), std::string::npos) << e;
+}
+
 class KFoldRuns : public flowpic::testing::TinyStoreTest {};
 
 // Three folds of a small experiment through run_sweep: one result per fold, each flow of the task

@@ -130,3 +130,34 @@ TEST(ModelSelection, WithoutASelectionSetTheLastEpochIsKept) {
   for (int e = 1; e <= 3; ++e) EXPECT_TRUE(s.offer(epoch(e, NAN, NAN), m));
   EXPECT_EQ(s.best_epoch(), 3);
 }
+
+// Early stopping on the validation loss (tcbench: 5 epochs without a fall of more than 0.001) and
+// on the selection score (the default).
+TEST(EarlyStoppingTest, ValidationLossRuleAndTheDefault) {
+  TrainingConfig t;
+  t.patience = 2;
+  t.early_stop = "val_loss";
+  t.min_delta = 0.001;
+  EarlyStopping s(t);
+  auto epoch = [](double loss) {
+    EpochRecord r;
+    r.val_loss = loss;
+    return r;
+  };
+  EXPECT_FALSE(s.should_stop(epoch(1.0), false));    // the first epoch improves on nothing
+  EXPECT_FALSE(s.should_stop(epoch(0.9995), true));  // a fall of 0.0005: not an improvement
+  EXPECT_EQ(s.epochs_without_improvement(), 1);
+  EXPECT_FALSE(s.should_stop(epoch(0.998), false));  // 0.002 below the best (1.0): improvement
+  EXPECT_EQ(s.epochs_without_improvement(), 0);
+  EXPECT_FALSE(s.should_stop(epoch(0.9975), true));       // the best is 0.998 now: not enough
+  EXPECT_TRUE(s.should_stop(epoch(std::nan("")), true));  // NaN never improves: 2 epochs, stop
+  TrainingConfig d;                                       // the default: what ModelSelection keeps
+  d.patience = 2;
+  EarlyStopping def(d);
+  EXPECT_FALSE(def.should_stop(epoch(1.0), true));
+  EXPECT_FALSE(def.should_stop(epoch(0.1), false));
+  EXPECT_TRUE(def.should_stop(epoch(0.01), false));
+  d.patience = 0;  // off
+  EarlyStopping off(d);
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(off.should_stop(epoch(1.0), false));
+}
