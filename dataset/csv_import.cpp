@@ -21,7 +21,6 @@
 #include <cmath>
 #include <fstream>
 #include <memory>
-#include <numeric>
 #include <string_view>
 
 #include "common/atomic_file.hpp"
@@ -155,28 +154,7 @@ std::string AuthorsCsvRowParser::parse(std::string_view line, FlowRecord& flow, 
 
 // Sorts by time when needed and makes the earliest packet time 0 (see the file comment).
 uint64_t AuthorsCsvRowParser::normalise_times(FlowRecord& flow, double start_time) {
-  const size_t n = flow.time.size();
-  uint64_t reordered = 0;
-  double newest = flow.time[0];
-  for (size_t i = 1; i < n; ++i) {
-    if (flow.time[i] < newest)
-      ++reordered;
-    else
-      newest = flow.time[i];
-  }
-  if (reordered) {
-    order_.resize(n);
-    std::iota(order_.begin(), order_.end(), 0u);
-    std::stable_sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) { return flow.time[a] < flow.time[b]; });
-    times_.resize(n);
-    sizes_.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      times_[i] = flow.time[order_[i]];
-      sizes_[i] = flow.ip_length[order_[i]];
-    }
-    flow.time.swap(times_);
-    flow.ip_length.swap(sizes_);
-  }
+  const uint64_t reordered = sort_by_time(flow);
   const double first = flow.time[0];
   for (double& t : flow.time) t -= first;
   flow.start_time = start_time + first;

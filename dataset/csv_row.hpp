@@ -20,9 +20,6 @@ class AuthorsCsvRowParser {
  private:
   uint64_t normalise_times(FlowRecord& flow, double start_time);
   std::vector<std::string_view> fields_;
-  std::vector<uint32_t> order_;
-  std::vector<double> times_;
-  std::vector<uint32_t> sizes_;
 };
 
 }  // namespace flowpic

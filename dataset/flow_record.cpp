@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <numeric>
+
 namespace flowpic {
 
 std::string FlowKey::addr_string(bool side_a) const {
@@ -19,6 +22,33 @@ std::string FlowKey::to_string() const {
   };
   std::string proto = protocol == 6 ? "TCP" : protocol == 17 ? "UDP" : "proto " + std::to_string(protocol);
   return end(true) + " -> " + end(false) + " " + proto;
+}
+
+uint64_t sort_by_time(FlowRecord& flow) {
+  const size_t n = flow.size();
+  uint64_t reordered = 0;
+  for (size_t i = 1, newest = 0; i < n; ++i) {
+    if (flow.time[i] < flow.time[newest])
+      ++reordered;
+    else
+      newest = i;
+  }
+  if (reordered == 0) return 0;
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return flow.time[a] < flow.time[b]; });
+  auto permute = [&](auto& column) {
+    if (column.size() != n) return;  // a column the flow does not carry
+    auto sorted = column;
+    for (size_t i = 0; i < n; ++i) sorted[i] = column[order[i]];
+    column.swap(sorted);
+  };
+  permute(flow.time);
+  permute(flow.ip_length);
+  permute(flow.payload_length);
+  permute(flow.direction);
+  permute(flow.tcp_flags);
+  return reordered;
 }
 
 }  // namespace flowpic

@@ -44,4 +44,8 @@ struct FlowRecord {
   size_t size() const { return time.size(); }
 };
 
+// Sorts a flow's packets by time, stably (equal times keep their order), when any is out of order,
+// and returns how many were: packets older than one before them (the store's packets_reordered).
+uint64_t sort_by_time(FlowRecord& flow);
+
 }  // namespace flowpic

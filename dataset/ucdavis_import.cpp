@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <numeric>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -149,32 +148,6 @@ std::vector<FlowFile> list_flow_files(const std::vector<std::string>& dirs, cons
     }
   }
   return files;
-}
-
-// Sorts a flow's packets by time (stable) when they are out of order; returns how many packets
-// were older than one before them.
-uint64_t sort_by_time(FlowRecord& flow) {
-  uint64_t reordered = 0;
-  for (size_t i = 1; i < flow.size(); ++i)
-    if (flow.time[i] < flow.time[i - 1]) ++reordered;
-  if (reordered == 0) return 0;
-  std::vector<size_t> order(flow.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return flow.time[a] < flow.time[b]; });
-  FlowRecord sorted;
-  for (size_t i : order) {
-    sorted.time.push_back(flow.time[i]);
-    sorted.ip_length.push_back(flow.ip_length[i]);
-    sorted.payload_length.push_back(flow.payload_length[i]);
-    sorted.direction.push_back(flow.direction[i]);
-    sorted.tcp_flags.push_back(flow.tcp_flags[i]);
-  }
-  flow.time.swap(sorted.time);
-  flow.ip_length.swap(sorted.ip_length);
-  flow.payload_length.swap(sorted.payload_length);
-  flow.direction.swap(sorted.direction);
-  flow.tcp_flags.swap(sorted.tcp_flags);
-  return reordered;
 }
 
 }  // namespace

@@ -179,9 +179,9 @@ TEST(UcdavisImport, DamagedEmptyAndOutOfOrderFiles) {
   IngestReport r = import_ucdavis({dir.string()}, tmp.file("s.h5"), quiet("p"));
   EXPECT_EQ(r.files, 5u);
   EXPECT_EQ(r.flows, 3u);
-  EXPECT_EQ(r.files_damaged, 3u);    // damaged, empty, all-bad
-  EXPECT_EQ(r.malformed_lines, 9u);  // 7 in damaged.txt, 2 in all-bad.txt
-  EXPECT_EQ(r.packets_reordered, 1u);
+  EXPECT_EQ(r.files_damaged, 3u);      // damaged, empty, all-bad
+  EXPECT_EQ(r.malformed_lines, 9u);    // 7 in damaged.txt, 2 in all-bad.txt
+  EXPECT_EQ(r.packets_reordered, 2u);  // 0 and 0.1 both arrive after 0.2 (older than one before them)
   auto warned = [&](const std::string& what) {
     for (const auto& w : r.warnings)
       if (w.find(what) != std::string::npos) return true;
@@ -239,10 +239,10 @@ TEST(UcdavisImport, DamagedEmptyAndOutOfOrderFiles) {
 
 TEST(UcdavisImport, LineParser) {
   UcdavisPacket p;
-  EXPECT_EQ(parse_ucdavis_line("1522110521.537216000\t0.000225067\t365\t1", p), "");
-  EXPECT_DOUBLE_EQ(p.absolute_time, 1522110521.537216);
-  EXPECT_DOUBLE_EQ(p.time, 0.000225067);
-  EXPECT_EQ(p.size, 365u);
+  EXPECT_EQ(parse_ucdavis_line("1600000000.123456000\t0.000318250\t517\t1", p), "");
+  EXPECT_DOUBLE_EQ(p.absolute_time, 1600000000.123456);
+  EXPECT_DOUBLE_EQ(p.time, 0.00031825);
+  EXPECT_EQ(p.size, 517u);
   EXPECT_EQ(p.direction, 1);
   EXPECT_EQ(parse_ucdavis_line("1 2 3 0", p), "");       // spaces separate columns too
   EXPECT_EQ(parse_ucdavis_line("1\t2\t3\t0\t", p), "");  // a trailing tab is fine
