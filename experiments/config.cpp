@@ -85,7 +85,7 @@ int positive_int(const json& j, const std::string& key, const JsonWhere& w, int6
 TrainingConfig parse_training(const json& j, const JsonWhere& w) {
   check_keys(j, w,
              {"epochs", "batch_size", "batches_per_epoch", "patience", "seed", "repeats", "validation_fraction",
-              "test_fraction", "split", "folds", "fold", "selection", "balance", "early_stop", "min_delta"});
+              "test_fraction", "split", "folds", "fold", "selection", "balance", "early_stop", "min_delta", "augment"});
   TrainingConfig t;
   if (j.contains("epochs")) t.epochs = positive_int(j, "epochs", w, 1, 100000);
   if (j.contains("batch_size")) t.batch_size = positive_int(j, "batch_size", w, 1, 65536);
@@ -133,6 +133,7 @@ TrainingConfig parse_training(const json& j, const JsonWhere& w) {
     t.min_delta = json_number(j, "min_delta", w);
     if (!(t.min_delta >= 0) || !std::isfinite(t.min_delta)) fail(w.at("min_delta").str(), ": must be a number >= 0");
   }
+  if (j.contains("augment")) t.augment = AugmentConfig::from_json(j["augment"], w.at("augment"));
   if (t.early_stop == "val_loss" && t.fractions.validation <= 0)
     fail(w.at("early_stop").str(), ": stopping on the validation loss needs validation_fraction > 0");
   return t;
@@ -167,6 +168,7 @@ json to_json(const TrainingConfig& t) {
     j["early_stop"] = t.early_stop;
     j["min_delta"] = t.min_delta;
   }
+  if (t.augment.active()) j["augment"] = t.augment.to_json();  // likewise
   if (t.folds) {
     j["folds"] = t.folds;
     j["fold"] = t.fold >= 0 ? json(t.fold) : json(nullptr);
@@ -184,6 +186,7 @@ void check_batch_memory(const ExperimentConfig& c, const JsonWhere& w) {
          r.height(), "x", r.width(), " need ", static_cast<int64_t>(bytes / (1 << 20)),
          " MiB per batch, over the limit of ", kMaxBatchImageBytes >> 20,
          " MiB; use a smaller batch_size or resolution");
+  c.training.augment.check(r, w.at("training").at("augment"));
 }
 
 }  // namespace

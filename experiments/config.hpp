@@ -9,6 +9,7 @@
 #include "common/json_util.hpp"
 #include "experiments/split.hpp"
 #include "experiments/task.hpp"
+#include "kernels/augment.hpp"
 
 namespace flowpic {
 
@@ -43,6 +44,7 @@ struct TrainingConfig {
   int fold = -1;                         // with folds: the one fold to run (its flows are the test set); -1 = all
   std::string selection = "validation";  // "validation" or "test_optimistic" (authors' protocol: best epoch on test)
   bool balance = true;                   // balanced undersampling of the training classes (paper)
+  AugmentConfig augment;                 // training-time augmentation (kernels/augment.hpp); none by default
 };
 
 struct ExperimentConfig {

@@ -49,14 +49,17 @@ void flowpic_dense(const PacketColumns& pk, const FlowPicSpec& spec, const Image
   const int R = spec.resolution;
   std::memset(hist, 0, n * sizeof(uint32_t));
   // In chunks: the time axis position of every packet in a vectorisable loop (the divisions),
-  // then the counting. Same functions as flowpic_pixel_index, split in two.
+  // then the counting. Same functions as flowpic_pixel_index (flowpic_window_x), split in two.
   constexpr int kChunk = 256;
   double x[kChunk];
   const bool flat = !(w.duration > 0.0);
   for (uint64_t a = w.begin; a < w.end; a += kChunk) {
     const int m = static_cast<int>(std::min<uint64_t>(kChunk, w.end - a));
     const double* t = pk.time + a;
-    for (int i = 0; i < m; ++i) x[i] = flowpic_time_x(t[i], w.t0, w.duration, R);
+    if (!w.warp.on)  // the common case as its own loop, so it stays vectorised
+      for (int i = 0; i < m; ++i) x[i] = flowpic_time_x(t[i], w.t0, w.duration, R);
+    else
+      for (int i = 0; i < m; ++i) x[i] = flowpic_window_x(t[i], w, R);
     for (int i = 0; i < m; ++i) {
       const uint8_t d = pk.direction[a + i] & 1u;
       uint32_t size = pk.ip_length[a + i];

@@ -30,6 +30,22 @@ inline constexpr uint8_t kDirInitiator = 1;  // direction 0
 inline constexpr uint8_t kDirResponder = 2;  // direction 1
 inline constexpr uint8_t kDirBoth = 3;
 
+// A packet augmentation of one window (training only; kernels/augment.hpp draws them). When `on`,
+// each packet's time since the imaged flow's first packet, tau = t - origin, is
+//  - dropped when drop_lo <= tau <= drop_hi (packet loss; drop_lo > drop_hi drops nothing),
+//  - else moved to tau * scale + shift (change RTT: scale; time shift: shift), each operation
+//    rounded on its own, and binned on the axis [start, start + duration) of tau, so a packet the
+//    warp moves before `start` (time shift: before the flow's start) or past the axis is dropped.
+// When off (every window the sample index makes), the time rule is flowpic_time_bin's, unchanged.
+struct TimeWarp {
+  double origin = 0;  // absolute time (in the store's per-flow seconds) of the imaged flow's first packet
+  double start = 0;   // the axis start, in tau
+  double scale = 1, shift = 0;
+  double drop_lo = 1, drop_hi = 0;
+  bool on = false;
+  bool open_end = false;  // a packet moved exactly to start + duration is dropped (block_end "open")
+};
+
 // One image: packets [begin, end) of the columns whose direction bit is in `directions`.
 // FlowPic: the time axis starts at t0 and spans `duration` seconds (see flowpic_time_bin); every
 // packet in the range should lie inside it (the sample index guarantees that), packets outside
@@ -40,7 +56,26 @@ struct ImageWindow {
   double t0 = 0;
   double duration = 0;
   uint8_t directions = kDirBoth;
+  TimeWarp warp;  // FlowPic with a fixed time axis only
 };
+
+// The time-axis position x of a packet arriving at t (flowpic_time_x, or the warp's rule; a
+// dropped packet gets -1, which no bin takes). The one definition both builders use.
+FLOWPIC_HD inline double flowpic_window_x(double t, const ImageWindow& w, int resolution) {
+  if (!w.warp.on) return flowpic_time_x(t, w.t0, w.duration, resolution);
+  double tau = t - w.warp.origin;
+  if (tau >= w.warp.drop_lo && tau <= w.warp.drop_hi) return -1.0;
+  tau = flowpic_mul_rn(tau, w.warp.scale);
+  tau = flowpic_add_rn(tau, w.warp.shift);
+  if (w.warp.open_end && tau >= w.warp.start + w.duration) return -1.0;  // the sample index's rule
+  return flowpic_time_x(tau, w.warp.start, w.duration, resolution);
+}
+
+// The column of that packet, -1 when it is not on the axis (flowpic_time_bin for unwarped windows).
+FLOWPIC_HD inline int flowpic_window_bin(double t, const ImageWindow& w, int resolution) {
+  if (!(w.duration > 0.0)) return 0;
+  return flowpic_time_bin_of_x(flowpic_window_x(t, w, resolution), resolution);
+}
 
 struct FlowPicSpec {
   int resolution = 1500;                      // R: images are R x R, rows = size, columns = time
@@ -86,7 +121,7 @@ FLOWPIC_HD inline int64_t flowpic_pixel_index(const PacketColumns& pk, const Flo
   if (!(w.directions & (1u << (d & 1u)))) return -1;
   const int row = flowpic_size_row(pk.ip_length[p], spec.max_size, spec.resolution, spec.oversize, spec.size_bins);
   if (row < 0) return -1;
-  const int col = flowpic_time_bin(pk.time[p], w.t0, w.duration, spec.resolution);
+  const int col = flowpic_window_bin(pk.time[p], w, spec.resolution);
   if (col < 0) return -1;
   const int64_t ch = spec.per_direction ? (d & 1) : 0;
   return (ch * spec.resolution + row) * static_cast<int64_t>(spec.resolution) + col;

@@ -253,6 +253,8 @@ void flowpic_blocks(const PacketStore& store, const FlowPicConfig& c, uint32_t f
     s.index = static_cast<uint32_t>(k);
     s.start = origin + start;
     s.packets = static_cast<uint32_t>(n);
+    s.origin = origin;
+    s.length = last;
     s.window.begin = kept[a];
     s.window.end = kept[b - 1] + 1;
     s.window.directions = mask;

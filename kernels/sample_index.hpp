@@ -84,6 +84,9 @@ struct Sample {
                           // seconds since the flow's first packet
   uint32_t packets = 0;   // packets (FlowPic) or sizes (payload image) that go into the image
   ImageWindow window;     // what the builders read
+  // FlowPic: the imaged flow's first packet on the size axis (the origin of its blocks) and its
+  // last one's time since it, seconds (what packet augmentations need: kernels/augment.hpp).
+  double origin = 0, length = 0;
 };
 
 struct SampleIndexStats {
