@@ -75,14 +75,14 @@ struct AugmentDraw {
 // draw does not depend on the order samples are visited in or on the device.
 class Augmenter {
  public:
-  // The config, store and representation must outlive the augmenter; config.check() must pass.
+  // The store and representation must outlive the augmenter; config.check() must pass (it is checked).
   Augmenter(const AugmentConfig& config, const PacketStore& store, const RepresentationConfig& representation,
             uint64_t seed);
   const AugmentConfig& config() const { return config_; }
   AugmentDraw draw(const Sample& sample, uint64_t key) const;
 
  private:
-  const AugmentConfig& config_;
+  AugmentConfig config_;  // a copy: small
   const PacketStore& store_;
   const RepresentationConfig& representation_;
   uint64_t seed_;
