@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "dataset/packet_store.hpp"
+#include "kernels/augment.hpp"
 #include "kernels/image_builder.hpp"
 
 #ifdef FLOWPIC_HAVE_CUDA
@@ -26,25 +27,38 @@ namespace {
 // legacy default stream, the stream the CNN engine's cuda backend runs on: stream order alone puts
 // each batch's build after the previous batch's training and before its own, with no host
 // synchronisation per batch (a builder on a stream of its own would need one, or events).
+// The image augmenter likewise, on the same stream.
+ImageBuilderOptions default_stream() {
+  ImageBuilderOptions opt;
+  opt.use_caller_stream = true;
+  opt.stream = nullptr;  // the legacy default stream
+  return opt;
+}
+
 std::unique_ptr<ImageBuilder> make_builder(const PacketStore& store, const RepresentationConfig& rep,
                                            nn::DeviceKind device) {
   if (device == nn::DeviceKind::cpu)
     return make_image_builder(rep.image_spec(), BuilderDevice::kCpu, host_columns(store));
-  ImageBuilderOptions opt;
-  opt.use_caller_stream = true;
-  opt.stream = nullptr;  // the legacy default stream
-  return make_image_builder(rep.image_spec(), BuilderDevice::kGpu, host_columns(store), opt);
+  return make_image_builder(rep.image_spec(), BuilderDevice::kGpu, host_columns(store), default_stream());
 }
 
 }  // namespace
 
 ImageBatcher::ImageBatcher(const PacketStore& store, const RepresentationConfig& representation,
-                           const std::vector<Sample>& samples, nn::DeviceKind device, int max_batch)
+                           const std::vector<Sample>& samples, nn::DeviceKind device, int max_batch,
+                           const Augmenter* augmenter)
     : rep_(representation),
       samples_(samples),
       max_batch_(static_cast<size_t>(max_batch)),
-      builder_(make_builder(store, representation, device)) {
+      builder_(make_builder(store, representation, device)),
+      augmenter_(augmenter) {
   windows_.reserve(max_batch_);
+  if (augmenter_ && augmenter_->config().on_images()) {
+    image_augmenter_ = builder_->device() == BuilderDevice::kCpu
+                           ? make_image_augmenter(BuilderDevice::kCpu)
+                           : make_image_augmenter(BuilderDevice::kGpu, default_stream());
+    image_params_.reserve(max_batch_);
+  }
   const size_t floats = max_batch_ * builder_->image_floats();
   if (builder_->device() == BuilderDevice::kCpu) {
     host_images_.resize(floats);
@@ -58,20 +72,37 @@ ImageBatcher::ImageBatcher(const PacketStore& store, const RepresentationConfig&
 
 ImageBatcher::~ImageBatcher() = default;
 
-const nn::Tensor& ImageBatcher::build(const size_t* ids, size_t n) {
+const nn::Tensor& ImageBatcher::build(const size_t* ids, size_t n, const uint64_t* keys) {
   FLOWPIC_ASSERT(n > 0 && n <= max_batch_);
   windows_.clear();
-  for (size_t i = 0; i < n; ++i) windows_.push_back(samples_[ids[i]].window);
-  const nn::Shape shape{static_cast<int>(n), rep_.channels(), rep_.height(), rep_.width()};
-  if (builder_->device() == BuilderDevice::kCpu) {
-    builder_->build(windows_.data(), n, host_images_.data());
-    batch_ = nn::Tensor::view(host_images_.data(), shape, nn::DeviceKind::cpu);
-    return batch_;
+  image_params_.clear();
+  const bool augment = keys && augmenter_;
+  for (size_t i = 0; i < n; ++i) {
+    const Sample& s = samples_[ids[i]];
+    if (!augment || keys[i] == kNoAugmentation) {
+      windows_.push_back(s.window);
+      if (image_augmenter_) image_params_.emplace_back();  // kNone: the image as built
+      continue;
+    }
+    const AugmentDraw d = augmenter_->draw(s, keys[i]);
+    windows_.push_back(d.window);
+    if (image_augmenter_) image_params_.push_back(d.image);
   }
+  const nn::Shape shape{static_cast<int>(n), rep_.channels(), rep_.height(), rep_.width()};
+  float* images = nullptr;
+  nn::DeviceKind kind = nn::DeviceKind::cpu;
+  if (builder_->device() == BuilderDevice::kCpu) {
+    images = host_images_.data();
+  } else {
 #ifdef FLOWPIC_HAVE_CUDA
-  builder_->build(windows_.data(), n, gpu_->images.data());
-  batch_ = nn::Tensor::view(gpu_->images.data(), shape, nn::DeviceKind::cuda);
+    images = gpu_->images.data();
+    kind = nn::DeviceKind::cuda;
 #endif
+  }
+  builder_->build(windows_.data(), n, images);
+  if (augment && image_augmenter_)
+    image_augmenter_->apply(images, image_params_.data(), n, rep_.channels(), rep_.height(), rep_.width());
+  batch_ = nn::Tensor::view(images, shape, kind);
   return batch_;
 }
 

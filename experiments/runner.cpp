@@ -161,6 +161,12 @@ RunResult describe_run(const ExperimentConfig& cfg, const PreparedExperiment& d,
   r.provenance["store_hash"] = file_hash(d.store_path);
   r.provenance["seed"] = seed;
   r.provenance["model_parameters"] = trainer.model()->parameter_count();
+  if (cfg.training.augment.active()) {
+    // The draws are a function of the run's seed, each sample and its key (copy or epoch).
+    r.provenance["augmentation"] = {{"type", cfg.training.augment.type_name()},
+                                    {"seed", seed},
+                                    {"training_images_per_pass", trainer.training_images_per_pass()}};
+  }
   return r;
 }
 
@@ -182,6 +188,11 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
                cfg.name.c_str(), r.run.c_str(), trainer.backend()->description().c_str(), d.train.samples.size(),
                d.validation.samples.size(), trainer.model()->parameter_count(),
                d.data_source == "synthetic" ? " [SYNTHETIC data]" : "");
+  if (cfg.training.augment.active())
+    std::fprintf(stderr, "augmentation %s (%s): %zu training images per pass\n",
+                 cfg.training.augment.type_name().c_str(),
+                 cfg.training.augment.mode == AugmentMode::kLoading ? "copies drawn once" : "drawn afresh every epoch",
+                 trainer.training_images_per_pass());
 
   TrainingOutcome training = trainer.fit();
   r.history = std::move(training.history);

@@ -30,7 +30,35 @@ int32_t arg_max(const float* row, size_t classes) {
   return static_cast<int32_t>(std::max_element(row, row + classes) - row);
 }
 
+// 0, 1, ..., n - 1: the batches deal out item positions (without augmentation the same shuffles,
+// and so the same batches, as dealing out the samples themselves).
+std::vector<size_t> positions(size_t n) {
+  std::vector<size_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
 }  // namespace
+
+TrainingItems training_items(const std::vector<size_t>& train, const AugmentConfig& augment) {
+  TrainingItems items;
+  if (!augment.active() || augment.mode == AugmentMode::kEpoch) {
+    items.sample = train;
+    items.key.assign(train.size(), kNoAugmentation);
+    return items;
+  }
+  for (size_t s : train) {
+    if (augment.keep_original) {
+      items.sample.push_back(s);
+      items.key.push_back(kNoAugmentation);
+    }
+    for (int k = 1; k <= augment.copies; ++k) {
+      items.sample.push_back(s);
+      items.key.push_back(static_cast<uint64_t>(k));
+    }
+  }
+  return items;
+}
 
 std::string resolve_config_path(const std::string& p) {
   if (file_exists(p) || p.rfind("configs/", 0) != 0) return p;
@@ -115,8 +143,13 @@ Trainer::Trainer(const ExperimentConfig& cfg, const PreparedExperiment& data, ui
       backend_(nn::make_backend(cfg.device)),
       model_(std::make_shared<nn::Model>(build_model(cfg, data, *backend_, seed))),
       optimizer_(nn::make_optimizer(cfg.optimizer, {cfg.file, "optimizer"}, *model_)),
-      batcher_(data.store, data.representation, data.index.samples, backend_->device(), cfg.training.batch_size),
-      batches_(data.train.samples, cfg.training, seed) {}
+      augmenter_(cfg.training.augment.active()
+                     ? std::make_unique<Augmenter>(cfg.training.augment, data.store, data.representation, seed)
+                     : nullptr),
+      batcher_(data.store, data.representation, data.index.samples, backend_->device(), cfg.training.batch_size,
+               augmenter_.get()),
+      items_(training_items(data.train.samples, cfg.training.augment)),
+      batches_(positions(items_.sample.size()), cfg.training, seed) {}
 
 TrainingOutcome Trainer::fit() {
   if (selection_.empty())
@@ -169,11 +202,20 @@ EpochRecord Trainer::train_epoch(int epoch) {
   double loss_sum = 0;
   size_t seen = 0, correct = 0;
   std::vector<int32_t> labels;
+  std::vector<size_t> ids;
+  std::vector<uint64_t> keys;
+  const bool epoch_keys = augmenter_ && cfg_.training.augment.mode == AugmentMode::kEpoch;
   for (size_t b = 0; b < batches_.batches_per_epoch() && !g_stop_requested; ++b) {
-    const std::vector<size_t> ids = batches_.next();
+    const std::vector<size_t> items = batches_.next();
+    ids.clear();
+    keys.clear();
     labels.clear();
-    for (size_t i : ids) labels.push_back(data_.sample_class[i]);
-    const nn::Tensor& x = batcher_.build(ids.data(), ids.size());
+    for (size_t i : items) {
+      ids.push_back(items_.sample[i]);
+      keys.push_back(epoch_keys ? static_cast<uint64_t>(epoch) : items_.key[i]);
+      labels.push_back(data_.sample_class[ids.back()]);
+    }
+    const nn::Tensor& x = batcher_.build(ids.data(), ids.size(), augmenter_ ? keys.data() : nullptr);
     const nn::Tensor& logits = model_->forward(x, true);
     double loss = model_->loss_and_grad(labels);
     model_->backward();

@@ -15,6 +15,7 @@
 #include "experiments/prepared_experiment.hpp"
 #include "experiments/results.hpp"
 #include "experiments/split.hpp"
+#include "kernels/augment.hpp"
 #include "nn/backend.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
@@ -89,6 +90,16 @@ class EarlyStopping {
   int since_ = 0;
 };
 
+// What the training batches deal out: items, each a sample (index into data.index.samples) and
+// its augmentation draw key (kNoAugmentation: none). Loading mode: the original (keep_original)
+// and copies 1..N of each training sample; epoch mode: each training sample once (the key is
+// the epoch, set per batch); without augmentation: the training samples.
+struct TrainingItems {
+  std::vector<size_t> sample;
+  std::vector<uint64_t> key;
+};
+TrainingItems training_items(const std::vector<size_t>& train, const AugmentConfig& augment);
+
 // Predictions of a model on a set of samples.
 struct Evaluation {
   double loss = 0, accuracy = 0;     // mean cross-entropy and accuracy; 0 for an empty set
@@ -112,6 +123,7 @@ class Trainer {
 
   const std::shared_ptr<nn::Backend>& backend() const { return backend_; }
   const std::shared_ptr<nn::Model>& model() const { return model_; }
+  size_t training_images_per_pass() const { return items_.sample.size(); }  // training images per pass
 
   // Epochs until training.epochs, early stopping (training.patience) or g_stop_requested; each
   // evaluated on the selection set and logged. The best epoch's weights are restored at the end.
@@ -132,7 +144,9 @@ class Trainer {
   std::shared_ptr<nn::Backend> backend_;  // outlives the model (TrainedRun keeps both)
   std::shared_ptr<nn::Model> model_;
   std::unique_ptr<nn::Optimizer> optimizer_;
+  std::unique_ptr<Augmenter> augmenter_;  // training.augment; null without
   ImageBatcher batcher_;
+  TrainingItems items_;
   TrainingBatches batches_;
 };
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "common/json_util.hpp"
-#include "kernels/image_augment.hpp"
+#include "kernels/image_augment_math.hpp"
 #include "kernels/sample_index.hpp"
 
 namespace flowpic {

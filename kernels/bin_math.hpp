@@ -14,23 +14,6 @@ namespace flowpic {
 
 inline constexpr uint32_t kDefaultMaxPacketSize = 1500;
 
-// One IEEE-rounded double multiplication and addition that nvcc may not contract into a fused
-// multiply-add (the host build has no FMA instructions: no -march), for rules that need both.
-FLOWPIC_HD inline double flowpic_mul_rn(double a, double b) {
-#ifdef __CUDA_ARCH__
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-FLOWPIC_HD inline double flowpic_add_rn(double a, double b) {
-#ifdef __CUDA_ARCH__
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-
 // Row of a packet of `size` bytes in an R-row FlowPic whose size axis spans [0, max_size]:
 // the bins are [k*max/R, (k+1)*max/R), the last one closed, so
 //   row = floor(size * R / max) for size < max, and R - 1 for size == max.

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "kernels/bin_math.hpp"
+#include "kernels/rounded_math.hpp"
 
 namespace flowpic {
 
@@ -65,8 +66,8 @@ FLOWPIC_HD inline double flowpic_window_x(double t, const ImageWindow& w, int re
   if (!w.warp.on) return flowpic_time_x(t, w.t0, w.duration, resolution);
   double tau = t - w.warp.origin;
   if (tau >= w.warp.drop_lo && tau <= w.warp.drop_hi) return -1.0;
-  tau = flowpic_mul_rn(tau, w.warp.scale);
-  tau = flowpic_add_rn(tau, w.warp.shift);
+  tau = mul_rn(tau, w.warp.scale);
+  tau = add_rn(tau, w.warp.shift);
   if (w.warp.open_end && tau >= w.warp.start + w.duration) return -1.0;  // the sample index's rule
   return flowpic_time_x(tau, w.warp.start, w.duration, resolution);
 }

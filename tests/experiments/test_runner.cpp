@@ -23,6 +23,8 @@
 #include "experiments/image_batcher.hpp"
 #include "experiments/runner.hpp"
 #include "experiments/synthetic_store.hpp"
+#include "kernels/augment.hpp"
+#include "kernels/image_builder_cpu.hpp"
 #include "nn/weights.hpp"
 #include "support/error_of.hpp"
 #include "support/tiny_store.hpp"
@@ -109,6 +111,56 @@ TEST_F(Runner, ResultFileHoldsEverything) {
   size_t n = std::min<size_t>(ids.size(), 16);
   std::vector<float> p = m.predict(batcher.build(ids.data(), n));
   for (size_t i = 0; i < n * 5; ++i) EXPECT_NEAR(p[i], g.probabilities[i], 1e-6);
+}
+
+// Training with augmentation: the loading mode trains on the originals and their copies, the epoch
+// mode on each sample once per epoch; both record what they did; the batcher's augmented images
+// differ from the plain ones only where the draw says, and evaluation never augments.
+TEST_F(Runner, AugmentationsTrainAndAreRecorded) {
+  const std::string task = R"({"type": "category", "encapsulation": "Non-VPN"})";
+  for (const char* aug : {R"({"type": "change_rtt", "copies": 3})", R"({"type": "rotate", "mode": "epoch"})",
+                          R"({"type": "colour_jitter", "copies": 2, "keep_original": false})"}) {
+    SCOPED_TRACE(aug);
+    ExperimentConfig cfg = config(task, {std::string("training.augment=") + aug});
+    PreparedExperiment d = prepare_experiment(cfg, 5);
+    TrainedRun run = run_once(cfg, d, 5, "run_experiment test.json");
+    const AugmentConfig& a = cfg.training.augment;
+    const size_t per_sample =
+        a.mode == AugmentMode::kEpoch ? 1 : static_cast<size_t>(a.copies) + (a.keep_original ? 1 : 0);
+    const json& p = run.result.provenance["augmentation"];
+    EXPECT_EQ(p["type"], a.type_name());
+    EXPECT_EQ(p["seed"], 5);
+    EXPECT_EQ(p["training_images_per_pass"].get<size_t>(), d.train.samples.size() * per_sample);
+    EXPECT_EQ(run.result.config["training"]["augment"], a.to_json());
+    ASSERT_EQ(run.result.history.size(), 2u);
+    for (const auto& e : run.result.history) EXPECT_TRUE(std::isfinite(e.train_loss));
+    // The batcher: kNoAugmentation (and no keys) build the plain images; a draw key changes them.
+    Augmenter augmenter(a, d.store, d.representation, 5);
+    ImageBatcher plain(d.store, d.representation, d.index.samples, nn::DeviceKind::cpu, 16);
+    ImageBatcher augmented(d.store, d.representation, d.index.samples, nn::DeviceKind::cpu, 16, &augmenter);
+    const std::vector<size_t>& ids = d.train.samples;
+    const size_t n = std::min<size_t>(ids.size(), 16);
+    const std::vector<float> x = plain.build(ids.data(), n).to_host();
+    EXPECT_EQ(augmented.build(ids.data(), n).to_host(), x);
+    std::vector<uint64_t> none(n, kNoAugmentation), keys(n, 1);
+    EXPECT_EQ(augmented.build(ids.data(), n, none.data()).to_host(), x);
+    const std::vector<float> y = augmented.build(ids.data(), n, keys.data()).to_host();
+    EXPECT_NE(y, x);
+    const size_t floats = d.representation.image_floats();
+    for (size_t i = 0; i < n; ++i) {  // image i is the batcher's draw for sample ids[i], key 1
+      std::vector<float> one(floats);
+      const AugmentDraw draw = augmenter.draw(d.index.samples[ids[i]], 1);
+      if (!a.on_packets()) continue;
+      build_flowpic_cpu(host_columns(d.store), std::get<FlowPicSpec>(d.representation.image_spec()), &draw.window, 1,
+                        one.data());
+      EXPECT_TRUE(std::equal(one.begin(), one.end(), y.begin() + i * floats)) << "image " << i;
+    }
+  }
+  // Refused before any data work: a packet augmentation of payload images.
+  const std::string m = flowpic::testing::error_of([&] {
+    config(task, {R"(representation={"type": "payload_image"})", R"(training.augment={"type": "time_shift"})"});
+  });
+  EXPECT_NE(m.find("test.json: training.augment.type: \"time_shift\" changes packet times"), std::string::npos) << m;
 }
 
 TEST_F(Runner, FlowsNeverStraddleTheSplit) {
@@ -220,7 +272,8 @@ TEST(ShippedConfigs, EveryConfigIsValid) {
       EXPECT_EQ(load_experiment(e.path().string(), {"dataset.source=synthetic"}).dataset.source, "synthetic");
     }
   }
-  EXPECT_EQ(n, 26u) << "quickstart, 5 Table III, 13 Table IV, 3 unseen-application, 2 payload-image, 1 UC Davis configs";
+  EXPECT_EQ(n, 26u)
+      << "quickstart, 5 Table III, 13 Table IV, 3 unseen-application, 2 payload-image, 1 UC Davis configs";
 }
 
 namespace {
