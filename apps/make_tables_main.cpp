@@ -13,8 +13,9 @@ int make_tables_main(int argc, char** argv) {
   auto app =
       cli::make_app("make_tables",
                     "Rebuilds the papers' tables (FlowPic Table III and IV, unseen applications, application\n"
-                    "identification; He & Li payload-image F1) from RESULTS_DIR/<config>/seed<N>.h5, as Markdown,\n"
-                    "LaTeX and CSV in DIR (default RESULTS_DIR/tables). A config without results is a gap naming it.");
+                    "identification; He & Li payload-image F1; tcbench's Table 3 on UC Davis ICDM'19) from\n"
+                    "RESULTS_DIR/<config>/seed<N>.h5 (tcbench: RESULTS_DIR/tcbench/<config>/), as Markdown, LaTeX\n"
+                    "and CSV in DIR (default RESULTS_DIR/tables). A config without results is a gap naming it.");
   TableOptions o;
   app->add_option("RESULTS_DIR", o.results_dir, "the results folder run_experiment wrote")->required()->type_name("");
   app->add_option("--out", o.out_dir, "where the tables go")->type_name("DIR");

@@ -85,7 +85,8 @@ int positive_int(const json& j, const std::string& key, const JsonWhere& w, int6
 TrainingConfig parse_training(const json& j, const JsonWhere& w) {
   check_keys(j, w,
              {"epochs", "batch_size", "batches_per_epoch", "patience", "seed", "repeats", "validation_fraction",
-              "test_fraction", "split", "folds", "fold", "selection", "balance", "early_stop", "min_delta", "augment"});
+              "test_fraction", "split", "folds", "fold", "train_flows_per_class", "selection", "balance", "early_stop",
+              "min_delta", "augment"});
   TrainingConfig t;
   if (j.contains("epochs")) t.epochs = positive_int(j, "epochs", w, 1, 100000);
   if (j.contains("batch_size")) t.batch_size = positive_int(j, "batch_size", w, 1, 65536);
@@ -104,10 +105,15 @@ TrainingConfig parse_training(const json& j, const JsonWhere& w) {
          t.fractions.test, ") > 0, and together below 1");
   if (j.contains("split")) {
     std::string s = json_string(j, "split", w);
-    if (s != "flow" && s != "window" && s != "kfold")
-      fail(w.at("split").str(), ": '", s, "' is not a split; allowed: flow, window, kfold");
+    if (s != "flow" && s != "window" && s != "kfold" && s != "per_class")
+      fail(w.at("split").str(), ": '", s, "' is not a split; allowed: flow, window, kfold, per_class");
     t.split_by_flow = s != "window";
     if (s == "kfold") t.folds = 5;
+    if (s == "per_class") t.train_flows_per_class = 100;
+  }
+  if (j.contains("train_flows_per_class")) {
+    if (t.train_flows_per_class == 0) fail(w.at("train_flows_per_class").str(), ": only with \"split\": \"per_class\"");
+    t.train_flows_per_class = positive_int(j, "train_flows_per_class", w, 1, 100000000);
   }
   if (j.contains("folds") || (j.contains("fold") && !j["fold"].is_null())) {
     const char* key = j.contains("folds") ? "folds" : "fold";
@@ -159,9 +165,10 @@ json to_json(const TrainingConfig& t) {
             {"repeats", t.repeats},
             {"validation_fraction", t.fractions.validation},
             {"test_fraction", t.fractions.test},
-            {"split", t.folds           ? "kfold"
-                      : t.split_by_flow ? "flow"
-                                        : "window"},
+            {"split", t.folds                   ? "kfold"
+                      : t.train_flows_per_class ? "per_class"
+                      : t.split_by_flow         ? "flow"
+                                                : "window"},
             {"selection", t.selection},
             {"balance", t.balance}};
   if (t.early_stop != "selection") {  // recorded when not the default, so older results still match
@@ -169,6 +176,7 @@ json to_json(const TrainingConfig& t) {
     j["min_delta"] = t.min_delta;
   }
   if (t.augment.active()) j["augment"] = t.augment.to_json();  // likewise
+  if (t.train_flows_per_class) j["train_flows_per_class"] = t.train_flows_per_class;
   if (t.folds) {
     j["folds"] = t.folds;
     j["fold"] = t.fold >= 0 ? json(t.fold) : json(nullptr);

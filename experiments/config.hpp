@@ -39,9 +39,13 @@ struct TrainingConfig {
   uint64_t seed = 1;
   int repeats = 1;  // runs with seeds seed, seed+1, ...
   SplitFractions fractions{0.1, 0.1};
-  bool split_by_flow = true;             // false: the paper's window-level random split (recorded)
-  int folds = 0;                         // split "kfold": K folds by flow, stratified by class; 0 otherwise
-  int fold = -1;                         // with folds: the one fold to run (its flows are the test set); -1 = all
+  bool split_by_flow = true;  // false: the paper's window-level random split (recorded)
+  int folds = 0;              // split "kfold": K folds by flow, stratified by class; 0 otherwise
+  int fold = -1;              // with folds: the one fold to run (its flows are the test set); -1 = all
+  // split "per_class" (tcbench): this many flows per class are drawn for training and validation
+  // (validation_fraction of them validate), the rest of the main group is the test set "leftover";
+  // 0 for the other splits.
+  int train_flows_per_class = 0;
   std::string selection = "validation";  // "validation" or "test_optimistic" (authors' protocol: best epoch on test)
   bool balance = true;                   // balanced undersampling of the training classes (paper)
   AugmentConfig augment;                 // training-time augmentation (kernels/augment.hpp); none by default

@@ -3,7 +3,8 @@
 namespace flowpic {
 
 // The papers' numbers, in percent. FlowPic: Shapira & Shavitt, INFOCOM workshops 2019 (Tables III
-// and IV and the text); payload images: He & Li, DSC 2020 (abstract). Nowhere else in the code.
+// and IV and the text); payload images: He & Li, DSC 2020 (abstract); tcbench: Finamore et al.,
+// IMC 2023 (Table 3). Nowhere else in the code.
 const std::vector<PaperNumber>& paper_numbers() {
   static const std::vector<PaperNumber> numbers = {
       // Table III summary.
@@ -68,6 +69,16 @@ const std::vector<PaperNumber>& paper_numbers() {
       // Payload-size images (He & Li): F1.
       {"payload_conventional", "test", "macro_f1", 97.73, "He & Li abstract"},
       {"payload_vpn", "test", "macro_f1", 99.55, "He & Li abstract"},
+      // tcbench (Finamore et al., IMC'23), Table 3: ucdavis-icdm19, 32x32, accuracy by augmentation
+      // on the script and human partitions and the leftover pretraining flows (mean ± std over its
+      // runs where the table gives them; tcbench's docs.material/paper_tables_and_figures).
+      {"tcbench/ucdavis_32_none", "script", "accuracy", 95.73, "tcbench Table 3", 0.27},
+      {"tcbench/ucdavis_32_none", "human", "accuracy", 69.48, "tcbench Table 3", 1.17},
+      {"tcbench/ucdavis_32_none", "leftover", "accuracy", 96.05, "tcbench Table 3"},
+      {"tcbench/ucdavis_32_change_rtt", "script", "accuracy", 97.33, "tcbench Table 3"},
+      {"tcbench/ucdavis_32_change_rtt", "human", "accuracy", 70.04, "tcbench Table 3"},
+      {"tcbench/ucdavis_32_colour_jitter", "script", "accuracy", 97.87, "tcbench Table 3"},
+      {"tcbench/ucdavis_32_colour_jitter", "human", "accuracy", 68.84, "tcbench Table 3"},
   };
   return numbers;
 }
@@ -75,6 +86,12 @@ const std::vector<PaperNumber>& paper_numbers() {
 std::optional<double> paper_number(const std::string& config, const std::string& group, const std::string& metric) {
   for (const auto& p : paper_numbers())
     if (config == p.config && group == p.group && metric == p.metric) return p.percent;
+  return std::nullopt;
+}
+
+std::optional<double> paper_number_std(const std::string& config, const std::string& group, const std::string& metric) {
+  for (const auto& p : paper_numbers())
+    if (config == p.config && group == p.group && metric == p.metric && p.std_percent >= 0) return p.std_percent;
   return std::nullopt;
 }
 

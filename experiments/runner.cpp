@@ -91,11 +91,20 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
   for (size_t i = 0; i < n; ++i)
     if (sample_group[i] == kGroupMain) main_class[i] = d.sample_class[i];
   // k-fold: the configured fold (fold 0 where none is set, e.g. for --dry-run).
-  std::vector<Split> split =
-      cfg.training.folds
-          ? split_kfold(sample_unit, main_class, cfg.training.folds, std::max(0, cfg.training.fold),
-                        cfg.training.fractions.validation, seed)
-          : split_samples(sample_unit, main_class, cfg.training.fractions, cfg.training.split_by_flow, seed);
+  std::vector<Split> split;
+  if (cfg.training.folds) {
+    split = split_kfold(sample_unit, main_class, cfg.training.folds, std::max(0, cfg.training.fold),
+                        cfg.training.fractions.validation, seed);
+  } else if (cfg.training.train_flows_per_class) {
+    try {
+      split = split_per_class(sample_unit, main_class, cfg.training.train_flows_per_class,
+                              cfg.training.fractions.validation, seed, d.assignment.class_names);
+    } catch (const Error& e) {
+      fail(cfg.file, ": ", e.what());
+    }
+  } else {
+    split = split_samples(sample_unit, main_class, cfg.training.fractions, cfg.training.split_by_flow, seed);
+  }
   std::vector<size_t> by_split[3];
   for (size_t i = 0; i < n; ++i)
     if (main_class[i] >= 0) by_split[split[i]].push_back(i);
@@ -116,7 +125,9 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
                              "representation.block_s, or training.split=window"));
   d.train = {"train", balance(by_split[kTrain], cfg, d.sample_class, sample_sub, seed ^ 0x1111)};
   d.validation = {"validation", balance(by_split[kValidation], cfg, d.sample_class, sample_sub, seed ^ 0x2222)};
-  SampleSet test{"test", balance(by_split[kTest], cfg, d.sample_class, sample_sub, seed ^ 0x3333)};
+  // tcbench calls the main group's flows not drawn for training its "leftover" set.
+  SampleSet test{cfg.training.train_flows_per_class ? "leftover" : "test",
+                 balance(by_split[kTest], cfg, d.sample_class, sample_sub, seed ^ 0x3333)};
   d.evaluation.push_back(test);
 
   // Held-out applications: their samples are the positives; the negatives are the test split's.
@@ -135,6 +146,15 @@ PreparedExperiment prepare_experiment(const ExperimentConfig& cfg, uint64_t seed
       if (sample_group[i] == kGroupCrossFirst + static_cast<int32_t>(e)) cand.push_back(i);
     d.evaluation.push_back({"cross:" + cfg.task.test_encapsulations[e],
                             balance(cand, cfg, d.sample_class, sample_sub, seed ^ (0x5555 + e))});
+  }
+  // task.test_groups: test-only sets after the cross groups.
+  const int32_t first_test = kGroupCrossFirst + static_cast<int32_t>(cfg.task.test_encapsulations.size());
+  for (size_t g = 0; g < cfg.task.test_groups.size(); ++g) {
+    std::vector<size_t> cand;
+    for (size_t i = 0; i < n; ++i)
+      if (sample_group[i] == first_test + static_cast<int32_t>(g)) cand.push_back(i);
+    d.evaluation.push_back(
+        {cfg.task.test_groups[g].name, balance(cand, cfg, d.sample_class, sample_sub, seed ^ (0x6666 + g))});
   }
   if (d.train.samples.empty())
     fail(cfg.file, ": no training samples: the task and representation select nothing (see --dry-run)");
@@ -160,6 +180,7 @@ RunResult describe_run(const ExperimentConfig& cfg, const PreparedExperiment& d,
   r.provenance["store"] = d.store_path;
   r.provenance["store_hash"] = file_hash(d.store_path);
   r.provenance["seed"] = seed;
+  r.provenance["split_seed"] = seed;  // the seed the train / validation / test split was drawn with
   r.provenance["model_parameters"] = trainer.model()->parameter_count();
   if (cfg.training.augment.active()) {
     // The draws are a function of the run's seed, each sample and its key (copy or epoch).
@@ -172,10 +193,11 @@ RunResult describe_run(const ExperimentConfig& cfg, const PreparedExperiment& d,
 
 // An evaluation set's metrics on stderr, naming the data and, with test_optimistic, the set the
 // epoch was chosen on (its number is optimistic).
+// `optimistic` is true for the main group's test set (the first evaluation set) under test_optimistic.
 void print_metrics(const GroupPredictions& g, const PreparedExperiment& d, bool optimistic) {
-  std::fprintf(
-      stderr, "%s (%s%s):\n%s", g.name.c_str(), d.data_source == "synthetic" ? "SYNTHETIC data" : d.store_path.c_str(),
-      optimistic && g.name == "test" ? ", optimistic: epoch chosen on this set" : "", g.metrics.table().c_str());
+  std::fprintf(stderr, "%s (%s%s):\n%s", g.name.c_str(),
+               d.data_source == "synthetic" ? "SYNTHETIC data" : d.store_path.c_str(),
+               optimistic ? ", optimistic: epoch chosen on this set" : "", g.metrics.table().c_str());
 }
 
 }  // namespace
@@ -202,7 +224,7 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
   const auto t_eval = Clock::now();
   for (const auto& set : d.evaluation) {
     r.groups.push_back(trainer.evaluate_set(set));
-    print_metrics(r.groups.back(), d, cfg.training.selection == "test_optimistic");
+    print_metrics(r.groups.back(), d, cfg.training.selection == "test_optimistic" && r.groups.size() == 1);
   }
   r.timings["train"] = training.train_seconds;
   r.timings["evaluate"] = seconds_since(t_eval);

@@ -93,6 +93,43 @@ std::vector<Split> split_kfold(const std::vector<int64_t>& sample_unit, const st
   return out;
 }
 
+std::vector<Split> split_per_class(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,
+                                   int flows_per_class, double validation_fraction, uint64_t seed,
+                                   const std::vector<std::string>& class_names) {
+  if (sample_unit.size() != sample_class.size())
+    fail("split: ", sample_unit.size(), " units for ", sample_class.size(), " samples");
+  if (flows_per_class < 1) fail("split: training.train_flows_per_class must be >= 1 (", flows_per_class, ")");
+  if (validation_fraction < 0 || validation_fraction >= 1)
+    fail("split: validation fraction ", validation_fraction, " must be >= 0 and below 1");
+  std::vector<Split> out(sample_class.size(), kTest);
+  SplitMix64 rng(seed ^ 0x7065725f636c73ULL);
+  std::map<int32_t, std::map<int64_t, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < sample_class.size(); ++i)
+    if (sample_class[i] >= 0)
+      groups[sample_class[i]][sample_unit[i]].push_back(i);
+    else
+      out[i] = kTrain;  // outside the task: ignored, as split_samples marks them
+  for (size_t c = 0; c < class_names.size(); ++c) groups[static_cast<int32_t>(c)];  // a class without flows too
+  const size_t n = static_cast<size_t>(flows_per_class);
+  const size_t n_val = std::min(n - 1, static_cast<size_t>(std::llround(validation_fraction * static_cast<double>(n))));
+  for (auto& [cls, units] : groups) {
+    if (units.size() < n) {
+      const std::string name = cls >= 0 && static_cast<size_t>(cls) < class_names.size()
+                                   ? class_names[static_cast<size_t>(cls)]
+                                   : std::to_string(cls);
+      fail("training.train_flows_per_class: class '", name, "' has ", units.size(),
+           " flows (with a sample), fewer than the ", n,
+           " to draw per class; use a smaller training.train_flows_per_class or more data");
+    }
+    std::vector<const std::vector<size_t>*> order;
+    for (auto& [u, idx] : units) order.push_back(&idx);
+    rng.shuffle(order);
+    for (size_t k = 0; k < n; ++k)
+      for (size_t i : *order[k]) out[i] = k < n_val ? kValidation : kTrain;
+  }
+  return out;
+}
+
 std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates,
                                          const std::vector<int32_t>& sample_class, uint64_t seed) {
   std::map<int32_t, std::vector<size_t>> by_class;

@@ -48,6 +48,17 @@ std::vector<Split> split_samples(const std::vector<int64_t>& sample_unit, const 
 std::vector<Split> split_kfold(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,
                                int folds, int fold, double validation_fraction, uint64_t seed);
 
+// tcbench's split (IMC'23): per class, `flows_per_class` units (flows) are drawn at random (seeded
+// by `seed`: each seed is one of tcbench's splits); round(validation_fraction x N) of them, at most
+// N - 1 so that at least one trains, are the validation set, the other drawn ones the training
+// set, and every unit not drawn is the test set (tcbench's "leftover"). Drawn by unit, stratified
+// by class. A class with fewer than `flows_per_class` units is an error naming it, its unit count
+// and the key (training.train_flows_per_class); `class_names` (by class id; may be empty) names
+// the classes in that message.
+std::vector<Split> split_per_class(const std::vector<int64_t>& sample_unit, const std::vector<int32_t>& sample_class,
+                                   int flows_per_class, double validation_fraction, uint64_t seed,
+                                   const std::vector<std::string>& class_names = {});
+
 // Indices of `candidates` kept so that every class has as many samples as the rarest one
 // (balanced undersampling, as the paper). Deterministic for a seed; output sorted.
 std::vector<size_t> undersample_balanced(const std::vector<size_t>& candidates,

@@ -1,5 +1,6 @@
 #include "experiments/sweep.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -190,25 +191,23 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
     std::snprintf(b, sizeof b, "%.2f", 100.0 * x);
     return std::string(b);
   };
-  std::ostringstream csv, md;
-  csv << "point";
-  for (const auto& k : keys) csv << "," << k;
-  csv << ",runs,accuracy_mean,accuracy_std,macro_f1_mean,macro_f1_std,data_source,selection\n";
-  std::string sources;
+  // Per point: the main group's test set (the first evaluation group, "test" or "leftover"), and
+  // the accuracy of every other evaluation group (held_out, cross:<enc>, task.test_groups).
+  struct PointStats {
+    std::vector<double> acc, f1;
+    std::map<std::string, std::vector<double>> other;
+    std::string source, selection;
+    size_t runs = 0;
+  };
+  std::vector<PointStats> stats(points.size());
+  std::vector<std::string> others;  // the other groups' names, in the order first seen
+  std::string sources, main_names;
   size_t interrupted = 0;
-  md << "# Sweep summary: " << base.name << "\n\n";
-  md << "Test accuracy and macro F1 (%), mean and sample standard deviation over the "
-     << (base.training.folds ? "seeds and folds" : "seeds") << " found; config " << base.file << ".\n\n";
-  md << "| point |";
-  for (const auto& k : keys) md << " " << k << " |";
-  md << " runs | accuracy | macro F1 |\n|---|";
-  for (size_t k = 0; k < keys.size(); ++k) md << "---|";
-  md << "---|---|---|\n";
   for (size_t i = 0; i < points.size(); ++i) {
     const ExperimentConfig& c = point_configs[i];
-    std::vector<double> acc, f1;
-    std::string source, selection;
+    PointStats& st = stats[i];
     const std::vector<PointRun> runs = point_runs(c);
+    st.runs = runs.size();
     for (const PointRun& run : runs) {
       std::string path = point_result_path(c, points[i], run.seed, run.fold);
       if (!file_exists(path)) continue;
@@ -217,16 +216,46 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
         ++interrupted;  // holds a partly trained model: not averaged with the finished runs
         continue;
       }
-      for (const auto& g : r.groups)
-        if (g.name == "test") {
-          acc.push_back(g.metrics.accuracy);
-          f1.push_back(g.metrics.macro_f1);
+      for (size_t g = 0; g < r.groups.size(); ++g) {
+        const GroupPredictions& gp = r.groups[g];
+        if (g == 0) {
+          st.acc.push_back(gp.metrics.accuracy);
+          st.f1.push_back(gp.metrics.macro_f1);
+          if (main_names.find(gp.name) == std::string::npos) main_names += (main_names.empty() ? "" : ", ") + gp.name;
+          continue;
         }
-      source = r.data_source;
-      selection = r.selection;
+        if (gp.truth.empty()) continue;  // an empty set has no accuracy
+        if (std::find(others.begin(), others.end(), gp.name) == others.end()) others.push_back(gp.name);
+        st.other[gp.name].push_back(gp.metrics.accuracy);
+      }
+      st.source = r.data_source;
+      st.selection = r.selection;
     }
-    if (!source.empty() && sources.find(source) == std::string::npos) sources += (sources.empty() ? "" : ", ") + source;
-    MeanStd a = mean_std(acc), f = mean_std(f1);
+    if (!st.source.empty() && sources.find(st.source) == std::string::npos)
+      sources += (sources.empty() ? "" : ", ") + st.source;
+  }
+  std::ostringstream csv, md;
+  csv << "point";
+  for (const auto& k : keys) csv << "," << k;
+  csv << ",runs,accuracy_mean,accuracy_std,macro_f1_mean,macro_f1_std,data_source,selection";
+  for (const auto& g : others) csv << "," << g << "_accuracy_mean," << g << "_accuracy_std";
+  csv << "\n";
+  md << "# Sweep summary: " << base.name << "\n\n";
+  md << "Test accuracy and macro F1 (%) on the main group's test set ("
+     << (main_names.empty() ? std::string("test") : main_names) << ")"
+     << (others.empty() ? "" : ", and the accuracy on the other evaluation groups")
+     << ", mean and sample standard deviation over the " << (base.training.folds ? "seeds and folds" : "seeds")
+     << " found; config " << base.file << ".\n\n";
+  md << "| point |";
+  for (const auto& k : keys) md << " " << k << " |";
+  md << " runs | accuracy | macro F1 |";
+  for (const auto& g : others) md << " " << g << " accuracy |";
+  md << "\n|---|";
+  for (size_t k = 0; k < keys.size() + 3 + others.size(); ++k) md << "---|";
+  md << "\n";
+  for (size_t i = 0; i < points.size(); ++i) {
+    const PointStats& st = stats[i];
+    MeanStd a = mean_std(st.acc), f = mean_std(st.f1);
     const std::string label = points[i].label.empty() ? "(no sweep)" : points[i].label;
     csv << "\"" << label << "\"";
     for (const auto& kv : points[i].values)
@@ -236,15 +265,28 @@ std::string write_sweep_summary(const ExperimentConfig& base, const std::vector<
       csv << "," << pct(a.mean) << "," << pct(a.std) << "," << pct(f.mean) << "," << pct(f.std);
     else
       csv << ",,,,";
-    csv << "," << source << "," << selection << "\n";
+    csv << "," << st.source << "," << st.selection;
     md << "| " << label << " |";
     for (const auto& kv : points[i].values)
       md << " " << (kv.second.is_string() ? kv.second.get<std::string>() : kv.second.dump()) << " |";
-    md << " " << a.n << "/" << runs.size() << " |";
+    md << " " << a.n << "/" << st.runs << " |";
     if (a.n)
-      md << " " << pct(a.mean) << " ± " << pct(a.std) << " | " << pct(f.mean) << " ± " << pct(f.std) << " |\n";
+      md << " " << pct(a.mean) << " ± " << pct(a.std) << " | " << pct(f.mean) << " ± " << pct(f.std) << " |";
     else
-      md << " — | — |\n";
+      md << " — | — |";
+    for (const auto& g : others) {
+      auto it = st.other.find(g);
+      if (it == st.other.end()) {
+        csv << ",,";
+        md << " — |";
+        continue;
+      }
+      MeanStd o = mean_std(it->second);
+      csv << "," << pct(o.mean) << "," << pct(o.std);
+      md << " " << pct(o.mean) << " ± " << pct(o.std) << " |";
+    }
+    csv << "\n";
+    md << "\n";
   }
   md << "\nData: "
      << (sources.empty()          ? "none yet"

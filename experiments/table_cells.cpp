@@ -105,7 +105,7 @@ void TableProvenance::add(const std::string& config, const RunResult& r) {
                     setting_text(config_at(r.config, {"dataset", "synthetic", "preset"})) +
                     "; not ISCX: not comparable with the paper's numbers)");
   else
-    sources_.insert("ISCX (packet store " + setting_text(config_at(r.provenance, {"store"})) + ")");
+    sources_.insert(real_data_ + " (packet store " + setting_text(config_at(r.provenance, {"store"})) + ")");
   const json rep = config_at(r.config, {"representation"});
   std::string setting = setting_text(config_at(rep, {"type"}));
   for (const char* size : {"resolution", "side"}) {
@@ -129,6 +129,9 @@ void TableProvenance::add(const std::string& config, const RunResult& r) {
   differs(config_at(r.config, {"training", "epochs"}), config_at(s, {"training", "epochs"}), "epochs");
   differs(config_at(r.config, {"training", "batches_per_epoch"}), config_at(s, {"training", "batches_per_epoch"}),
           "batches per epoch");
+  differs(config_at(r.config, {"training", "train_flows_per_class"}),
+          config_at(s, {"training", "train_flows_per_class"}), "training flows per class");
+  differs(config_at(r.config, {"training", "repeats"}), config_at(s, {"training", "repeats"}), "repeats");
 }
 
 std::vector<std::string> TableProvenance::sentences() const {
@@ -144,12 +147,28 @@ std::vector<std::string> TableProvenance::sentences() const {
 
 TableCell CellBuilder::cell(const std::string& config, const std::string& group, const std::string& metric,
                             int decimals) {
+  return cell_in({config}, config, group, metric, decimals, "");
+}
+
+TableCell CellBuilder::cell_in(const std::vector<std::string>& folders, const std::string& config,
+                               const std::string& group, const std::string& metric, int decimals,
+                               const std::string& alternative) {
   TableCell c;
   c.decimals = decimals;
   c.paper = paper_number(config, group, metric);
-  const RunSet& rs = results_.get(config);
+  c.paper_std = paper_number_std(config, group, metric);
+  const RunSet* found = &results_.get(folders.front());
+  for (const auto& f : folders) {
+    const RunSet& rs = results_.get(f);
+    if (!rs.runs.empty()) {
+      found = &rs;
+      break;
+    }
+  }
+  const RunSet& rs = *found;
   if (rs.runs.empty()) {
     c.gap = "run configs/" + config + ".json";
+    if (!alternative.empty()) c.gap += " or configs/" + alternative + ".json";
     if (!rs.damaged.empty()) c.gap = "unreadable: " + rs.damaged.front() + "; " + c.gap;
     return c;
   }

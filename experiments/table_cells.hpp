@@ -34,7 +34,8 @@ class ResultsDir {
 
 struct TableCell {
   std::optional<double> paper;
-  bool applicable = true;  // false: the paper has no such experiment (shown as n/a)
+  std::optional<double> paper_std;  // the published ± where the paper gives one
+  bool applicable = true;           // false: the paper has no such experiment (shown as n/a)
   MeanStd ours;
   bool have = false;
   std::string gap;  // why there is no number: "run configs/X.json", ...
@@ -61,13 +62,15 @@ struct Table {
 class TableProvenance {
  public:
   // configs_dir: where the shipped configs are; "" for those found by find_config_file.
-  explicit TableProvenance(std::string configs_dir) : configs_dir_(std::move(configs_dir)) {}
+  // real_data: what a table's non-synthetic stores hold, for the caption ("ISCX", "UC Davis ICDM'19").
+  explicit TableProvenance(std::string configs_dir, std::string real_data = "ISCX")
+      : configs_dir_(std::move(configs_dir)), real_data_(std::move(real_data)) {}
   void add(const std::string& config, const RunResult& r);
   std::vector<std::string> sentences() const;  // for the caption
 
  private:
   const json& shipped(const std::string& config);  // the resolved shipped config; null when unreadable
-  std::string configs_dir_;
+  std::string configs_dir_, real_data_;
   std::map<std::string, json> shipped_;
   std::set<std::string> sources_, settings_, departures_;
 };
@@ -79,6 +82,11 @@ class CellBuilder {
 
   // One config's `metric` ("accuracy", "macro_f1", "recall:<class>", ...) on `group`, in percent.
   TableCell cell(const std::string& config, const std::string& group, const std::string& metric, int decimals = 1);
+  // The same cell read from the first of `folders` (under the results folder: the config's own,
+  // a sweep point's "<config>/<point>") that holds runs; the paper's number, the setting check and
+  // a gap name `config` (a gap also names `alternative`, another config that makes the runs).
+  TableCell cell_in(const std::vector<std::string>& folders, const std::string& config, const std::string& group,
+                    const std::string& metric, int decimals, const std::string& alternative);
   // The mean test accuracy over `configs`, per seed found in every one of them (std over those
   // seeds), beside the paper's number for `paper_key`.
   TableCell average(const std::string& paper_key, const std::vector<std::string>& configs);

@@ -29,6 +29,7 @@ CellText cell_text(const TableCell& c, bool latex) {
   const std::string dash = latex ? "---" : "—";
   if (!c.applicable) return {"n/a", "n/a", dash};
   t.paper = c.paper ? number(*c.paper, c.decimals) : dash;
+  if (c.paper && c.paper_std) t.paper += (latex ? " $\\pm$ " : " ± ") + number(*c.paper_std, c.decimals);
   if (!c.have) {
     t.ours = dash + " (" + c.gap + ")";
     t.diff = dash;
@@ -145,7 +146,9 @@ std::vector<std::string> table_notes(const Table& t) {
         "per seed; ± over seeds.");
   notes.push_back(
       "Cells: ours = mean ± sample standard deviation over repeats (n runs; no ± for a single run; samples: the "
-      "evaluation set's size per run), paper = the published number, Δ = ours − paper (percentage points).");
+      "evaluation set's size per run), paper = the published number (± its published standard deviation where given), "
+      "Δ = ours − paper (percentage "
+      "points).");
   return notes;
 }
 
@@ -218,7 +221,7 @@ std::string render_csv(const Table& t, const std::string& caption) {
   std::ostringstream out;
   out << "table";
   for (const auto& h : t.label_headers) out << "," << csv_field(h);
-  out << ",column,ours_mean,ours_std,runs,samples,paper,difference,optimistic,interrupted,note\n";
+  out << ",column,ours_mean,ours_std,runs,samples,paper,difference,optimistic,interrupted,note,paper_std\n";
   for (const auto& r : t.rows)
     for (size_t k = 0; k < r.cells.size(); ++k) {
       const TableCell& c = r.cells[k];
@@ -234,7 +237,8 @@ std::string render_csv(const Table& t, const std::string& caption) {
       out << "," << (c.paper ? number(*c.paper, c.decimals) : "");
       out << "," << (c.have && c.paper ? number(c.ours.mean - *c.paper, c.decimals + 2) : "");
       out << "," << (c.have && c.optimistic ? 1 : 0) << "," << (c.have && c.interrupted ? 1 : 0);
-      out << "," << csv_field(!c.applicable ? "not in the paper" : c.have ? "" : c.gap) << "\n";
+      out << "," << csv_field(!c.applicable ? "not in the paper" : c.have ? "" : c.gap);
+      out << "," << (c.paper && c.paper_std ? number(*c.paper_std, c.decimals) : "") << "\n";
     }
   out << "# " << csv_field(caption) << "\n";
   return out.str();

@@ -1,9 +1,9 @@
 #pragma once
 // make_tables: the papers' tables (FlowPic Table III, Table IV, unseen applications, application
-// identification; He & Li's payload-image F1) rebuilt from result files, each cell our mean and
-// standard deviation over repeats beside the paper's number and the difference. Composes the
-// papers' numbers (experiments/paper_numbers.hpp), the cells from result files
-// (experiments/table_cells.hpp) and their rendering (experiments/table_render.hpp).
+// identification; He & Li's payload-image F1; tcbench's Table 3 on UC Davis ICDM'19) rebuilt from result files, each
+// cell our mean and standard deviation over repeats beside the paper's number and the difference. Composes the papers'
+// numbers (experiments/paper_numbers.hpp), the cells from result files (experiments/table_cells.hpp) and their
+// rendering (experiments/table_render.hpp).
 #include <string>
 #include <vector>
 

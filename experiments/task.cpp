@@ -19,6 +19,65 @@ void check_encapsulation(const std::string& e, const JsonWhere& w) {
   if (!contains(kEncapsulations, e)) fail(w.str(), ": '", e, "' is not an encapsulation; allowed: Non-VPN, VPN, Tor");
 }
 
+// {"column": ["value", ...], ...}: at least one column, each with at least one value.
+LabelFilter parse_filter(const json& j, const JsonWhere& w) {
+  if (!j.is_object() || j.empty())
+    fail(w.str(), ": expected an object of \"label column\": [values], e.g. {\"partition\": [\"pretraining\"]}");
+  LabelFilter f;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key().empty()) fail(w.str(), ": a label column name is empty");
+    std::vector<std::string> values = json_strings(j, it.key(), w);
+    if (values.empty()) fail(w.at(it.key()).str(), ": list at least one value");
+    f.emplace_back(it.key(), std::move(values));
+  }
+  return f;
+}
+
+json filter_json(const LabelFilter& f) {
+  json j = json::object();
+  for (const auto& [column, values] : f) j[column] = values;
+  return j;
+}
+
+// Set names the evaluation groups already use, or that name the other sets of a run.
+bool reserved_group_name(const std::string& n) {
+  return n == "main" || n == "train" || n == "validation" || n == "test" || n == "leftover" || n == "held_out" ||
+         n.rfind("cross:", 0) == 0;
+}
+
+// A filter resolved against a store: per entry the column and the ids of its values.
+struct ResolvedFilter {
+  std::vector<std::pair<const LabelColumn*, std::vector<int32_t>>> entries;
+  bool matches(size_t f) const {
+    for (const auto& [col, ids] : entries)
+      if (std::find(ids.begin(), ids.end(), col->ids[f]) == ids.end()) return false;
+    return true;
+  }
+};
+
+ResolvedFilter resolve_filter(const PacketStore& store, const LabelFilter& filter, const std::string& where) {
+  ResolvedFilter r;
+  for (const auto& [column, values] : filter) {
+    const int c = store.label_column(column);
+    if (c < 0) {
+      std::string have;
+      for (const auto& l : store.labels) have += (have.empty() ? "" : ", ") + l.name;
+      fail(where, ".", column, ": the packet store has no label column '", column,
+           "'; its columns: ", have.empty() ? "none" : have);
+    }
+    const LabelColumn& col = store.labels[static_cast<size_t>(c)];
+    std::vector<int32_t> ids;
+    for (const auto& v : values) {
+      const int32_t id = col.id_of(v);
+      if (id < 0 || std::find(col.ids.begin(), col.ids.end(), id) == col.ids.end())
+        fail(where, ".", column, ": no flow of the store has ", column, " '", v, "'");
+      ids.push_back(id);
+    }
+    r.entries.emplace_back(&col, std::move(ids));
+  }
+  return r;
+}
+
 }  // namespace
 
 const char* TaskConfig::type_name(TaskType t) {
@@ -36,7 +95,7 @@ TaskConfig TaskConfig::parse(const json& j, const JsonWhere& w) {
   if (!j.is_object()) fail(w.str(), ": expected an object with a \"type\"");
   TaskConfig t;
   std::string type = json_string(j, "type", w);
-  std::vector<std::string> allowed = {"type", "categories", "datasets", "label_column"};
+  std::vector<std::string> allowed = {"type", "categories", "datasets", "label_column", "where", "test_groups"};
   if (type == "category") {
     t.type = TaskType::kCategory;
     allowed.insert(allowed.end(), {"encapsulation"});
@@ -47,7 +106,7 @@ TaskConfig TaskConfig::parse(const json& j, const JsonWhere& w) {
     t.type = TaskType::kEncapsulation;
   } else if (type == "application") {
     t.type = TaskType::kApplication;
-    allowed = {"type", "encapsulation", "applications", "datasets"};
+    allowed = {"type", "encapsulation", "applications", "datasets", "where", "test_groups"};
   } else if (type == "unseen_application") {
     t.type = TaskType::kUnseenApplication;
     allowed.insert(allowed.end(), {"encapsulation", "target", "others_ratio", "held_out"});
@@ -111,6 +170,29 @@ TaskConfig TaskConfig::parse(const json& j, const JsonWhere& w) {
     t.held_out = json_strings(j, "held_out", w);
     if (t.held_out.empty()) fail(w.at("held_out").str(), ": name at least one application to hold out");
   }
+  if (j.contains("where")) t.where = parse_filter(j["where"], w.at("where"));
+  if (j.contains("test_groups")) {
+    const json& groups = j["test_groups"];
+    const JsonWhere gw = w.at("test_groups");
+    if (!groups.is_array()) fail(gw.str(), ": expected a list of {\"name\": ..., \"where\": {\"column\": [values]}}");
+    for (size_t i = 0; i < groups.size(); ++i) {
+      const JsonWhere iw = gw.at(std::to_string(i));
+      if (!groups[i].is_object()) fail(iw.str(), ": expected an object with \"name\" and \"where\"");
+      check_keys(groups[i], iw, {"name", "where"}, {"name", "where"});
+      TestGroup g;
+      g.name = json_string(groups[i], "name", iw);
+      if (g.name.empty() ||
+          g.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+              std::string::npos)
+        fail(iw.at("name").str(), ": '", g.name, "' must be a non-empty name of letters, digits, '_' and '-'");
+      if (reserved_group_name(g.name))
+        fail(iw.at("name").str(), ": '", g.name, "' names another set of the run; choose another name");
+      for (const auto& other : t.test_groups)
+        if (other.name == g.name) fail(iw.at("name").str(), ": '", g.name, "' names two test groups");
+      g.where = parse_filter(groups[i]["where"], iw.at("where"));
+      t.test_groups.push_back(std::move(g));
+    }
+  }
   return t;
 }
 
@@ -129,6 +211,12 @@ json TaskConfig::to_json() const {
     j.erase("label_column");
   }
   if (type == TaskType::kUnseenApplication) j["held_out"] = held_out;
+  // Written only when set, so the resolved configs of older results still match (--resume).
+  if (!where.empty()) j["where"] = filter_json(where);
+  if (!test_groups.empty()) {
+    j["test_groups"] = json::array();
+    for (const auto& g : test_groups) j["test_groups"].push_back({{"name", g.name}, {"where", filter_json(g.where)}});
+  }
   return j;
 }
 
@@ -153,6 +241,7 @@ FlowAssignment assign_flows(const PacketStore& store, const TaskConfig& task, co
   a.flow_subclass.assign(n, -1);
   a.group_names = {"main", "held_out"};
   for (const auto& e : task.test_encapsulations) a.group_names.push_back("cross:" + e);
+  for (const auto& g : task.test_groups) a.group_names.push_back(g.name);
 
   auto value = [](const LabelColumn* c, size_t f) -> std::string {
     int32_t id = c->ids[f];
@@ -204,6 +293,47 @@ FlowAssignment assign_flows(const PacketStore& store, const TaskConfig& task, co
       else if (task.type == TaskType::kUnseenApplication && a.flow_class[f] == 0 &&
                contains(task.held_out, value(app, f)))
         a.flow_group[f] = kGroupHeldOut;
+    }
+  }
+
+  // task.where and task.test_groups: flows outside `where` leave the task, or go to the one test
+  // group they match.
+  if (!task.where.empty() || !task.test_groups.empty()) {
+    const ResolvedFilter main_filter = resolve_filter(store, task.where, origin + ": task.where");
+    std::vector<ResolvedFilter> test_filters;
+    for (size_t g = 0; g < task.test_groups.size(); ++g)
+      test_filters.push_back(resolve_filter(store, task.test_groups[g].where,
+                                            origin + ": task.test_groups." + std::to_string(g) + ".where"));
+    const int flow_id = store.label_column("flow_id");
+    auto flow_text = [&](size_t f) {
+      std::string s = "flow " + std::to_string(f);
+      if (flow_id >= 0) s += " (flow_id '" + store.label_of(f, "flow_id") + "')";
+      return s;
+    };
+    const int32_t first_test = kGroupCrossFirst + static_cast<int32_t>(task.test_encapsulations.size());
+    for (size_t f = 0; f < n; ++f) {
+      if (a.flow_class[f] < 0) continue;
+      int32_t group = -1;
+      for (size_t g = 0; g < test_filters.size(); ++g) {
+        if (!test_filters[g].matches(f)) continue;
+        if (group >= 0)
+          fail(origin, ": task.test_groups.", g, " ('", task.test_groups[g].name, "'): ", flow_text(f),
+               " is also in test group '", task.test_groups[static_cast<size_t>(group)].name,
+               "'; a flow may be in one group only");
+        group = static_cast<int32_t>(g);
+      }
+      // Without task.where, the main group is every flow no test group takes.
+      const bool main = task.where.empty() ? group < 0 : main_filter.matches(f);
+      if (main && group >= 0)
+        fail(origin, ": task.test_groups.", group, " ('", task.test_groups[static_cast<size_t>(group)].name,
+             "'): ", flow_text(f), " is also in the main group (task.where); a flow may be in one group only");
+      if (main) continue;
+      if (group >= 0) {
+        a.flow_group[f] = first_test + group;
+      } else {
+        a.flow_class[f] = a.flow_subclass[f] = -1;
+        a.flow_group[f] = kGroupNone;
+      }
     }
   }
 

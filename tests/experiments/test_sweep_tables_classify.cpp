@@ -235,7 +235,7 @@ TEST(MakeTables, CellsGapsAndCaptions) {
   o.note = "Made by: a test.";
   o.progress = false;
   std::vector<RenderedTable> tables = make_tables(o);
-  ASSERT_EQ(tables.size(), 5u);
+  ASSERT_EQ(tables.size(), 6u);
   std::map<std::string, RenderedTable> by_id;
   for (auto& t : tables) by_id[t.id] = t;
 
