@@ -229,8 +229,11 @@ TEST_F(TcbenchStore, AssignFlowsByWhereAndTestGroups) {
   TaskConfig only_main = t;
   only_main.test_groups.clear();
   a = assign_flows(st, only_main, "t.json");
-  for (size_t f = 0; f < st.num_flows(); ++f)
-    if (st.label_of(f, "partition") != "pretraining") EXPECT_EQ(a.flow_class[f], -1);
+  for (size_t f = 0; f < st.num_flows(); ++f) {
+    if (st.label_of(f, "partition") != "pretraining") {
+      EXPECT_EQ(a.flow_class[f], -1);
+    }
+  }
 
   auto err = [&](const TaskConfig& task) { return error_of([&] { assign_flows(st, task, "t.json"); }); };
   TaskConfig bad = t;
