@@ -112,6 +112,38 @@ __global__ void flowpic_run_write_kernel(const unsigned long long* unique, const
   }
 }
 
+// The cells of the sparse build: run r (sorted by window, then pixel) is cell r; runs of packets
+// not in their image (window == count) sort last and are not cells.
+__global__ void flowpic_cells_kernel(const unsigned long long* unique, const uint32_t* run_counts,
+                                     const uint32_t* num_runs, uint32_t count, const uint32_t* window_max,
+                                     FlowPicSpec spec, uint32_t* index, float* value) {
+  const uint32_t runs = *num_runs;
+  for (uint32_t r = blockIdx.x * blockDim.x + threadIdx.x; r < runs; r += gridDim.x * blockDim.x) {
+    const unsigned long long key = unique[r];
+    const uint32_t w = static_cast<uint32_t>(key >> 32);
+    if (w >= count) continue;
+    index[r] = static_cast<uint32_t>(key & 0xffffffffull);
+    value[r] = flowpic_pixel(run_counts[r], spec.transform, window_max ? window_max[w] : 0);
+  }
+}
+
+// offsets[w] = the first run whose window is >= w, for w = 0..count (a binary search each).
+__global__ void flowpic_cell_offsets_kernel(const unsigned long long* unique, const uint32_t* num_runs, uint32_t count,
+                                            int64_t* offsets) {
+  const uint32_t runs = *num_runs;
+  for (uint32_t w = blockIdx.x * blockDim.x + threadIdx.x; w <= count; w += gridDim.x * blockDim.x) {
+    uint32_t lo = 0, hi = runs;  // the first r in [lo, hi) with window(r) >= w
+    while (lo < hi) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      if (static_cast<uint32_t>(unique[mid] >> 32) < w)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    offsets[w] = lo;
+  }
+}
+
 int grid_for(uint64_t items) {
   return static_cast<int>(std::min<uint64_t>((items + kThreads - 1) / kThreads, 1u << 16));
 }
@@ -160,6 +192,15 @@ void FlowPicBuilderGpu::build(const PacketColumns& pk, const ImageWindow* host_w
     return;
   }
 
+  const uint32_t* wmax = encode_runs(pk, b, n_windows, stream);
+  flowpic_run_write_kernel<<<grid_for(b.total_packets), kThreads, 0, stream>>>(
+      unique_.data(), run_counts_.data(), num_runs_.data(), n_windows, wmax, spec_, out);
+  CUDA_CHECK_LAUNCH();
+}
+
+const uint32_t* FlowPicBuilderGpu::encode_runs(const PacketColumns& pk, const WindowStaging::Batch& b,
+                                               uint32_t n_windows, cudaStream_t stream) {
+  const size_t count = n_windows;
   const uint64_t total = b.total_packets;
   FLOWPIC_ASSERT(total < (uint64_t{1} << 31));  // CUB item counts are int
   const int items = static_cast<int>(total);
@@ -194,9 +235,42 @@ void FlowPicBuilderGpu::build(const PacketColumns& pk, const ImageWindow* host_w
     CUDA_CHECK_LAUNCH();
     wmax = window_max_.data();
   }
-  flowpic_run_write_kernel<<<grid_for(total), kThreads, 0, stream>>>(unique_.data(), run_counts_.data(),
-                                                                     num_runs_.data(), n_windows, wmax, spec_, out);
+  return wmax;
+}
+
+SparseImages FlowPicBuilderGpu::build_sparse(const PacketColumns& pk, const ImageWindow* host_windows, size_t count,
+                                             cudaStream_t stream) {
+  FLOWPIC_ASSERT(count < (size_t{1} << 31));
+  const uint32_t n_windows = static_cast<uint32_t>(count);
+  grow(cell_offsets_, count + 1);
+  SparseImages s;
+  s.count = count;
+  s.offsets = cell_offsets_.data();
+  const WindowStaging::Batch b = staging_.upload(host_windows, count, pk.count, stream);
+  if (b.total_packets == 0) {
+    CUDA_CHECK(cudaMemsetAsync(cell_offsets_.data(), 0, (count + 1) * sizeof(int64_t), stream));
+    s.index = cell_index_.data();
+    s.value = cell_value_.data();
+    return s;  // nnz 0; nothing to wait for
+  }
+  const uint32_t* wmax = encode_runs(pk, b, n_windows, stream);
+  grow(cell_index_, b.total_packets);
+  grow(cell_value_, b.total_packets);
+  flowpic_cells_kernel<<<grid_for(b.total_packets), kThreads, 0, stream>>>(unique_.data(), run_counts_.data(),
+                                                                           num_runs_.data(), n_windows, wmax, spec_,
+                                                                           cell_index_.data(), cell_value_.data());
   CUDA_CHECK_LAUNCH();
+  flowpic_cell_offsets_kernel<<<grid_for(count + 1), kThreads, 0, stream>>>(unique_.data(), num_runs_.data(), n_windows,
+                                                                            cell_offsets_.data());
+  CUDA_CHECK_LAUNCH();
+  cell_count_.reserve(1);
+  CUDA_CHECK(cudaMemcpyAsync(cell_count_.data(), cell_offsets_.data() + count, sizeof(int64_t), cudaMemcpyDeviceToHost,
+                             stream));
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+  s.index = cell_index_.data();
+  s.value = cell_value_.data();
+  s.nnz = *cell_count_.data();
+  return s;
 }
 
 }  // namespace flowpic

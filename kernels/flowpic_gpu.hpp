@@ -28,8 +28,18 @@ class FlowPicBuilderGpu {
   // synchronises the device; a steady batch size never does.
   void build(const PacketColumns& device_packets, const ImageWindow* host_windows, size_t count, float* out,
              cudaStream_t stream);
+  // The same images as their non-zero cells (the sorted path at any resolution: keys sorted with
+  // CUB and run-length encoded; each run is one cell, and the runs of image w start at the first
+  // run whose key has window w). Device pointers into the builder's buffers, valid until the next
+  // call; waits on `stream` for the cell count only.
+  SparseImages build_sparse(const PacketColumns& device_packets, const ImageWindow* host_windows, size_t count,
+                            cudaStream_t stream);
 
  private:
+  // Sort keys of every packet slot, sorted and run-length encoded into unique_ / run_counts_ /
+  // num_runs_; for the "max" transform also each window's largest count (returned, else null).
+  const uint32_t* encode_runs(const PacketColumns& pk, const WindowStaging::Batch& b, uint32_t n_windows,
+                              cudaStream_t stream);
   template <typename T>
   static void grow(DeviceBuffer<T>& b, size_t n) {
     if (b.size() < n) b.resize(n + n / 2);
@@ -39,6 +49,10 @@ class FlowPicBuilderGpu {
   DeviceBuffer<unsigned long long> keys_, sorted_, unique_;
   DeviceBuffer<uint32_t> run_counts_, num_runs_, window_max_;
   DeviceBuffer<unsigned char> temp_;
+  DeviceBuffer<int64_t> cell_offsets_;
+  DeviceBuffer<uint32_t> cell_index_;
+  DeviceBuffer<float> cell_value_;
+  PinnedBuffer<int64_t> cell_count_;
 };
 
 }  // namespace flowpic

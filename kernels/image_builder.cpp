@@ -50,11 +50,24 @@ class CpuImageBuilder final : public ImageBuilder {
   void build_host(const ImageWindow* windows, size_t count, float* host_out) override {
     build(windows, count, host_out);
   }
+  SparseImages build_sparse(const ImageWindow* windows, size_t count) override {
+    const auto* f = std::get_if<FlowPicSpec>(&spec());
+    if (!f) fail("sparse images are FlowPics only; this builder makes payload images");
+    build_flowpic_sparse_cpu(packets_, *f, windows, count, sparse_, threads_);
+    SparseImages s;
+    s.offsets = sparse_.offsets.data();
+    s.index = sparse_.index.data();
+    s.value = sparse_.value.data();
+    s.nnz = sparse_.offsets[count];
+    s.count = count;
+    return s;
+  }
   void synchronize() override {}
 
  private:
   PacketColumns packets_;
   int threads_;
+  SparseImagesHost sparse_;
 };
 
 #ifdef FLOWPIC_HAVE_CUDA
@@ -92,6 +105,10 @@ class GpuImageBuilder final : public ImageBuilder {
     build(windows, count, images_.data());
     images_.download(host_out, floats, stream_);
     synchronize();  // host_out is read next
+  }
+  SparseImages build_sparse(const ImageWindow* windows, size_t count) override {
+    if (!flowpic_) fail("sparse images are FlowPics only; this builder makes payload images");
+    return flowpic_->build_sparse(packets_.columns(), windows, count, stream_);
   }
   void synchronize() override { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 

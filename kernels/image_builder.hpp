@@ -8,6 +8,7 @@
 //    and queues FlowPicBuilderGpu / PayloadImageBuilderGpu on a non-blocking stream of its own
 //    (CudaStream) or on the caller's stream; the host columns may go away once it is made.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,10 @@ class ImageBuilder {
   // The same into host memory on either device, returning when the images are written (the CUDA
   // builder builds into a device buffer of its own, copies it back and waits for its stream).
   virtual void build_host(const ImageWindow* windows, size_t count, float* host_out) = 0;
+  // The same images as their non-zero cells (FlowPic specs only; a payload spec is a one-line
+  // error), in memory of device(). The CUDA builder queues the work and waits only for the cell
+  // count (8 bytes), which the caller needs to size what it launches.
+  virtual SparseImages build_sparse(const ImageWindow* windows, size_t count) = 0;
   // Waits until everything queued is done (the CPU builder has nothing to wait for).
   virtual void synchronize() = 0;
 

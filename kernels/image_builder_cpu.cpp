@@ -190,6 +190,56 @@ void build_flowpic_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const I
   }
 }
 
+void build_flowpic_sparse_cpu(const PacketColumns& pk, const FlowPicSpec& spec, const ImageWindow* windows,
+                              size_t count, SparseImagesHost& out, int threads) {
+  FLOWPIC_ASSERT(spec.resolution >= 1 && spec.resolution <= 65535 && spec.max_size >= 1 && spec.max_size <= 65535);
+  FLOWPIC_ASSERT(spec.image_floats() <= (size_t{1} << 24));  // radix_sort24
+  for (size_t i = 0; i < count; ++i) check_window(pk, windows[i]);
+  if (out.scratch.size() < count) out.scratch.resize(count);
+  out.offsets.assign(count + 1, 0);
+  // Pass 1, per image: its packets' pixels, sorted, then run-length encoded in place (the first
+  // element of each run keeps its pixel; the counts go to the same positions of a second half).
+#pragma omp parallel num_threads(thread_count(threads))
+  {
+    std::vector<uint32_t> keys, tmp;
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
+      const ImageWindow& w = windows[i];
+      keys.clear();
+      for (uint64_t p = w.begin; p < w.end; ++p) {
+        const int64_t px = pixel_of(pk, spec, w, p);
+        if (px >= 0) keys.push_back(static_cast<uint32_t>(px));
+      }
+      radix_sort24(keys, tmp);
+      std::vector<uint32_t>& runs = out.scratch[i];  // pixel, count, pixel, count, ...
+      runs.clear();
+      for (size_t a = 0, b; a < keys.size(); a = b) {
+        for (b = a + 1; b < keys.size() && keys[b] == keys[a]; ++b) {}
+        runs.push_back(keys[a]);
+        runs.push_back(static_cast<uint32_t>(b - a));
+      }
+      out.offsets[i + 1] = static_cast<int64_t>(runs.size() / 2);
+    }
+  }
+  for (size_t i = 0; i < count; ++i) out.offsets[i + 1] += out.offsets[i];
+  const size_t nnz = static_cast<size_t>(out.offsets[count]);
+  out.index.resize(nnz);
+  out.value.resize(nnz);
+  // Pass 2: the cells, transformed as flowpic_dense / write_sorted transform them.
+#pragma omp parallel for schedule(dynamic, 4) num_threads(thread_count(threads))
+  for (int64_t i = 0; i < static_cast<int64_t>(count); ++i) {
+    const std::vector<uint32_t>& runs = out.scratch[i];
+    uint32_t mx = 0;
+    if (spec.transform == PixelTransform::kMax)
+      for (size_t r = 1; r < runs.size(); r += 2) mx = std::max(mx, runs[r]);
+    size_t at = static_cast<size_t>(out.offsets[i]);
+    for (size_t r = 0; r < runs.size(); r += 2, ++at) {
+      out.index[at] = runs[r];
+      out.value[at] = flowpic_pixel(runs[r + 1], spec.transform, mx);
+    }
+  }
+}
+
 void build_payload_image_cpu(const PacketColumns& pk, const PayloadSpec& spec, const ImageWindow* windows, size_t count,
                              float* out, int threads) {
   FLOWPIC_ASSERT(spec.side >= 1 && spec.max_size >= 1);

@@ -106,6 +106,17 @@ struct PayloadSpec {
   FLOWPIC_HD float padding() const { return variant == PayloadVariant::kSigned ? 0.5f : 0.0f; }
 };
 
+// A batch of FlowPics as their non-zero pixels (COO), in memory of the builder's device (ImageBuilder::build_sparse),
+// valid until its next build_sparse: image i's cells are [offsets[i], offsets[i + 1]), each a pixel index (c * R + row)
+// * R + column (sorted, unique) and its value, exactly the dense image's.
+struct SparseImages {
+  const int64_t* offsets = nullptr;  // count + 1 entries
+  const uint32_t* index = nullptr;
+  const float* value = nullptr;
+  int64_t nnz = 0;  // offsets[count], on the host
+  size_t count = 0;
+};
+
 // What one builder builds: either representation (kernels/image_builder.hpp takes this; the sample
 // index's RepresentationConfig::image_spec() gives the spec of an experiment's representation).
 using ImageSpec = std::variant<FlowPicSpec, PayloadSpec>;
