@@ -325,12 +325,14 @@ void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const
 // almost-empty images. Same semantics as conv2d_forward/backward; no input gradient.
 //
 // The output is cut into bands of output rows of one image (about FLOWPIC_SPARSE_BAND_ELEMENTS
-// outputs, so a band stays in L2): per band the bias fill, the scatter of the cells whose rows
-// feed it and the fused ReLU run while it is in cache (the fill and ReLU over the whole output
-// are the floor of this layer's cost). A sample's cells are sorted by (channel, row), so the
-// cells feeding a band are one contiguous run per channel, found by binary search; a cell
-// feeding two bands (rows where the windows overlap) is visited by both, each writing its own rows.
-// Which outputs a cell feeds is window_range (geometry.hpp), shared with the CUDA kernels.
+// outputs, so a band stays in L2). Per band, the cells whose rows feed it are summed into a
+// channel-last buffer (all filters of an output position side by side, so a cell adds a
+// contiguous vector), which is written out once, NCHW, with the bias and the fused ReLU; backward
+// reads dy (and y for the mask) once per band into such a buffer, summing db on the way. Those
+// single passes over the output are the floor of this layer's cost. A sample's cells are sorted by (channel, row), so
+// the cells feeding a band are one contiguous run per channel, found by binary search; a cell feeding two bands (rows
+// where the windows overlap) is visited by both, each writing its own rows. Which outputs a cell feeds is window_range
+// (geometry.hpp), shared with the CUDA kernels.
 #ifndef FLOWPIC_SPARSE_BAND_ELEMENTS
 #define FLOWPIC_SPARSE_BAND_ELEMENTS (size_t(1) << 15)
 #endif
@@ -363,74 +365,63 @@ void for_cells_feeding_band(const ConvGeom& g, const uint32_t* first, const uint
 
 // y[n][f] = b[f] + sum over cells (c, r, col, v) of v * w[f][c][r - oh*sh + pad_top][col - ow*sw +
 // pad_left], for every (oh, ow) whose window holds the cell; with `relu`, max(., 0). `offsets`
-// has batch + 1 entries; index and value are indexed by entry (offsets[0] = 0).
+// has batch + 1 entries; index and value are indexed by entry (offsets[0] = 0). A band is summed
+// channel-last in a per-thread buffer (a cell's filters are one contiguous vector, against the
+// weights transposed to K x M), then written once to y with the bias and the activation.
 template <typename T>
 void sparse_conv2d_forward(const ConvGeom& g, int batch, const int64_t* offsets, const uint32_t* index, const T* value,
                            const T* w, const T* b, T* y, bool relu = false, int band = 0) {
   const int OH = g.out_h(), OW = g.out_w(), M = g.out_c, K = g.k_size();
   const size_t P = size_t(OH) * OW;
-  // Weights as K x M: the filters of one kernel tap are contiguous for the scatter.
   std::vector<T> wt(size_t(K) * M);
   for (int f = 0; f < M; ++f)
     for (int k = 0; k < K; ++k) wt[size_t(k) * M + f] = w[size_t(f) * K + k];
   const int rows = sparse_conv_band_rows(g, band), bands = (OH + rows - 1) / rows;
   const long items = long(batch) * bands;
-#pragma omp parallel for schedule(static)
-  for (long item = 0; item < items; ++item) {
-    const int n = int(item / bands), r0 = int(item % bands) * rows, r1 = std::min(OH, r0 + rows);
-    const size_t cols = size_t(r1 - r0) * OW;
-    T* yn = y + size_t(n) * M * P;
-    for (int f = 0; f < M; ++f) std::fill_n(yn + f * P + size_t(r0) * OW, cols, b ? b[f] : T(0));
-    for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
-                           [&](const uint32_t* e, int c, int row, int col) {
-                             const T v = value[e - index];
-                             int oh0, oh1, ow0, ow1;
-                             window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
-                             window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
-                             oh0 = std::max(oh0, r0);
-                             oh1 = std::min(oh1, r1 - 1);
-                             for (int oh = oh0; oh <= oh1; ++oh) {
-                               const int ky = row + g.pad_top - oh * g.sh;
-                               for (int ow = ow0; ow <= ow1; ++ow) {
-                                 const int kx = col + g.pad_left - ow * g.sw;
-                                 const T* wk = wt.data() + (size_t(c * g.kh + ky) * g.kw + kx) * M;
-                                 T* yp = yn + size_t(oh) * OW + ow;
-                                 for (int f = 0; f < M; ++f) yp[f * P] += v * wk[f];
-                               }
-                             }
-                           });
-    if (relu)
-      for (int f = 0; f < M; ++f) {
-        T* p = yn + f * P + size_t(r0) * OW;
+#pragma omp parallel
+  {
+    std::vector<T> buf(size_t(rows) * OW * M);
+#pragma omp for schedule(static)
+    for (long item = 0; item < items; ++item) {
+      const int n = int(item / bands), r0 = int(item % bands) * rows, r1 = std::min(OH, r0 + rows);
+      const size_t cols = size_t(r1 - r0) * OW;
+      T* bp = buf.data();
+      std::fill_n(bp, cols * M, T(0));
+      for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
+                             [&](const uint32_t* e, int c, int row, int col) {
+                               const T v = value[e - index];
+                               int oh0, oh1, ow0, ow1;
+                               window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
+                               window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
+                               oh0 = std::max(oh0, r0);
+                               oh1 = std::min(oh1, r1 - 1);
+                               for (int oh = oh0; oh <= oh1; ++oh) {
+                                 const int ky = row + g.pad_top - oh * g.sh;
+                                 for (int ow = ow0; ow <= ow1; ++ow) {
+                                   const int kx = col + g.pad_left - ow * g.sw;
+                                   const T* __restrict wk = wt.data() + (size_t(c * g.kh + ky) * g.kw + kx) * M;
+                                   T* __restrict acc = bp + (size_t(oh - r0) * OW + ow) * M;
 #pragma omp simd
-        for (size_t i = 0; i < cols; ++i) p[i] = std::max(p[i], T(0));
+                                   for (int f = 0; f < M; ++f) acc[f] += v * wk[f];
+                                 }
+                               }
+                             });
+      T* yn = y + size_t(n) * M * P + size_t(r0) * OW;
+      const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+      for (int f = 0; f < M; ++f) {
+        T* p = yn + f * P;
+        const T bias = b ? b[f] : T(0);
+        for (size_t i = 0; i < cols; ++i) p[i] = std::max(bp[i * M + f] + bias, floor);
       }
+    }
   }
-}
-
-// Sum of src where y > 0 (branch-free, like masked_copy_sum), and the plain sum.
-template <typename T>
-T masked_sum(size_t n, const T* __restrict y, const T* __restrict src) {
-  T s = 0;
-#pragma omp simd reduction(+ : s)
-  for (size_t i = 0; i < n; ++i) {
-    T g = src[i];
-    s += y[i] > T(0) ? g : T(0);
-  }
-  return s;
-}
-template <typename T>
-T plain_sum(size_t n, const T* __restrict src) {
-  T s = 0;
-#pragma omp simd reduction(+ : s)
-  for (size_t i = 0; i < n; ++i) s += src[i];
-  return s;
 }
 
 // dw (OIHW) and db (when non-null) are overwritten. With `relu_y` (forward's output with a fused
-// ReLU) dy is masked by relu_y > 0 as it is read: in one pass over each band for db, at the cells'
-// positions for dw. Per-thread partial sums over bands of images (static schedule), reduced in
-// thread order: bit-identical for a given thread count.
+// ReLU) dy is masked by relu_y > 0 as it is read. Per band, one pass over dy (and relu_y) copies
+// the masked gradient channel-last into a per-thread buffer and sums db; the cells then add v
+// times a contiguous vector of filters to dw (as K x M). Per-thread partial sums over bands of
+// images (static schedule), reduced in thread order: bit-identical for a given thread count.
 template <typename T>
 void sparse_conv2d_backward(const ConvGeom& g, int batch, const int64_t* offsets, const uint32_t* index, const T* value,
                             const T* dy, T* dw, T* db, const T* relu_y = nullptr, int band = 0) {
@@ -446,17 +437,31 @@ void sparse_conv2d_backward(const ConvGeom& g, int batch, const int64_t* offsets
     dw_part[th].assign(wcount, T(0));
     db_part[th].assign(M, T(0));
     T* dwt = dw_part[th].data();
+    std::vector<T> buf(size_t(rows) * OW * M);
 #pragma omp for schedule(static)
     for (long item = 0; item < items; ++item) {
       const int n = int(item / bands), r0 = int(item % bands) * rows, r1 = std::min(OH, r0 + rows);
-      const size_t cols = size_t(r1 - r0) * OW, base = size_t(n) * M * P;
-      if (db)
-        for (int f = 0; f < M; ++f) {
-          const size_t at = base + f * P + size_t(r0) * OW;
-          db_part[th][f] += relu_y ? masked_sum(cols, relu_y + at, dy + at) : plain_sum(cols, dy + at);
+      const size_t cols = size_t(r1 - r0) * OW, base = size_t(n) * M * P + size_t(r0) * OW;
+      T* bp = buf.data();
+      for (int f = 0; f < M; ++f) {
+        const T* d = dy + base + f * P;
+        T sum = 0;
+        if (relu_y) {
+          const T* yy = relu_y + base + f * P;
+          for (size_t i = 0; i < cols; ++i) {
+            T gv = d[i];  // unconditional load: if-converted
+            gv = yy[i] > T(0) ? gv : T(0);
+            bp[i * M + f] = gv;
+            sum += gv;
+          }
+        } else {
+          for (size_t i = 0; i < cols; ++i) {
+            bp[i * M + f] = d[i];
+            sum += d[i];
+          }
         }
-      const T* dyn = dy + base;
-      const T* yn = relu_y ? relu_y + base : nullptr;
+        db_part[th][f] += sum;
+      }
       for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
                              [&](const uint32_t* e, int c, int row, int col) {
                                const T v = value[e - index];
@@ -469,16 +474,10 @@ void sparse_conv2d_backward(const ConvGeom& g, int batch, const int64_t* offsets
                                  const int ky = row + g.pad_top - oh * g.sh;
                                  for (int ow = ow0; ow <= ow1; ++ow) {
                                    const int kx = col + g.pad_left - ow * g.sw;
-                                   T* dk = dwt + (size_t(c * g.kh + ky) * g.kw + kx) * M;
-                                   const size_t at = size_t(oh) * OW + ow;
-                                   if (yn) {
-                                     for (int f = 0; f < M; ++f) {
-                                       T d = dyn[at + f * P];
-                                       dk[f] += v * (yn[at + f * P] > T(0) ? d : T(0));
-                                     }
-                                   } else {
-                                     for (int f = 0; f < M; ++f) dk[f] += v * dyn[at + f * P];
-                                   }
+                                   T* __restrict dk = dwt + (size_t(c * g.kh + ky) * g.kw + kx) * M;
+                                   const T* __restrict gp = bp + (size_t(oh - r0) * OW + ow) * M;
+#pragma omp simd
+                                   for (int f = 0; f < M; ++f) dk[f] += v * gp[f];
                                  }
                                }
                              });
