@@ -4,6 +4,11 @@
 //     --iters 3 --warmup 1 --device cpu   (one line)
 // Prints one human line per timed run and a final JSON line (for scripts/bench_nn.sh).
 // CPU threads: OMP_NUM_THREADS. The PyTorch twin is scripts/bench_nn_torch.py.
+//
+// --sparse-nnz K: each image gets K distinct non-zero cells at random positions holding small
+// integer counts (1-4), like a FlowPic; the step is timed on that batch as a SparseBatch (the
+// first convolution over the cells only) and then on the same batch densified (the dense path),
+// each with its own model of the same seed; the JSON line gives both medians.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +23,7 @@
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/random.hpp"
+#include "nn/sparse.hpp"
 #include "nn/weights.hpp"
 
 using namespace flowpic;
@@ -29,6 +35,7 @@ struct Args {
   std::string model = "configs/models/flowpic_paper.json";
   Shape input{1, 1, 1500, 1500};
   int batch = 32, iters = 3, warmup = 1, classes = 5;
+  long sparse_nnz = 0;  // > 0: time the sparse path against the dense one (see the top)
   std::string device = "cpu";
   std::string dump;  // PREFIX: write PREFIX.weights.h5 and PREFIX.outputs.h5 (input, probabilities)
 };
@@ -54,7 +61,9 @@ Args parse(int argc, char** argv) {
     if (f == "--help" || f == "-h") {
       std::puts(
           "usage: bench_nn_train [--model JSON] [--input CxHxW] [--batch N] [--iters N] [--warmup N] "
-          "[--classes N] [--device cpu|cuda|auto] [--dump PREFIX]\n"
+          "[--classes N] [--device cpu|cuda|auto] [--dump PREFIX] [--sparse-nnz K]\n"
+          "--sparse-nnz K times the step on a sparse batch of K random cells per image (counts 1-4) and on\n"
+          "the same batch densified; FLOWPIC_NN_PROFILE=1 prints both per-layer profiles\n"
           "--dump writes PREFIX.weights.h5 (docs/weights.md) and PREFIX.outputs.h5 (/input, /probabilities\n"
           "in inference mode) after the run, for scripts/check_nn_torch.py");
       std::exit(0);
@@ -77,10 +86,99 @@ Args parse(int argc, char** argv) {
       a.device = v;
     else if (f == "--dump")
       a.dump = v;
+    else if (f == "--sparse-nnz")
+      a.sparse_nnz = parse_int(f, v);
     else
       fail("unknown option '", f, "' (see --help)");
   }
   return a;
+}
+
+// Median wall seconds of `iters` calls of step() after `warmup`, with a human line per call;
+// then, with FLOWPIC_NN_PROFILE set, one more profiled call and the model's per-layer report.
+template <typename Step>
+double time_steps(const char* label, const Args& a, Model& model, Step&& step, double* cpu_median) {
+  for (int i = 0; i < a.warmup; ++i) step();
+  std::vector<double> secs, cpu_secs;  // wall time, and process CPU time (all threads)
+  for (int i = 0; i < a.iters; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::clock_t c0 = std::clock();
+    double loss = step();
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    secs.push_back(s);
+    cpu_secs.push_back(double(std::clock() - c0) / CLOCKS_PER_SEC);
+    std::fprintf(stderr, "  %siter %d: %.1f ms, %.1f images/s, loss %.4f\n", label, i, s * 1e3, a.batch / s, loss);
+  }
+  if (std::getenv("FLOWPIC_NN_PROFILE")) {  // per-layer totals over one more timed pass
+    model.set_profiling(true);
+    step();
+    model.set_profiling(false);
+    std::fprintf(stderr, "%s%s", label, model.profile_report().c_str());
+  }
+  std::sort(secs.begin(), secs.end());
+  std::sort(cpu_secs.begin(), cpu_secs.end());
+  *cpu_median = cpu_secs[cpu_secs.size() / 2];
+  return secs[secs.size() / 2];
+}
+
+// K distinct random cells per image with counts 1-4 (fixed seed), as a dense host batch.
+std::vector<float> sparse_images(Shape bs, long k, Rng& rng) {
+  const size_t per = bs.sample_count();
+  if (size_t(k) > per) fail("--sparse-nnz: ", k, " cells do not fit an image of ", per, " pixels");
+  std::vector<float> host(bs.count(), 0.0f);
+  for (int n = 0; n < bs.n; ++n)
+    for (long placed = 0; placed < k;) {
+      float& cell = host[size_t(n) * per + rng.next_u64() % per];
+      if (cell != 0.0f) continue;
+      cell = float(1 + rng.next_u64() % 4);
+      ++placed;
+    }
+  return host;
+}
+
+int run_sparse(const Args& a, Backend& backend) {
+  if (!a.dump.empty()) fail("--dump is for the dense benchmark only; drop --sparse-nnz or --dump");
+  Model sparse_model = Model::from_file(a.model, {a.input, a.classes, 1}, backend);
+  Model dense_model = Model::from_file(a.model, {a.input, a.classes, 1}, backend);
+  if (!sparse_model.accepts_sparse_input())
+    fail("--sparse-nnz: the model's first layer is ", sparse_model.layer(0).type(), ", not conv2d");
+  Adam sparse_opt(sparse_model, AdamConfig{}), dense_opt(dense_model, AdamConfig{});
+  Shape bs = a.input.with_n(a.batch);
+  Rng rng(42, 0);
+  OwnedSparseBatch xs = sparse_from_dense(sparse_images(bs, a.sparse_nnz, rng), bs, backend.device());
+  Tensor xd = densify(xs.view(), backend.device());
+  std::vector<int32_t> labels(a.batch);
+  for (auto& l : labels) l = int32_t(rng.next_u64() % a.classes);
+  std::fprintf(stderr,
+               "bench_nn_train: %s, %s, input %dx%dx%d, batch %d, %ld cells per image (density %.5f), threads %d\n",
+               a.model.c_str(), backend.description().c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.sparse_nnz,
+               double(a.sparse_nnz) / double(bs.sample_count()), cpu::max_threads());
+  auto sparse_step = [&] {
+    sparse_model.forward(xs.view(), true);
+    double loss = sparse_model.loss_and_grad(labels);
+    sparse_model.backward();
+    sparse_opt.step();
+    backend.synchronize();
+    return loss;
+  };
+  auto dense_step = [&] {
+    dense_model.forward(xd, true);
+    double loss = dense_model.loss_and_grad(labels);
+    dense_model.backward();
+    dense_opt.step();
+    backend.synchronize();
+    return loss;
+  };
+  double sparse_cpu = 0, dense_cpu = 0;
+  double sparse_med = time_steps("sparse ", a, sparse_model, sparse_step, &sparse_cpu);
+  double dense_med = time_steps("dense ", a, dense_model, dense_step, &dense_cpu);
+  std::printf(
+      "{\"engine\": \"flowpic\", \"device\": \"%s\", \"model\": \"%s\", \"input\": \"%dx%dx%d\", \"batch\": %d, "
+      "\"iters\": %d, \"sparse_nnz\": %ld, \"sparse_median_ms\": %.3f, \"sparse_median_cpu_ms\": %.3f, "
+      "\"dense_median_ms\": %.3f, \"dense_median_cpu_ms\": %.3f, \"speedup\": %.2f}\n",
+      a.device.c_str(), a.model.c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.iters, a.sparse_nnz,
+      sparse_med * 1e3, sparse_cpu * 1e3, dense_med * 1e3, dense_cpu * 1e3, dense_med / sparse_med);
+  return 0;
 }
 
 }  // namespace
@@ -89,6 +187,7 @@ int main(int argc, char** argv) {
   try {
     Args a = parse(argc, argv);
     auto backend = make_backend(a.device);
+    if (a.sparse_nnz > 0) return run_sparse(a, *backend);
     Model model = Model::from_file(a.model, {a.input, a.classes, 1}, *backend);
     Adam opt(model, AdamConfig{});
     // Sparse non-negative images like FlowPics (most pixels zero), fixed seed.

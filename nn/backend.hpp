@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nn/geometry.hpp"
+#include "nn/sparse.hpp"
 #include "nn/tensor.hpp"
 
 namespace flowpic::nn {
@@ -30,6 +31,21 @@ class ConvOp {
   // Overwrites dw, db (when b is used) and dx (when non-null). y is forward's output (read for the
   // activation's mask), dy the gradient with respect to y.
   virtual void backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Tensor* dx, Tensor& dw,
+                        Tensor* db, Activation act) = 0;
+};
+
+// A convolution whose input is a SparseBatch (nn/sparse.hpp), for a first layer over
+// almost-empty images: its cost follows the non-zero cells, not the pixels. The same semantics as
+// ConvOp (cross-correlation, OIHW weights, the geometry's strides and padding, the fused
+// activation), without an input gradient.
+class SparseConvOp {
+ public:
+  virtual ~SparseConvOp() = default;
+  // x: N x in_c x in_h x in_w on the backend's device -> y: N x out_c x out_h x out_w.
+  virtual void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) = 0;
+  // Overwrites dw and db (when non-null); x, w and y as in the forward pass, dy the gradient
+  // with respect to y.
+  virtual void backward(const SparseBatch& x, const Tensor& w, const Tensor& y, const Tensor& dy, Tensor& dw,
                         Tensor* db, Activation act) = 0;
 };
 
@@ -69,6 +85,7 @@ class Backend {
   virtual std::string description() const = 0;  // for logs and results
 
   virtual std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) = 0;
+  virtual std::unique_ptr<SparseConvOp> make_sparse_conv(const ConvGeom& g) = 0;
   virtual std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) = 0;
   // eps as in Keras (1e-3); factor = 1 - Keras momentum.
   virtual std::unique_ptr<BatchNormOp> make_batchnorm(int channels, double eps, double factor) = 0;

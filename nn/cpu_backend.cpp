@@ -34,6 +34,33 @@ class CpuConv final : public ConvOp {
   ConvGeom g_;
 };
 
+// Validates the batch (one pass over the entries, small next to the output it writes): the
+// kernels index the output by the cells' positions.
+class CpuSparseConv final : public SparseConvOp {
+ public:
+  explicit CpuSparseConv(const ConvGeom& g) : g_(g) {}
+  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
+    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cpu, "conv2d sparse input");
+    validate_sparse(x, "conv2d sparse input");
+    const int n = x.shape.n;
+    y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cpu);
+    cpu::sparse_conv2d_forward(g_, n, x.offsets, x.index, x.value, w.data(), b.empty() ? nullptr : b.data(), y.data(),
+                               act == Activation::relu);
+  }
+  void backward(const SparseBatch& x, const Tensor& w, const Tensor& y, const Tensor& dy, Tensor& dw, Tensor* db,
+                Activation act) override {
+    (void)w;
+    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cpu, "conv2d sparse input");
+    const int n = x.shape.n;
+    check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
+    cpu::sparse_conv2d_backward(g_, n, x.offsets, x.index, x.value, dy.data(), dw.data(), db ? db->data() : nullptr,
+                                act == Activation::relu ? y.data() : nullptr);
+  }
+
+ private:
+  ConvGeom g_;
+};
+
 class CpuPool final : public PoolOp {
  public:
   explicit CpuPool(const PoolGeom& g) : g_(g) {}
@@ -93,6 +120,9 @@ class CpuBackend final : public Backend {
     return detail::concat("cpu (OpenMP ", cpu::max_threads(), " threads, OpenBLAS)");
   }
   std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) override { return std::make_unique<CpuConv>(g); }
+  std::unique_ptr<SparseConvOp> make_sparse_conv(const ConvGeom& g) override {
+    return std::make_unique<CpuSparseConv>(g);
+  }
   std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) override { return std::make_unique<CpuPool>(g); }
   std::unique_ptr<BatchNormOp> make_batchnorm(int c, double eps, double factor) override {
     return std::make_unique<CpuBatchNorm>(c, eps, factor);

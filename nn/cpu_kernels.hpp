@@ -320,6 +320,181 @@ void conv2d_backward(const ConvGeom& g, int batch, const T* x, const T* w, const
 }
 
 // ---------------------------------------------------------------------------------------------
+// Convolution over a sparse input (nn/sparse.hpp: per sample, the non-zero cells as strictly
+// increasing pixel indices (c * H + row) * W + col with their values), for a first layer over
+// almost-empty images. Same semantics as conv2d_forward/backward; no input gradient.
+//
+// The output is cut into bands of output rows of one image (about FLOWPIC_SPARSE_BAND_ELEMENTS
+// outputs, so a band stays in L2). Per band, the cells whose rows feed it are summed into a
+// channel-last buffer (all filters of an output position side by side, so a cell adds a
+// contiguous vector), which is written out once, NCHW, with the bias and the fused ReLU; backward
+// reads dy (and y for the mask) once per band into such a buffer, summing db on the way. Those
+// single passes over the output are the floor of this layer's cost. A sample's cells are sorted by (channel, row), so
+// the cells feeding a band are one contiguous run per channel, found by binary search; a cell feeding two bands (rows
+// where the windows overlap) is visited by both, each writing its own rows. Which outputs a cell feeds is window_range
+// (geometry.hpp), shared with the CUDA kernels.
+#ifndef FLOWPIC_SPARSE_BAND_ELEMENTS
+#define FLOWPIC_SPARSE_BAND_ELEMENTS (size_t(1) << 15)
+#endif
+
+// Output rows per band; `band` > 0 forces it (tests cover the seams).
+inline int sparse_conv_band_rows(const ConvGeom& g, int band) {
+  if (band > 0) return std::min(band, g.out_h());
+  const size_t per_row = size_t(g.out_c) * g.out_w();
+  return int(std::max<size_t>(1, std::min<size_t>(FLOWPIC_SPARSE_BAND_ELEMENTS / per_row, g.out_h())));
+}
+
+// Calls f(entry, channel, row, col) for every cell of one sample whose row feeds output rows
+// [r0, r1), in index order. `first`..`last` are the sample's indices.
+template <typename F>
+void for_cells_feeding_band(const ConvGeom& g, const uint32_t* first, const uint32_t* last, int r0, int r1, F&& f) {
+  const int ilo = std::max(0, r0 * g.sh - g.pad_top), ihi = std::min(g.in_h, (r1 - 1) * g.sh - g.pad_top + g.kh);
+  if (ilo >= ihi) return;
+  const uint64_t W = uint64_t(g.in_w), H = uint64_t(g.in_h);
+  for (int c = 0; c < g.in_c; ++c) {
+    const uint32_t* e = std::lower_bound(first, last, (c * H + uint64_t(ilo)) * W,
+                                         [](uint32_t a, uint64_t b) { return uint64_t(a) < b; });
+    const uint64_t end = (c * H + uint64_t(ihi)) * W;
+    for (; e < last && uint64_t(*e) < end; ++e) {
+      const uint32_t rest = uint32_t(*e / W);
+      f(e, c, int(rest % H), int(*e - uint64_t(rest) * W));
+    }
+    first = e;
+  }
+}
+
+// y[n][f] = b[f] + sum over cells (c, r, col, v) of v * w[f][c][r - oh*sh + pad_top][col - ow*sw +
+// pad_left], for every (oh, ow) whose window holds the cell; with `relu`, max(., 0). `offsets`
+// has batch + 1 entries; index and value are indexed by entry (offsets[0] = 0). A band is summed
+// channel-last in a per-thread buffer (a cell's filters are one contiguous vector, against the
+// weights transposed to K x M), then written once to y with the bias and the activation.
+template <typename T>
+void sparse_conv2d_forward(const ConvGeom& g, int batch, const int64_t* offsets, const uint32_t* index, const T* value,
+                           const T* w, const T* b, T* y, bool relu = false, int band = 0) {
+  const int OH = g.out_h(), OW = g.out_w(), M = g.out_c, K = g.k_size();
+  const size_t P = size_t(OH) * OW;
+  std::vector<T> wt(size_t(K) * M);
+  for (int f = 0; f < M; ++f)
+    for (int k = 0; k < K; ++k) wt[size_t(k) * M + f] = w[size_t(f) * K + k];
+  const int rows = sparse_conv_band_rows(g, band), bands = (OH + rows - 1) / rows;
+  const long items = long(batch) * bands;
+#pragma omp parallel
+  {
+    std::vector<T> buf(size_t(rows) * OW * M);
+#pragma omp for schedule(static)
+    for (long item = 0; item < items; ++item) {
+      const int n = int(item / bands), r0 = int(item % bands) * rows, r1 = std::min(OH, r0 + rows);
+      const size_t cols = size_t(r1 - r0) * OW;
+      T* bp = buf.data();
+      std::fill_n(bp, cols * M, T(0));
+      for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
+                             [&](const uint32_t* e, int c, int row, int col) {
+                               const T v = value[e - index];
+                               int oh0, oh1, ow0, ow1;
+                               window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
+                               window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
+                               oh0 = std::max(oh0, r0);
+                               oh1 = std::min(oh1, r1 - 1);
+                               for (int oh = oh0; oh <= oh1; ++oh) {
+                                 const int ky = row + g.pad_top - oh * g.sh;
+                                 for (int ow = ow0; ow <= ow1; ++ow) {
+                                   const int kx = col + g.pad_left - ow * g.sw;
+                                   const T* __restrict wk = wt.data() + (size_t(c * g.kh + ky) * g.kw + kx) * M;
+                                   T* __restrict acc = bp + (size_t(oh - r0) * OW + ow) * M;
+#pragma omp simd
+                                   for (int f = 0; f < M; ++f) acc[f] += v * wk[f];
+                                 }
+                               }
+                             });
+      T* yn = y + size_t(n) * M * P + size_t(r0) * OW;
+      const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+      for (int f = 0; f < M; ++f) {
+        T* p = yn + f * P;
+        const T bias = b ? b[f] : T(0);
+        for (size_t i = 0; i < cols; ++i) p[i] = std::max(bp[i * M + f] + bias, floor);
+      }
+    }
+  }
+}
+
+// dw (OIHW) and db (when non-null) are overwritten. With `relu_y` (forward's output with a fused
+// ReLU) dy is masked by relu_y > 0 as it is read. Per band, one pass over dy (and relu_y) copies
+// the masked gradient channel-last into a per-thread buffer and sums db; the cells then add v
+// times a contiguous vector of filters to dw (as K x M). Per-thread partial sums over bands of
+// images (static schedule), reduced in thread order: bit-identical for a given thread count.
+template <typename T>
+void sparse_conv2d_backward(const ConvGeom& g, int batch, const int64_t* offsets, const uint32_t* index, const T* value,
+                            const T* dy, T* dw, T* db, const T* relu_y = nullptr, int band = 0) {
+  const int OH = g.out_h(), OW = g.out_w(), M = g.out_c, K = g.k_size();
+  const size_t P = size_t(OH) * OW, wcount = size_t(K) * M;
+  const int rows = sparse_conv_band_rows(g, band), bands = (OH + rows - 1) / rows;
+  const long items = long(batch) * bands;
+  const int threads = max_threads();
+  std::vector<std::vector<T>> dw_part(threads), db_part(threads);  // dw_part as K x M
+#pragma omp parallel
+  {
+    const int th = thread_id();
+    dw_part[th].assign(wcount, T(0));
+    db_part[th].assign(M, T(0));
+    T* dwt = dw_part[th].data();
+    std::vector<T> buf(size_t(rows) * OW * M);
+#pragma omp for schedule(static)
+    for (long item = 0; item < items; ++item) {
+      const int n = int(item / bands), r0 = int(item % bands) * rows, r1 = std::min(OH, r0 + rows);
+      const size_t cols = size_t(r1 - r0) * OW, base = size_t(n) * M * P + size_t(r0) * OW;
+      T* bp = buf.data();
+      for (int f = 0; f < M; ++f) {
+        const T* d = dy + base + f * P;
+        T sum = 0;
+        if (relu_y) {
+          const T* yy = relu_y + base + f * P;
+          for (size_t i = 0; i < cols; ++i) {
+            T gv = d[i];  // unconditional load: if-converted
+            gv = yy[i] > T(0) ? gv : T(0);
+            bp[i * M + f] = gv;
+            sum += gv;
+          }
+        } else {
+          for (size_t i = 0; i < cols; ++i) {
+            bp[i * M + f] = d[i];
+            sum += d[i];
+          }
+        }
+        db_part[th][f] += sum;
+      }
+      for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
+                             [&](const uint32_t* e, int c, int row, int col) {
+                               const T v = value[e - index];
+                               int oh0, oh1, ow0, ow1;
+                               window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
+                               window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
+                               oh0 = std::max(oh0, r0);
+                               oh1 = std::min(oh1, r1 - 1);
+                               for (int oh = oh0; oh <= oh1; ++oh) {
+                                 const int ky = row + g.pad_top - oh * g.sh;
+                                 for (int ow = ow0; ow <= ow1; ++ow) {
+                                   const int kx = col + g.pad_left - ow * g.sw;
+                                   T* __restrict dk = dwt + (size_t(c * g.kh + ky) * g.kw + kx) * M;
+                                   const T* __restrict gp = bp + (size_t(oh - r0) * OW + ow) * M;
+#pragma omp simd
+                                   for (int f = 0; f < M; ++f) dk[f] += v * gp[f];
+                                 }
+                               }
+                             });
+    }
+  }
+  std::fill(dw, dw + wcount, T(0));
+  if (db) std::fill(db, db + M, T(0));
+  for (int th = 0; th < threads; ++th) {
+    if (dw_part[th].empty()) continue;
+    for (int f = 0; f < M; ++f)
+      for (int k = 0; k < K; ++k) dw[size_t(f) * K + k] += dw_part[th][size_t(k) * M + f];
+    if (db)
+      for (int f = 0; f < M; ++f) db[f] += db_part[th][f];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Max pooling. The backward pass recomputes the window maximum (first in scan order wins ties).
 
 template <typename T>

@@ -3,6 +3,8 @@
 // reference kernels. Padding may be asymmetric (Keras "same" puts the odd pixel after).
 #include <algorithm>
 
+#include "common/host_device.hpp"
+
 namespace flowpic::nn {
 
 // Keras "same": the output has ceil(in / stride) positions;
@@ -30,6 +32,15 @@ struct ConvGeom {
            pad_left >= 0 && pad_right >= 0 && in_h + pad_top + pad_bottom >= kh && in_w + pad_left + pad_right >= kw;
   }
 };
+
+// The output positions along one axis whose window holds input coordinate i (0 <= i < in):
+// [lo, hi], empty when lo > hi. Position o reads inputs [o * stride - pad, o * stride - pad + k).
+// The scatter rule of the sparse-input convolution, shared by the CPU kernels and the CUDA ones.
+FLOWPIC_HD inline void window_range(int i, int pad, int k, int stride, int out, int& lo, int& hi) {
+  const int first = i + pad - k + 1, last = (i + pad) / stride;
+  lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  hi = last < out - 1 ? last : out - 1;
+}
 
 // Max pooling, no padding, windows that do not fit are dropped (Keras "valid", PyTorch default).
 struct PoolGeom {

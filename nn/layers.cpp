@@ -74,11 +74,27 @@ Shape Conv2d::setup(Backend& backend, const Shape& in, Rng& rng, uint64_t) {
 
 const Tensor& Conv2d::forward(const Tensor& x, bool) {
   x_ = &x;
+  sparse_ = false;
   op_->forward(x, kernel_.value, bias_.value, y_, act_);
   return y_;
 }
 
+const Tensor& Conv2d::forward_sparse(const SparseBatch& x, bool) {
+  if (!sparse_op_) sparse_op_ = backend_->make_sparse_conv(geom_);
+  x_ = nullptr;
+  sparse_ = false;
+  sparse_op_->forward(x, kernel_.value, bias_.value, y_, act_);
+  sparse_x_ = x;
+  sparse_ = true;
+  return y_;
+}
+
 const Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
+  if (sparse_) {
+    if (need_dx) fail("conv2d: no input gradient for a sparse input (a sparse batch feeds the first layer only)");
+    sparse_op_->backward(sparse_x_, kernel_.value, y_, dy, kernel_.grad, cfg_.use_bias ? &bias_.grad : nullptr, act_);
+    return none_;
+  }
   need_input(x_, "conv2d");
   op_->backward(*x_, kernel_.value, y_, dy, need_dx ? &dx_ : nullptr, kernel_.grad,
                 cfg_.use_bias ? &bias_.grad : nullptr, act_);

@@ -67,6 +67,10 @@ class Conv2d final : public Layer {
   Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  // A sparse input batch (nn/sparse.hpp) through the backend's SparseConvOp: the same output as
+  // forward() on the densified batch. x must stay alive and unchanged until backward(), which
+  // then fills the parameter gradients and refuses need_dx (no input gradient for sparse input).
+  const Tensor& forward_sparse(const SparseBatch& x, bool training);
   std::vector<Param*> params() override;
   const ConvGeom& geometry() const { return geom_; }
   // The model fuses a following ReLU into the convolution (see Activation in backend.hpp).
@@ -77,6 +81,9 @@ class Conv2d final : public Layer {
   ConvGeom geom_;
   Activation act_ = Activation::none;
   std::unique_ptr<ConvOp> op_;
+  std::unique_ptr<SparseConvOp> sparse_op_;  // made on the first sparse forward pass
+  SparseBatch sparse_x_;                     // input of the last forward pass when it was sparse
+  bool sparse_ = false;
   Param kernel_{"kernel", {}, {}, true}, bias_{"bias", {}, {}, true};
 };
 

@@ -220,9 +220,34 @@ const Tensor& Model::forward(const Tensor& batch, bool training) {
   if (s.n < 1 || s.c != opt_.input.c || s.h != opt_.input.h || s.w != opt_.input.w)
     fail("model input: expected N x ", opt_.input.c, " x ", opt_.input.h, " x ", opt_.input.w, ", got ", s.str());
   check_device(batch, backend_->device(), "model input");
-  const Tensor* x = &batch;
+  return run_layers(0, &batch, training);
+}
+
+bool Model::accepts_sparse_input() const {
+  return !layers_.empty() && dynamic_cast<const Conv2d*>(layers_[0].get()) != nullptr;
+}
+
+const Tensor& Model::forward(const SparseBatch& batch, bool training) {
+  auto* conv = dynamic_cast<Conv2d*>(layers_.at(0).get());
+  if (!conv)
+    fail("model input: a sparse batch needs a conv2d first layer, but layers[0] is ", layers_[0]->type(),
+         "; densify the batch (nn::densify) or start the model with a conv2d");
+  check_sparse_input(batch, opt_.input.c, opt_.input.h, opt_.input.w, backend_->device(), "model input");
   if (profile_) fwd_secs_.resize(layers_.size(), 0.0);
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  logits_ = nullptr;
+  have_grad_ = false;
+  auto t0 = std::chrono::steady_clock::now();
+  const Tensor* x = &conv->forward_sparse(batch, training);
+  if (profile_) {
+    backend_->synchronize();
+    fwd_secs_[0] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return run_layers(1, x, training);
+}
+
+const Tensor& Model::run_layers(size_t first, const Tensor* x, bool training) {
+  if (profile_) fwd_secs_.resize(layers_.size(), 0.0);
+  for (size_t i = first; i < layers_.size(); ++i) {
     auto t0 = std::chrono::steady_clock::now();
     x = &layers_[i]->forward(*x, training);
     if (profile_) {
@@ -258,6 +283,13 @@ void Model::backward() {
 }
 
 std::vector<float> Model::predict(const Tensor& batch) {
+  const Tensor& logits = forward(batch, false);
+  backend_->softmax(logits, probs_);
+  logits_ = nullptr;
+  return probs_.to_host();
+}
+
+std::vector<float> Model::predict(const SparseBatch& batch) {
   const Tensor& logits = forward(batch, false);
   backend_->softmax(logits, probs_);
   logits_ = nullptr;

@@ -61,12 +61,22 @@ class Model {
   // batch: N x C x H x W (any N >= 1), on the backend's device; may be a Tensor::view over memory
   // another component owns. It must stay alive until backward(). Returns the logits (N x classes).
   const Tensor& forward(const Tensor& batch, bool training);
+  // The same for a sparse batch (nn/sparse.hpp; N x C x H x W of the model's input, on the
+  // backend's device): layer 0 runs the sparse-input convolution, so the model must start with a
+  // conv2d (accepts_sparse_input()); the rest is the dense path. Same logits as forward() on the
+  // densified batch, up to float rounding; loss_and_grad, backward and the optimizers are
+  // unchanged (layer 0 never computes an input gradient). The batch's arrays must stay alive and
+  // unchanged until backward().
+  const Tensor& forward(const SparseBatch& batch, bool training);
+  // Whether forward(SparseBatch) is allowed: the first layer is a conv2d.
+  bool accepts_sparse_input() const;
   // Mean softmax cross-entropy of the last forward's logits; prepares the logits' gradient.
   double loss_and_grad(const std::vector<int32_t>& labels);
   // Fills every parameter's gradient.
   void backward();
   // Class probabilities for a batch (inference mode), on the host, N x classes row-major.
   std::vector<float> predict(const Tensor& batch);
+  std::vector<float> predict(const SparseBatch& batch);
   // Softmax of the last forward (N x classes, on the device); valid after loss_and_grad.
   const Tensor& probabilities() const { return probs_; }
 
@@ -93,6 +103,8 @@ class Model {
 
  private:
   Model() = default;
+  // Layers [first, end) from x (layer first - 1's output, or the batch), timed when profiling.
+  const Tensor& run_layers(size_t first, const Tensor* x, bool training);
   Backend* backend_ = nullptr;
   json arch_;
   ModelOptions opt_;

@@ -4,6 +4,7 @@
 // stream, in order.
 #include <cublas_v2.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/cuda_check.hpp"
@@ -116,6 +117,36 @@ class CudaConv final : public ConvOp {
   const float* padded_from_ = nullptr;
 };
 
+// The sparse-input convolution: own kernels (sparse_conv.cu), on the default stream like the
+// rest. The batch is not validated here (that would copy it to the host every step); the
+// kernels skip cells outside the input, and validate_sparse reports a malformed batch.
+class CudaSparseConv final : public SparseConvOp {
+ public:
+  explicit CudaSparseConv(const ConvGeom& g) : g_(g) {}
+  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
+    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cuda, "conv2d sparse input");
+    const int n = x.shape.n;
+    y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cuda);
+    cuda::sparse_conv_forward(g_, n, x.nnz, x.offsets, x.index, x.value, w.data(), b.empty() ? nullptr : b.data(),
+                              y.data(), act == Activation::relu, nullptr);
+  }
+  void backward(const SparseBatch& x, const Tensor&, const Tensor& y, const Tensor& dy, Tensor& dw, Tensor* db,
+                Activation act) override {
+    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cuda, "conv2d sparse input");
+    const int n = x.shape.n;
+    check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
+    need_cuda(dy, "conv2d output gradient");
+    if (db) db_partial_.resize(std::max(db_partial_.size(), size_t(n) * g_.out_c));
+    cuda::sparse_conv_backward(g_, n, x.nnz, x.offsets, x.index, x.value, act == Activation::relu ? y.data() : nullptr,
+                               dy.data(), dw.data(), db ? db->data() : nullptr, db ? db_partial_.data() : nullptr,
+                               nullptr);
+  }
+
+ private:
+  ConvGeom g_;
+  DeviceBuffer<float> db_partial_;
+};
+
 class CudaPool final : public PoolOp {
  public:
   CudaPool(cudnn::Context& ctx, const PoolGeom& g) : g_(g), pool_(ctx, g) {}
@@ -175,6 +206,9 @@ class CudaBackend final : public Backend {
   }
   std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) override {
     return std::make_unique<CudaConv>(dnn_, relu_, g, opt_.allow_tf32);
+  }
+  std::unique_ptr<SparseConvOp> make_sparse_conv(const ConvGeom& g) override {
+    return std::make_unique<CudaSparseConv>(g);
   }
   std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) override { return std::make_unique<CudaPool>(dnn_, g); }
   std::unique_ptr<BatchNormOp> make_batchnorm(int c, double eps, double factor) override {

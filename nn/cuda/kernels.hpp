@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "nn/geometry.hpp"
+
 namespace flowpic::nn::cuda {
 
 // y = x * keep(seed, step, i) / (1 - rate)   (dropout.cu)
@@ -30,5 +32,15 @@ void pad2d(int planes, int h, int w, int top, int bottom, int left, int right, c
            cudaStream_t s);
 void crop2d(int planes, int h, int w, int top, int bottom, int left, int right, const float* xp, float* x,
             cudaStream_t s);
+
+// The sparse-input convolution (sparse_conv.cu) over a SparseBatch's device arrays (nn/sparse.hpp):
+// y = act(conv(x) + b) (b may be null), N x out_c x out_h x out_w. Backward overwrites dw and,
+// when db is non-null, db (db_partial: batch * out_c floats of scratch); relu_y (forward's output
+// with a fused ReLU, or null) masks dy. Float atomics: not bit-identical from run to run.
+void sparse_conv_forward(const ConvGeom& g, int batch, int64_t nnz, const int64_t* offsets, const uint32_t* index,
+                         const float* value, const float* w, const float* b, float* y, bool relu, cudaStream_t s);
+void sparse_conv_backward(const ConvGeom& g, int batch, int64_t nnz, const int64_t* offsets, const uint32_t* index,
+                          const float* value, const float* relu_y, const float* dy, float* dw, float* db,
+                          float* db_partial, cudaStream_t s);
 
 }  // namespace flowpic::nn::cuda

@@ -321,3 +321,119 @@ TEST(GradCheck, BatchNormTraining) {
   };
   check_gradients(c);
 }
+
+// ---- Sparse-input convolution ----------------------------------------------------------------
+// The kernels of SparseConvOp in double: numeric gradients of the weights and biases (there is no
+// input gradient), and equality with the dense templated convolution on the densified batch.
+
+namespace {
+
+// A random COO batch (a cell is non-zero with probability `density`; sample 1 of three or more
+// is left empty), with the dense twin.
+struct SparseCase {
+  std::vector<int64_t> offsets{0};
+  std::vector<uint32_t> index;
+  Vec value, dense;
+};
+
+SparseCase random_sparse(const ConvGeom& g, int batch, double density, uint64_t seed) {
+  Rng rng(seed, 21);
+  SparseCase s;
+  const size_t per = size_t(g.in_c) * g.in_h * g.in_w;
+  s.dense.assign(per * batch, 0.0);
+  for (int n = 0; n < batch; ++n) {
+    for (size_t i = 0; i < per; ++i)
+      if (rng.uniform(0, 1) < density && !(batch >= 3 && n == 1)) {
+        double v = rng.uniform(0.5, 3.0);
+        s.index.push_back(uint32_t(i));
+        s.value.push_back(v);
+        s.dense[n * per + i] = v;
+      }
+    s.offsets.push_back(int64_t(s.index.size()));
+  }
+  return s;
+}
+
+struct SparseConvCase {
+  ConvGeom g;
+  int batch;
+  bool relu;
+  int band;  // 0 = automatic, > 0 forced output rows per band
+};
+
+void check_sparse_conv(const SparseConvCase& sc) {
+  const ConvGeom& g = sc.g;
+  ASSERT_TRUE(g.valid());
+  const int N = sc.batch;
+  SparseCase x = random_sparse(g, N, 0.3, 40 + g.kh);
+  ASSERT_GT(x.index.size(), 4u);
+  Vec w = random_vec(size_t(g.out_c) * g.k_size(), 41);
+  // Biases away from 0: an output that no cell reaches is its bias, and with a fused ReLU a
+  // pre-activation within a step of 0 would be a kink.
+  Vec b = random_vec(g.out_c, 42, 0.3, 1.0);
+  for (size_t i = 0; i < b.size(); i += 2) b[i] = -b[i];
+  const size_t ycount = size_t(N) * g.out_c * g.out_h() * g.out_w();
+  if (sc.relu) {  // no pre-activation near the kink, or the numeric gradient would straddle it
+    Vec z(ycount);
+    cpu::sparse_conv2d_forward(g, N, x.offsets.data(), x.index.data(), x.value.data(), w.data(), b.data(), z.data(),
+                               false, sc.band);
+    size_t near = 0, positive = 0;
+    for (double v : z) near += std::fabs(v)<1e-3, positive += v> 0;
+    ASSERT_EQ(near, 0u) << "pick another seed: a pre-activation sits on the ReLU kink";
+    ASSERT_GT(positive, 0u);
+    ASSERT_LT(positive, ycount);
+  }
+  GradCase c;
+  c.inputs = {&w, &b};
+  c.names = {"sparse conv dw", "sparse conv db"};
+  c.forward = [&] {
+    Vec y(ycount, 7.0);  // garbage: must be overwritten
+    cpu::sparse_conv2d_forward(g, N, x.offsets.data(), x.index.data(), x.value.data(), w.data(), b.data(), y.data(),
+                               sc.relu, sc.band);
+    return y;
+  };
+  c.backward = [&](const Vec& dy) {
+    Vec y = c.forward(), dw(w.size(), 7.0), db(b.size(), 7.0);
+    cpu::sparse_conv2d_backward(g, N, x.offsets.data(), x.index.data(), x.value.data(), dy.data(), dw.data(), db.data(),
+                                sc.relu ? y.data() : nullptr, sc.band);
+    return std::vector<Vec>{dw, db};
+  };
+  check_gradients(c);
+
+  // The dense templated convolution on the densified batch: the same y, dw and db (in double,
+  // summed in another order).
+  Vec ys = c.forward(), yd(ycount);
+  cpu::conv2d_forward(g, N, x.dense.data(), w.data(), b.data(), yd.data(), 0, sc.relu);
+  EXPECT_ALL_CLOSE(ys, yd, 1e-12, 1e-12);
+  Vec dy = random_vec(ycount, 43), dws(w.size()), dbs(b.size()), dwd(w.size()), dbd(b.size()), dxd(x.dense.size());
+  cpu::sparse_conv2d_backward(g, N, x.offsets.data(), x.index.data(), x.value.data(), dy.data(), dws.data(), dbs.data(),
+                              sc.relu ? ys.data() : nullptr, sc.band);
+  cpu::conv2d_backward(g, N, x.dense.data(), w.data(), dy.data(), dxd.data(), dwd.data(), dbd.data(), 0,
+                       sc.relu ? yd.data() : nullptr);
+  EXPECT_ALL_CLOSE(dws, dwd, 1e-12, 1e-12);
+  EXPECT_ALL_CLOSE(dbs, dbd, 1e-12, 1e-12);
+}
+
+}  // namespace
+
+TEST(GradCheck, SparseConvStride5Kernel10SameLikePaper) {
+  for (bool relu : {false, true}) {
+    check_sparse_conv({same_geom(1, 23, 21, 2, 10, 5), 2, relu, 0});
+    check_sparse_conv({same_geom(2, 22, 24, 3, 10, 5), 3, relu, 0});
+  }
+}
+
+TEST(GradCheck, SparseConvStride1Kernel3) {
+  for (bool relu : {false, true}) {
+    check_sparse_conv({same_geom(1, 7, 6, 3, 3, 1), 2, relu, 0});
+    check_sparse_conv({geom(2, 6, 5, 3, 3, 3, 1, 1, 0, 0, 0, 0), 3, relu, 0});
+  }
+}
+
+TEST(GradCheck, SparseConvAsymmetricPaddingAndBandSeams) {
+  for (int band : {1, 2, 3}) {
+    check_sparse_conv({same_geom(2, 9, 8, 3, 3, 2), 3, true, band});
+    check_sparse_conv({same_geom(1, 23, 21, 2, 10, 5), 2, false, band});
+    check_sparse_conv({geom(2, 6, 7, 2, 2, 3, 2, 1, 1, 0, 2, 1), 2, true, band});
+  }
+}

@@ -1,0 +1,367 @@
+// Sparse input (nn/sparse.hpp): the batch view's validator and densify, the sparse-input
+// convolution against the dense one on the densified batch (CPU, fp32: sums in another order),
+// whole models (the paper network at 1500x1500, LeNet-5 at 32x32) sparse vs dense, CPU vs GPU
+// (skipped without a device), and the errors. The double-precision gradient checks of the
+// kernels are in test_gradcheck.cpp.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "nn/layers.hpp"
+#include "nn/model.hpp"
+#include "nn/sparse.hpp"
+#include "nn_fixtures.hpp"
+#include "support/error_of.hpp"
+#include "support/gpu.hpp"
+#include "support/tolerance.hpp"
+
+using namespace flowpic;
+using namespace flowpic::nn;
+
+namespace {
+
+// `cells` random non-zero cells per sample of `shape` (small integer counts, like a FlowPic),
+// as a dense host batch; sample 1 of three or more is empty.
+std::vector<float> random_sparse_dense(Shape shape, int cells, uint64_t seed) {
+  Rng rng(seed, 31);
+  std::vector<float> dense(shape.count(), 0.0f);
+  const size_t per = shape.sample_count();
+  for (int n = 0; n < shape.n; ++n) {
+    if (shape.n >= 3 && n == 1) continue;
+    for (int k = 0; k < cells; ++k) dense[n * per + rng.next_u64() % per] += float(1 + rng.next_u64() % 4);
+  }
+  return dense;
+}
+
+std::vector<float> random_values(size_t n, uint64_t seed) {
+  Rng rng(seed, 9);
+  std::vector<float> v(n);
+  for (auto& x : v) x = float(rng.uniform(-1, 1));
+  return v;
+}
+
+std::string model_path(const char* name) { return std::string(FLOWPIC_SOURCE_DIR) + "/configs/models/" + name; }
+
+ConvGeom same_geom(int c, int h, int w, int oc, int k, int s) {
+  Conv2dConfig cfg;
+  cfg.filters = oc;
+  cfg.kh = cfg.kw = k;
+  cfg.sh = cfg.sw = s;
+  cfg.padding = Conv2dConfig::Padding::same;
+  return conv_geometry(cfg, {1, c, h, w});
+}
+
+struct OpRun {
+  std::vector<float> y, dw, db;
+};
+
+// The sparse op on `x` and the dense op on its densified twin, same weights, bias and dy.
+OpRun run_sparse_op(Backend& be, const ConvGeom& g, const SparseBatch& x, Activation act) {
+  auto op = be.make_sparse_conv(g);
+  const DeviceKind d = be.device();
+  Tensor w = Tensor::from_host(random_values(size_t(g.out_c) * g.k_size(), 1), {g.out_c, g.in_c, g.kh, g.kw}, d);
+  Tensor b = Tensor::from_host(random_values(g.out_c, 2), {1, g.out_c, 1, 1}, d);
+  Tensor y, dw({g.out_c, g.in_c, g.kh, g.kw}, d), db({1, g.out_c, 1, 1}, d);
+  op->forward(x, w, b, y, act);
+  Shape ys = y.shape();
+  Tensor dy = Tensor::from_host(random_values(ys.count(), 3), ys, d);
+  op->backward(x, w, y, dy, dw, &db, act);
+  return {y.to_host(), dw.to_host(), db.to_host()};
+}
+
+OpRun run_dense_op(Backend& be, const ConvGeom& g, const Tensor& x, Activation act) {
+  auto op = be.make_conv(g);
+  const DeviceKind d = be.device();
+  Tensor w = Tensor::from_host(random_values(size_t(g.out_c) * g.k_size(), 1), {g.out_c, g.in_c, g.kh, g.kw}, d);
+  Tensor b = Tensor::from_host(random_values(g.out_c, 2), {1, g.out_c, 1, 1}, d);
+  Tensor y, dw({g.out_c, g.in_c, g.kh, g.kw}, d), db({1, g.out_c, 1, 1}, d);
+  op->forward(x, w, b, y, act);
+  Shape ys = y.shape();
+  Tensor dy = Tensor::from_host(random_values(ys.count(), 3), ys, d);
+  op->backward(x, w, y, dy, nullptr, dw, &db, act);
+  return {y.to_host(), dw.to_host(), db.to_host()};
+}
+
+struct OpCase {
+  std::string name;
+  ConvGeom g;
+  int batch, cells;
+};
+
+std::vector<OpCase> op_cases() {
+  return {{"paper_first_layer_1500", same_geom(1, 1500, 1500, 10, 10, 5), 2, 3000},
+          {"paper_like_two_channels", same_geom(2, 123, 117, 4, 10, 5), 3, 400},
+          {"stride1_3x3_same", same_geom(2, 31, 29, 5, 3, 1), 3, 200},
+          {"lenet_5x5_valid",
+           conv_geometry(
+               [] {
+                 Conv2dConfig c;
+                 c.filters = 6;
+                 c.kh = c.kw = 5;
+                 return c;
+               }(),
+               {1, 1, 32, 32}),
+           4, 100}};
+}
+
+// Model runs: logits and every parameter gradient after one training step's backward.
+struct ModelRun {
+  std::vector<float> logits;
+  std::vector<std::vector<float>> grads;
+  std::vector<std::string> names;
+};
+
+ModelRun run_model(Model& m, const Tensor* dense, const SparseBatch* sparse, const std::vector<int32_t>& labels) {
+  ModelRun r;
+  r.logits = (sparse ? m.forward(*sparse, true) : m.forward(*dense, true)).to_host();
+  m.loss_and_grad(labels);
+  m.backward();
+  for (auto& np : m.named_params())
+    if (!np.param->grad.empty()) {
+      r.grads.push_back(np.param->grad.to_host());
+      r.names.push_back(np.name);
+    }
+  return r;
+}
+
+void expect_same_run(const ModelRun& got, const ModelRun& ref, double tol) {
+  EXPECT_ALL_CLOSE(got.logits, ref.logits, tol, tol);
+  ASSERT_EQ(got.grads.size(), ref.grads.size());
+  for (size_t i = 0; i < got.grads.size(); ++i) {
+    SCOPED_TRACE(ref.names[i]);
+    EXPECT_ALL_CLOSE(got.grads[i], ref.grads[i], tol, tol);
+  }
+}
+
+// A model from `path` at `input` (per sample) on the cpu backend: the sparse batch and its dense
+// twin through two models of the same seed (dropout masks included) agree.
+void check_model_sparse_vs_dense(const std::string& path, Shape input, int batch, int cells, bool fuse, double tol) {
+  auto be = make_cpu_backend();
+  ModelOptions opt{input, 5, 17};
+  opt.fuse = fuse;
+  Model ms = Model::from_file(path, opt, *be), md = Model::from_file(path, opt, *be);
+  ASSERT_TRUE(ms.accepts_sparse_input());
+  Shape bs = input.with_n(batch);
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, cells, 5), bs, DeviceKind::cpu);
+  Tensor xd = densify(x.view(), DeviceKind::cpu);
+  std::vector<int32_t> labels;
+  for (int i = 0; i < batch; ++i) labels.push_back(i % 5);
+  ModelRun rs = run_model(ms, nullptr, &x.view(), labels), rd = run_model(md, &xd, nullptr, labels);
+  expect_same_run(rs, rd, tol);
+  // Inference too.
+  EXPECT_ALL_CLOSE(ms.predict(x.view()), md.predict(xd), tol, tol);
+}
+
+}  // namespace
+
+// ---- the batch view ------------------------------------------------------------------------
+
+TEST(SparseBatch, FromDenseAndBackAgain) {
+  Shape s{3, 2, 5, 4};
+  std::vector<float> dense = random_sparse_dense(s, 6, 1);
+  OwnedSparseBatch x = sparse_from_dense(dense, s, DeviceKind::cpu);
+  EXPECT_EQ(x.view().shape, s);
+  EXPECT_EQ(x.view().device, DeviceKind::cpu);
+  EXPECT_EQ(x.host_offsets().size(), 4u);
+  EXPECT_EQ(x.host_offsets()[1], x.host_offsets()[2]);  // sample 1 is empty
+  EXPECT_GT(x.view().nnz, 0);
+  EXPECT_NO_THROW(validate_sparse(x.view()));
+  EXPECT_EQ(densify(x.view(), DeviceKind::cpu).to_host(), dense);
+}
+
+TEST(SparseBatch, ValidatorNamesWhatIsWrong) {
+  Shape s{2, 1, 3, 4};  // 12 pixels per sample
+  auto error_for = [&](std::vector<int64_t> offsets, std::vector<uint32_t> index) {
+    std::vector<float> value(index.size(), 1.0f);
+    SparseBatch x{s.with_n(int(offsets.size()) - 1),
+                  DeviceKind::cpu,
+                  int64_t(index.size()),
+                  offsets.data(),
+                  index.data(),
+                  value.data()};
+    return flowpic::testing::error_of([&] { validate_sparse(x); });
+  };
+  EXPECT_EQ(error_for({0, 2, 3}, {1, 5, 11}), "(no error)");
+  EXPECT_NE(error_for({0, 2, 3}, {5, 1, 11}).find("sample 0 entry 1 has index 1 after 5"), std::string::npos)
+      << error_for({0, 2, 3}, {5, 1, 11});
+  EXPECT_NE(error_for({0, 2, 3}, {1, 1, 11}).find("strictly increasing"), std::string::npos);
+  EXPECT_NE(error_for({0, 2, 3}, {1, 5, 12}).find("sample 1 entry 2 has index 12, outside [0, 12)"), std::string::npos)
+      << error_for({0, 2, 3}, {1, 5, 12});
+  EXPECT_NE(error_for({0, 3, 2}, {1, 5, 11}).find("offsets[2] is 2 but nnz is 3"), std::string::npos);
+  EXPECT_NE(error_for({0, 4, 3}, {1, 5, 11}).find("offsets[1] = 4 is past nnz 3"), std::string::npos)
+      << error_for({0, 4, 3}, {1, 5, 11});
+  EXPECT_NE(error_for({0, 2, 1, 3}, {1, 5, 11}).find("offsets[2] = 1 after offsets[1] = 2; offsets must not decrease"),
+            std::string::npos)
+      << error_for({0, 2, 1, 3}, {1, 5, 11});
+  EXPECT_NE(error_for({1, 2, 3}, {1, 5, 11}).find("offsets[0] is 1"), std::string::npos);
+  // A sample's indices restart: the second sample may hold a smaller index than the first's last.
+  EXPECT_EQ(error_for({0, 2, 4}, {3, 9, 0, 2}), "(no error)");
+  for (const auto& e : {error_for({0, 2, 3}, {5, 1, 11}), error_for({0, 2, 3}, {1, 5, 12})})
+    EXPECT_EQ(e.find('\n'), std::string::npos) << "one line";
+  EXPECT_THROW(OwnedSparseBatch(s, {0, 1}, {1}, {1.0f}, DeviceKind::cpu), Error);  // N + 1 offsets
+}
+
+// ---- the op, CPU: sparse vs dense in fp32 --------------------------------------------------
+
+class SparseConvOpCases : public ::testing::TestWithParam<OpCase> {};
+
+TEST_P(SparseConvOpCases, CpuEqualsDenseConvOnTheDensifiedBatch) {
+  const OpCase& c = GetParam();
+  auto be = make_cpu_backend();
+  Shape bs{c.batch, c.g.in_c, c.g.in_h, c.g.in_w};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, c.cells, 2), bs, DeviceKind::cpu);
+  Tensor xd = densify(x.view(), DeviceKind::cpu);
+  for (Activation act : {Activation::none, Activation::relu}) {
+    OpRun s = run_sparse_op(*be, c.g, x.view(), act), d = run_dense_op(*be, c.g, xd, act);
+    EXPECT_ALL_CLOSE(s.y, d.y, 1e-5, 1e-5);
+    EXPECT_ALL_CLOSE(s.dw, d.dw, 1e-4, 1e-4);
+    EXPECT_ALL_CLOSE(s.db, d.db, 1e-4, 1e-4);
+  }
+}
+
+TEST_P(SparseConvOpCases, GpuEqualsCpu) {
+  FLOWPIC_REQUIRE_GPU();
+  const OpCase& c = GetParam();
+  auto cpu = make_cpu_backend();
+  NN_BACKEND_OR_SKIP(gpu, "cuda");
+  Shape bs{c.batch, c.g.in_c, c.g.in_h, c.g.in_w};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, c.cells, 2), bs, DeviceKind::cpu);
+  OwnedSparseBatch xg = x.to(DeviceKind::cuda);
+  for (Activation act : {Activation::none, Activation::relu}) {
+    OpRun a = run_sparse_op(*cpu, c.g, x.view(), act), b = run_sparse_op(*gpu, c.g, xg.view(), act);
+    EXPECT_ALL_CLOSE(b.y, a.y, 1e-5, 1e-5);
+    EXPECT_ALL_CLOSE(b.dw, a.dw, 1e-4, 1e-4);
+    EXPECT_ALL_CLOSE(b.db, a.db, 1e-4, 1e-4);
+  }
+  // The device batch densified on either device is the host one.
+  EXPECT_EQ(densify(xg.view(), DeviceKind::cpu).to_host(), densify(x.view(), DeviceKind::cpu).to_host());
+  EXPECT_EQ(densify(xg.view(), DeviceKind::cuda).to_host(), densify(x.view(), DeviceKind::cpu).to_host());
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, SparseConvOpCases, ::testing::ValuesIn(op_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(SparseConvOp, CpuBackwardIsBitIdenticalRunToRun) {
+  auto be = make_cpu_backend();
+  ConvGeom g = same_geom(1, 300, 300, 10, 10, 5);
+  Shape bs{5, 1, 300, 300};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, 2000, 3), bs, DeviceKind::cpu);
+  OpRun a = run_sparse_op(*be, g, x.view(), Activation::relu), b = run_sparse_op(*be, g, x.view(), Activation::relu);
+  EXPECT_EQ(a.y, b.y);
+  EXPECT_EQ(a.dw, b.dw);
+  EXPECT_EQ(a.db, b.db);
+}
+
+TEST(SparseConvOp, WithoutBiasAndWithAnEmptyBatch) {
+  auto be = make_cpu_backend();
+  ConvGeom g = same_geom(1, 20, 20, 3, 10, 5);
+  Shape bs{2, 1, 20, 20};
+  OwnedSparseBatch x = sparse_from_dense(std::vector<float>(bs.count(), 0.0f), bs, DeviceKind::cpu);
+  ASSERT_EQ(x.view().nnz, 0);
+  auto op = be->make_sparse_conv(g);
+  Tensor w = Tensor::from_host(random_values(size_t(g.out_c) * g.k_size(), 1), {3, 1, 10, 10}, DeviceKind::cpu);
+  Tensor y, dw({3, 1, 10, 10}, DeviceKind::cpu);
+  op->forward(x.view(), w, Tensor(), y, Activation::none);
+  EXPECT_EQ(y.to_host(), std::vector<float>(y.count(), 0.0f));
+  Tensor dy = Tensor::from_host(random_values(y.count(), 4), y.shape(), DeviceKind::cpu);
+  op->backward(x.view(), w, y, dy, dw, nullptr, Activation::none);
+  EXPECT_EQ(dw.to_host(), std::vector<float>(dw.count(), 0.0f));
+}
+
+// ---- whole models --------------------------------------------------------------------------
+
+TEST(SparseModel, PaperNetworkAt1500EqualsTheDensePath) {
+  check_model_sparse_vs_dense(model_path("flowpic_paper.json"), {1, 1, 1500, 1500}, 2, 3000, true, 1e-4);
+}
+
+TEST(SparseModel, LeNet5At32EqualsTheDensePathFusedOrNot) {
+  for (bool fuse : {true, false}) {
+    SCOPED_TRACE(fuse ? "fused" : "not fused");
+    check_model_sparse_vs_dense(model_path("lenet5.json"), {1, 1, 32, 32}, 4, 100, fuse, 1e-4);
+  }
+}
+
+TEST(SparseModel, TrainingStepsOnTheGpuEqualTheCpu) {
+  FLOWPIC_REQUIRE_GPU();
+  auto cpu = make_cpu_backend();
+  NN_BACKEND_OR_SKIP(gpu, "cuda");
+  for (const char* name : {"flowpic_paper.json", "lenet5.json"}) {
+    SCOPED_TRACE(name);
+    const bool paper = std::string(name) == "flowpic_paper.json";
+    Shape input = paper ? Shape{1, 1, 1500, 1500} : Shape{1, 1, 32, 32};
+    const int batch = paper ? 2 : 4;
+    Shape bs = input.with_n(batch);
+    OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, paper ? 3000 : 100, 6), bs, DeviceKind::cpu);
+    OwnedSparseBatch xg = x.to(DeviceKind::cuda);
+    Model mc = Model::from_file(model_path(name), {input, 5, 23}, *cpu);
+    Model mg = Model::from_file(model_path(name), {input, 5, 23}, *gpu);
+    std::vector<int32_t> labels;
+    for (int i = 0; i < batch; ++i) labels.push_back((i * 3) % 5);
+    ModelRun a = run_model(mc, nullptr, &x.view(), labels), b = run_model(mg, nullptr, &xg.view(), labels);
+    expect_same_run(b, a, 5e-4);
+    EXPECT_ALL_CLOSE(mg.predict(xg.view()), mc.predict(x.view()), 5e-4, 5e-4);
+  }
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+TEST(SparseModel, RefusesAWrongShapeAMalformedBatchAndANonConvFirstLayer) {
+  auto be = make_cpu_backend();
+  Model m = Model::from_file(model_path("lenet5.json"), {{1, 1, 32, 32}, 5, 1}, *be);
+  Shape wrong{2, 1, 32, 31};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(wrong, 10, 1), wrong, DeviceKind::cpu);
+  std::string e = flowpic::testing::error_of([&] { m.forward(x.view(), true); });
+  EXPECT_NE(e.find("model input: expected N x 1 x 32 x 32, got a sparse batch of 2x1x32x31"), std::string::npos) << e;
+
+  // Unsorted and out-of-range cells are refused before anything is written.
+  Shape good{1, 1, 32, 32};
+  std::vector<int64_t> offsets{0, 2};
+  std::vector<uint32_t> unsorted{40, 7}, out_of_range{7, 1024};
+  std::vector<float> values{1.0f, 2.0f};
+  SparseBatch bad{good, DeviceKind::cpu, 2, offsets.data(), unsorted.data(), values.data()};
+  e = flowpic::testing::error_of([&] { m.forward(bad, true); });
+  EXPECT_NE(e.find("conv2d sparse input: sample 0 entry 1 has index 7 after 40"), std::string::npos) << e;
+  bad.index = out_of_range.data();
+  e = flowpic::testing::error_of([&] { m.forward(bad, true); });
+  EXPECT_NE(e.find("has index 1024, outside [0, 1024)"), std::string::npos) << e;
+
+  // A model that does not start with a convolution cannot take sparse input.
+  json arch = json::parse(R"({"layers": [{"type": "flatten"}, {"type": "dense", "units": "classes"}]})");
+  Model dense_first = Model::from_json(arch, "flat.json", {{1, 1, 32, 32}, 5, 1}, *be);
+  EXPECT_FALSE(dense_first.accepts_sparse_input());
+  OwnedSparseBatch ok = sparse_from_dense(random_sparse_dense(good, 10, 1), good, DeviceKind::cpu);
+  e = flowpic::testing::error_of([&] { dense_first.forward(ok.view(), true); });
+  EXPECT_NE(e.find("a sparse batch needs a conv2d first layer, but layers[0] is flatten"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos);
+  EXPECT_TRUE(m.accepts_sparse_input());
+}
+
+TEST(SparseModel, ConvLayerRefusesAnInputGradientForSparseInput) {
+  auto be = make_cpu_backend();
+  Conv2dConfig cfg;
+  cfg.filters = 2;
+  cfg.kh = cfg.kw = 3;
+  Conv2d conv(cfg);
+  Rng rng(1, 1);
+  Shape out = conv.setup(*be, {1, 1, 6, 6}, rng, 1);
+  Shape bs{1, 1, 6, 6};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, 5, 1), bs, DeviceKind::cpu);
+  conv.forward_sparse(x.view(), true);
+  Tensor dy = Tensor::from_host(random_values(out.count(), 1), out, DeviceKind::cpu);
+  EXPECT_NO_THROW(conv.backward(dy, false));
+  EXPECT_THROW(conv.backward(dy, true), Error);
+}
+
+TEST(SparseModel, RefusesABatchOnTheOtherDevice) {
+  FLOWPIC_REQUIRE_GPU();
+  auto be = make_cpu_backend();
+  Model m = Model::from_file(model_path("lenet5.json"), {{1, 1, 32, 32}, 5, 1}, *be);
+  Shape bs{1, 1, 32, 32};
+  OwnedSparseBatch xg = sparse_from_dense(random_sparse_dense(bs, 10, 1), bs, DeviceKind::cuda);
+  std::string e = flowpic::testing::error_of([&] { m.forward(xg.view(), true); });
+  EXPECT_NE(e.find("the sparse batch is on cuda but the backend is cpu"), std::string::npos) << e;
+  // The validator reads a device batch through a host copy.
+  EXPECT_NO_THROW(validate_sparse(xg.view()));
+}
