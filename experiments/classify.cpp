@@ -147,14 +147,16 @@ Classification classify_captures(const ClassifyOptions& o) {
   c.probabilities.reserve(n * classes);
   if (n > 0) {
     const int batch = std::max(1, o.batch_size);
-    ImageBatcher batcher(c.store, rep, c.samples, backend->device(), batch);
+    const InputChoice input =
+        choose_batch_input("auto", model, rep, false, c.samples, "classify");  // images or their cells
+    ImageBatcher batcher(c.store, rep, c.samples, backend->device(), batch, nullptr, input.input);
     std::vector<size_t> ids;
     Progress progress("classify", double(n), "windows", 10.0);
     for (size_t b = 0; b < n; b += static_cast<size_t>(batch)) {
       const size_t m = std::min(n - b, static_cast<size_t>(batch));
       ids.resize(m);
       for (size_t i = 0; i < m; ++i) ids[i] = b + i;
-      std::vector<float> p = model.predict(batcher.build(ids.data(), m));
+      std::vector<float> p = batcher.predict(model, ids.data(), m);
       for (size_t i = 0; i < m; ++i) {
         const float* row = p.data() + i * classes;
         c.predicted.push_back(static_cast<int32_t>(std::max_element(row, row + classes) - row));

@@ -203,7 +203,7 @@ ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
   JsonWhere w{origin, ""};
   check_keys(j, w,
              {"name", "description", "dataset", "representation", "model", "optimizer", "training", "task", "device",
-              "output", "sweep", "sweep_point"},
+              "input", "output", "sweep", "sweep_point"},
              {"name", "dataset", "representation", "model", "task"});
   ExperimentConfig c;
   c.file = origin;
@@ -224,6 +224,9 @@ ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
   if (j.contains("device")) c.device = json_string(j, "device", w);
   if (c.device != "auto" && c.device != "cpu" && c.device != "cuda")
     fail(w.at("device").str(), ": '", c.device, "' is not a device; allowed: auto, cpu, cuda");
+  if (j.contains("input")) c.input = json_string(j, "input", w);
+  if (c.input != "auto" && c.input != "dense" && c.input != "sparse")
+    fail(w.at("input").str(), ": '", c.input, "' is not an input path; allowed: auto, dense, sparse");
   if (j.contains("output")) c.output = json_string(j, "output", w);
   // The grid itself is expanded and checked point by point by expand_sweep (experiments/sweep.hpp).
   if (j.contains("sweep") && !j["sweep"].is_object())
@@ -239,6 +242,7 @@ ExperimentConfig parse_experiment(const json& j, const std::string& origin) {
   c.resolved["task"] = c.task.to_json();
   c.resolved["optimizer"] = c.optimizer;
   c.resolved["device"] = c.device;
+  c.resolved["input"] = c.input;
   c.resolved["output"] = c.output;
   return c;
 }

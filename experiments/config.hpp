@@ -62,6 +62,7 @@ struct ExperimentConfig {
   TrainingConfig training;
   TaskConfig task;
   std::string device = "auto";  // auto | cpu | cuda
+  std::string input = "auto";   // auto | dense | sparse: images or their non-zero cells (choose_batch_input)
   std::string output = "results";
   json resolved;  // the whole config after overrides and defaults, stored with the results
 };

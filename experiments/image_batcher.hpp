@@ -2,13 +2,17 @@
 // Builds the images of a list of samples into one NCHW batch on the model's device, through the
 // image-builder front end (kernels/image_builder.hpp): the CPU builder into host memory for the
 // cpu backend; the CUDA builder straight into device memory from packet columns uploaded once, on
-// the default stream the CNN engine uses, for the cuda backend.
+// the default stream the CNN engine uses, for the cuda backend. Or, on the sparse input path,
+// the images' non-zero cells (a COO batch) that the network's first convolution reads directly.
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kernels/image_augment.hpp"
 #include "kernels/image_spec.hpp"
 #include "kernels/sample_index.hpp"
+#include "nn/model.hpp"
+#include "nn/sparse.hpp"
 #include "nn/tensor.hpp"
 
 namespace flowpic {
@@ -22,11 +26,36 @@ class ImageAugmenter;
 // build()'s draw key for an image without augmentation.
 inline constexpr uint64_t kNoAugmentation = ~uint64_t{0};
 
+// What the network reads: dense images, or the images' non-zero cells straight into a sparse-input
+// first convolution (nn::SparseBatch; FlowPics only, the image is never materialised).
+enum class BatchInput : uint8_t { kDense = 0, kSparse = 1 };
+const char* batch_input_name(BatchInput input);
+
+struct InputChoice {
+  BatchInput input = BatchInput::kDense;
+  std::string reason;          // one line: why (the setting, or auto's estimate)
+  double cells_per_image = 0;  // auto's estimate: mean packets per image (an upper bound on its cells)
+  double density = 0;          // cells_per_image / pixels per image
+};
+
+// The input path for a setting "dense", "sparse" or "auto" (experiment key "input"). "sparse" is an
+// error (naming `where`) unless the model's first layer is a convolution (nn::Model::
+// accepts_sparse_input), the images are FlowPics and no image augmentation is configured (those
+// change built images). "auto" picks sparse when it is allowed, the images are large (at least
+// kSparseMinPixels pixels) and the samples' mean packets per image are under kSparseMaxDensity of
+// its pixels: there the first convolution's cost per non-zero cell beats its cost per pixel.
+inline constexpr double kSparseMaxDensity = 0.02;
+inline constexpr size_t kSparseMinPixels = 100 * 100;
+InputChoice choose_batch_input(const std::string& setting, const nn::Model& model,
+                               const RepresentationConfig& representation, bool image_augmentation,
+                               const std::vector<Sample>& samples, const std::string& where);
+
 class ImageBatcher {
  public:
   // The store, representation, samples and augmenter (null: none) must outlive the batcher.
   ImageBatcher(const PacketStore& store, const RepresentationConfig& representation, const std::vector<Sample>& samples,
-               nn::DeviceKind device, int max_batch, const Augmenter* augmenter = nullptr);
+               nn::DeviceKind device, int max_batch, const Augmenter* augmenter = nullptr,
+               BatchInput input = BatchInput::kDense);
   ~ImageBatcher();
   ImageBatcher(const ImageBatcher&) = delete;
   ImageBatcher& operator=(const ImageBatcher&) = delete;
@@ -36,17 +65,30 @@ class ImageBatcher {
   // keys[i] (kernels/augment.hpp), or not for kNoAugmentation: packet augmentations warp its
   // window before the build, image augmentations change the built image in place.
   const nn::Tensor& build(const size_t* ids, size_t n, const uint64_t* keys = nullptr);
+  // The same images as their non-zero cells (a FlowPic representation; packet augmentations only):
+  // a view valid until the next build_sparse().
+  const nn::SparseBatch& build_sparse(const size_t* ids, size_t n, const uint64_t* keys = nullptr);
+
+  // The model's logits for samples ids[0..n) on the batcher's input path (the batch stays alive
+  // for model.backward() until the next call), and its class probabilities (inference mode).
+  BatchInput input() const { return input_; }
+  const nn::Tensor& forward(nn::Model& model, const size_t* ids, size_t n, const uint64_t* keys, bool training);
+  std::vector<float> predict(nn::Model& model, const size_t* ids, size_t n);
 
  private:
   struct Gpu;  // the device batch, only in CUDA builds
+  // The windows of samples ids[0..n), warped by their draws; the image parameters of the draws.
+  void stage_windows(const size_t* ids, size_t n, const uint64_t* keys);
   const RepresentationConfig& rep_;
   const std::vector<Sample>& samples_;
   size_t max_batch_;
   std::unique_ptr<ImageBuilder> builder_;
   const Augmenter* augmenter_;
   std::unique_ptr<ImageAugmenter> image_augmenter_;  // for image augmentations, on the builder's device
+  BatchInput input_;
   std::vector<ImageWindow> windows_;
   std::vector<ImageAugmentParams> image_params_;
+  nn::SparseBatch sparse_;
   std::vector<float> host_images_;
   nn::Tensor batch_;
   std::unique_ptr<Gpu> gpu_;

@@ -182,6 +182,11 @@ RunResult describe_run(const ExperimentConfig& cfg, const PreparedExperiment& d,
   r.provenance["seed"] = seed;
   r.provenance["split_seed"] = seed;  // the seed the train / validation / test split was drawn with
   r.provenance["model_parameters"] = trainer.model()->parameter_count();
+  const InputChoice& in = trainer.input();
+  r.provenance["input"] = {{"path", batch_input_name(in.input)},
+                           {"reason", in.reason},
+                           {"packets_per_image", in.cells_per_image},
+                           {"density", in.density}};
   if (cfg.training.augment.active()) {
     // The draws are a function of the run's seed, each sample and its key (copy or epoch).
     r.provenance["augmentation"] = {{"type", cfg.training.augment.type_name()},
@@ -210,6 +215,7 @@ TrainedRun run_once(const ExperimentConfig& cfg, PreparedExperiment& d, uint64_t
                cfg.name.c_str(), r.run.c_str(), trainer.backend()->description().c_str(), d.train.samples.size(),
                d.validation.samples.size(), trainer.model()->parameter_count(),
                d.data_source == "synthetic" ? " [SYNTHETIC data]" : "");
+  std::fprintf(stderr, "input: %s (%s)\n", batch_input_name(trainer.input().input), trainer.input().reason.c_str());
   if (cfg.training.augment.active())
     std::fprintf(stderr, "augmentation %s (%s): %zu training images per pass\n",
                  cfg.training.augment.type_name().c_str(),

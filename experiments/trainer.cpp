@@ -146,8 +146,10 @@ Trainer::Trainer(const ExperimentConfig& cfg, const PreparedExperiment& data, ui
       augmenter_(cfg.training.augment.active()
                      ? std::make_unique<Augmenter>(cfg.training.augment, data.store, data.representation, seed)
                      : nullptr),
+      input_(choose_batch_input(cfg.input, *model_, data.representation, cfg.training.augment.on_images(),
+                                data.index.samples, cfg.file + ": input")),
       batcher_(data.store, data.representation, data.index.samples, backend_->device(), cfg.training.batch_size,
-               augmenter_.get()),
+               augmenter_.get(), input_.input),
       items_(training_items(data.train.samples, cfg.training.augment)),
       batches_(positions(items_.sample.size()), cfg.training, seed) {}
 
@@ -215,8 +217,8 @@ EpochRecord Trainer::train_epoch(int epoch) {
       keys.push_back(epoch_keys ? static_cast<uint64_t>(epoch) : items_.key[i]);
       labels.push_back(data_.sample_class[ids.back()]);
     }
-    const nn::Tensor& x = batcher_.build(ids.data(), ids.size(), augmenter_ ? keys.data() : nullptr);
-    const nn::Tensor& logits = model_->forward(x, true);
+    const nn::Tensor& logits =
+        batcher_.forward(*model_, ids.data(), ids.size(), augmenter_ ? keys.data() : nullptr, true);
     double loss = model_->loss_and_grad(labels);
     model_->backward();
     optimizer_->step();
@@ -247,8 +249,7 @@ Evaluation Trainer::evaluate(const std::vector<size_t>& ids) {
   size_t correct = 0;
   for (size_t b = 0; b < ids.size(); b += batch) {
     size_t m = std::min(ids.size() - b, batch);
-    const nn::Tensor& x = batcher_.build(ids.data() + b, m);
-    std::vector<float> p = model_->predict(x);
+    std::vector<float> p = batcher_.predict(*model_, ids.data() + b, m);
     for (size_t i = 0; i < m; ++i) {
       const float* row = p.data() + i * classes_;
       int32_t best = arg_max(row, classes_);

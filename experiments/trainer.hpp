@@ -123,6 +123,7 @@ class Trainer {
 
   const std::shared_ptr<nn::Backend>& backend() const { return backend_; }
   const std::shared_ptr<nn::Model>& model() const { return model_; }
+  const InputChoice& input() const { return input_; }
   size_t training_images_per_pass() const { return items_.sample.size(); }  // training images per pass
 
   // Epochs until training.epochs, early stopping (training.patience) or g_stop_requested; each
@@ -145,6 +146,7 @@ class Trainer {
   std::shared_ptr<nn::Model> model_;
   std::unique_ptr<nn::Optimizer> optimizer_;
   std::unique_ptr<Augmenter> augmenter_;  // training.augment; null without
+  InputChoice input_;                     // dense images or their cells (the config's "input")
   ImageBatcher batcher_;
   TrainingItems items_;
   TrainingBatches batches_;

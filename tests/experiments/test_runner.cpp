@@ -163,6 +163,68 @@ TEST_F(Runner, AugmentationsTrainAndAreRecorded) {
   EXPECT_NE(m.find("test.json: training.augment.type: \"time_shift\" changes packet times"), std::string::npos) << m;
 }
 
+// The sparse input path (the images' cells into a sparse-input first convolution) trains like the
+// dense one: the same loss curve within fp32 tolerance, the same predictions; auto chooses it for
+// large sparse FlowPics only; the choice is recorded.
+TEST_F(Runner, SparseInputTrainsLikeDense) {
+  const std::string task = R"({"type": "category", "encapsulation": "Non-VPN"})";
+  const std::vector<std::string> big = {
+      R"(representation={"type": "flowpic", "resolution": 300, "block_s": 15})",
+      R"(model={"layers": [{"type": "conv2d", "filters": 4, "kernel_size": 10, "strides": 5, "padding": "same"}, {"type": "relu"}, {"type": "max_pool2d", "pool_size": 2}, {"type": "flatten"}, {"type": "dense", "units": "classes"}]})"};
+  std::vector<RunResult> runs;
+  for (const char* input : {"dense", "sparse", "auto"}) {
+    std::vector<std::string> sets = big;
+    sets.push_back(std::string("input=") + input);
+    ExperimentConfig cfg = config(task, sets);
+    PreparedExperiment d = prepare_experiment(cfg, 5);
+    runs.push_back(run_once(cfg, d, 5, "run_experiment test.json").result);
+    EXPECT_EQ(runs.back().config["input"], input);
+  }
+  EXPECT_EQ(runs[0].provenance["input"]["path"], "dense");
+  EXPECT_EQ(runs[1].provenance["input"]["path"], "sparse");
+  EXPECT_EQ(runs[2].provenance["input"]["path"], "sparse") << runs[2].provenance["input"].dump();
+  for (int k : {1, 2}) {
+    ASSERT_EQ(runs[k].history.size(), runs[0].history.size());
+    for (size_t e = 0; e < runs[0].history.size(); ++e) {
+      EXPECT_NEAR(runs[k].history[e].train_loss, runs[0].history[e].train_loss, 1e-4 * runs[0].history[e].train_loss);
+      EXPECT_NEAR(runs[k].history[e].val_loss, runs[0].history[e].val_loss, 1e-4 * runs[0].history[e].val_loss);
+    }
+    ASSERT_EQ(runs[k].groups.size(), 1u);
+    EXPECT_EQ(runs[k].groups[0].predicted, runs[0].groups[0].predicted);
+    for (size_t i = 0; i < runs[0].groups[0].probabilities.size(); ++i)
+      EXPECT_NEAR(runs[k].groups[0].probabilities[i], runs[0].groups[0].probabilities[i], 1e-4);
+  }
+  // auto keeps small images dense, and explains.
+  ExperimentConfig small =
+      config(task, {R"(representation={"type": "flowpic", "resolution": 32, "block_s": 15})", big[1]});
+  PreparedExperiment d = prepare_experiment(small, 5);
+  const RunResult r = run_once(small, d, 5, "run_experiment test.json").result;
+  EXPECT_EQ(r.provenance["input"]["path"], "dense");
+  EXPECT_NE(r.provenance["input"]["reason"].get<std::string>().find("small images"), std::string::npos);
+  // "sparse" where it cannot run: one line naming the reason.
+  std::string m = flowpic::testing::error_of([&] {
+    ExperimentConfig c = config(task, {"input=sparse"});
+    PreparedExperiment p = prepare_experiment(c, 5);
+    run_once(c, p, 5, "x");
+  });
+  EXPECT_NE(m.find("test.json: input: input \"sparse\" is not possible: the model's first layer is not a conv2d"),
+            std::string::npos)
+      << m;
+  m = flowpic::testing::error_of([&] {
+    std::vector<std::string> sets = big;
+    sets.push_back("input=sparse");
+    sets.push_back(R"(training.augment={"type": "rotate"})");
+    ExperimentConfig c = config(task, sets);
+    PreparedExperiment p = prepare_experiment(c, 5);
+    run_once(c, p, 5, "x");
+  });
+  EXPECT_NE(m.find("an image augmentation changes the built images"), std::string::npos) << m;
+  EXPECT_NE(flowpic::testing::error_of([&] {
+              config(task, {"input=spars"});
+            }).find("test.json: input: 'spars' is not an input path; allowed: auto, dense, sparse"),
+            std::string::npos);
+}
+
 TEST_F(Runner, FlowsNeverStraddleTheSplit) {
   ExperimentConfig cfg = config(R"({"type": "category", "encapsulation": "Non-VPN"})");
   PreparedExperiment d = prepare_experiment(cfg, 5);
