@@ -4,7 +4,10 @@ torch.nn.Sequential, the same input, batch, optimizer (Adam, Keras defaults: lr 
 and the same timing (forward + cross-entropy + backward + step per iteration, median).
 
   /usr/bin/python3 scripts/bench_nn_torch.py --model configs/models/flowpic_paper.json \
-      --input 1x1500x1500 --batch 32 --iters 3 --warmup 1 --threads 2 [--device cuda]
+      --input 1x1500x1500 --batch 32 --iters 3 --warmup 1 --threads 2 [--device cuda] [--images FILE]
+
+--images trains on a prebuilt batch (bench_sparse --dump-images: real windows' FlowPics, dense; the
+images are not built inside the timed step, PyTorch gets them for free).
 
 Prints a final JSON line like the C++ program. Needs python3-torch (scripts/setup.sh --bench);
 never used by the tests.
@@ -96,6 +99,8 @@ def main():
     ap.add_argument("--classes", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--images", help="a prebuilt batch (bench_sparse --dump-images: float32 N x C x H x W, "
+                                     "then N int32 labels) instead of random images")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -107,9 +112,18 @@ def main():
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     g = torch.Generator().manual_seed(42)
-    x = torch.rand(a.batch, *chw, generator=g)
-    x = torch.where(torch.rand(x.shape, generator=g) < 1 / 16, x, torch.zeros_like(x)).to(dev)
-    y = torch.randint(0, a.classes, (a.batch,), generator=g).to(dev)
+    if a.images:
+        import numpy as np
+        raw = np.fromfile(a.images, dtype=np.uint8)
+        n_img = a.batch * chw[0] * chw[1] * chw[2]
+        if raw.size != n_img * 4 + a.batch * 4:
+            sys.exit(f"bench_nn_torch: {a.images}: {raw.size} bytes, not a batch of {a.batch} x {a.input} and labels")
+        x = torch.from_numpy(raw[:n_img * 4].view(np.float32).reshape(a.batch, *chw).copy()).to(dev)
+        y = torch.from_numpy(raw[n_img * 4:].view(np.int32).astype(np.int64)).to(dev)
+    else:
+        x = torch.rand(a.batch, *chw, generator=g)
+        x = torch.where(torch.rand(x.shape, generator=g) < 1 / 16, x, torch.zeros_like(x)).to(dev)
+        y = torch.randint(0, a.classes, (a.batch,), generator=g).to(dev)
 
     def step():
         opt.zero_grad(set_to_none=True)
