@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 programs=(tests/test_common tests/test_dataset tests/test_kernels tests/test_nn tests/test_experiments tests/test_apps
-          bench/bench_images bench/bench_nn_train bench/bench_nn_first_conv
+          bench/bench_images bench/bench_nn_train bench/bench_nn_first_conv bench/bench_sparse
           apps/run_experiment apps/flowpic_data)
 targets=()
 for p in "${programs[@]}"; do targets+=("$(basename "$p")"); done

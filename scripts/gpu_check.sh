@@ -7,7 +7,7 @@
 # Steps (each fits the device's 10-minute command limit; `all` = every step, in order):
 #   info        the GPU, driver, CUDA and cuDNN versions, and that every program finds its libraries
 #   tests       every GoogleTest suite, GPU cases included (CPU vs GPU for every kernel and layer)
-#   bench       scripts/bench_images.sh and scripts/bench_nn.sh cuda (PyTorch on CUDA beside ours)
+#   bench       scripts/bench_images.sh, scripts/bench_nn.sh cuda and scripts/bench_sparse.sh cuda (PyTorch on CUDA beside ours)
 #   experiment  run_experiment quickstart on cpu and cuda, and vpn_category (FlowPic 1500x1500,
 #               the paper network, 40 epochs) on cuda with the built-in synthetic data
 # Each step's summary goes to <step>.summary.txt in $OUT (the device tool's output folder;
@@ -86,7 +86,9 @@ run_bench() {
   FLOWPIC_PREBUILT="$bin" PYTHON="${py:-python3}" bash scripts/bench_images.sh --runs 5 >"$out/bench_images.txt" 2>&1 || status=1
   FLOWPIC_PREBUILT="$bin" TORCH_PY="${py:-python3}" REPEATS=3 THREADS="$(nproc)" bash scripts/bench_nn.sh cuda \
     >"$out/bench_nn_cuda.txt" 2>&1 || status=1
-  cat "$out/bench_images.txt" "$out/bench_nn_cuda.txt" >"$out/bench.summary.txt"
+  FLOWPIC_PREBUILT="$bin" TORCH_PY="${py:-python3}" REPEATS=3 THREADS="$(nproc)" bash scripts/bench_sparse.sh cuda \
+    >"$out/bench_sparse_cuda.txt" 2>&1 || status=1
+  cat "$out/bench_images.txt" "$out/bench_nn_cuda.txt" "$out/bench_sparse_cuda.txt" >"$out/bench.summary.txt"
   cat "$out/bench.summary.txt"
   return $status
 }
