@@ -31,7 +31,7 @@ enum LinkType : int {
 };
 
 bool link_type_supported(int link_type);
-// The supported link types in words, for messages ("Ethernet (VLAN, PPPoE), Linux cooked SLL/SLL2, ...").
+// The supported link types in words, for messages ("Ethernet (VLAN tags, PPPoE), Linux cooked SLL/SLL2, ...").
 const char* supported_link_types();
 
 // IP-in-IP tunnels (IPv4 protocol 4 / IPv6 next header 4: IPv4 inside; protocol / next header 41:
