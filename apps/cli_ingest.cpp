@@ -70,6 +70,10 @@ Action add_ingest(CLI::App& flowpic_data) {
                   "active one ends early (counted in the summary; default 1048576; 1 to 4294967296)")
       ->type_name("N")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32).description(""));
+  sub->add_flag("--decapsulate", s->o.decode.decapsulate,
+                "IP-in-IP tunnels (IPv4/IPv6 in IPv4/IPv6): the inner TCP/UDP packets become the\n"
+                "flows (inner addresses, ports, IP lengths; up to 4 tunnels deep); without it tunnel\n"
+                "packets are skipped (ip_tunnel). Recorded in the store's flow_options");
   add_quiet(sub, *s);
   return [s](const std::string& command) {
     s->o.flow.max_open_sessions = static_cast<size_t>(s->max_open_sessions);

@@ -72,7 +72,8 @@ void FlowSink::finish() {
   for (const auto& [reason, n] : report_.skipped) writer_.add_skipped(reason, n);
 }
 
-std::string flow_options_json(const FlowOptions& options, const LabelMap* labels, const std::string& kind) {
+std::string flow_options_json(const FlowOptions& options, const LabelMap* labels, const std::string& kind,
+                              const DecodeOptions* decode) {
   json j;
   j["kind"] = kind;
   if (kind == "sessions") {
@@ -81,6 +82,11 @@ std::string flow_options_json(const FlowOptions& options, const LabelMap* labels
     j["max_open_sessions"] = options.max_open_sessions;
     j["syn_starts_session"] = true;
     j["out_of_order"] = "sorted by time within each flow at flow close (stable)";
+  }
+  if (decode) {
+    // true: the flows are the innermost packets of IP-in-IP tunnels; false: tunnel packets were skipped.
+    j["decapsulate"] = decode->decapsulate;
+    if (decode->decapsulate) j["max_tunnel_depth"] = kMaxTunnelDepth;
   }
   json filters = json::array();
   if (labels)

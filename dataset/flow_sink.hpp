@@ -42,8 +42,10 @@ class FlowSink {
   uint32_t source_ = 0;
 };
 
-// The flow options as the JSON text recorded in a store.
-std::string flow_options_json(const FlowOptions& options, const LabelMap* labels, const std::string& kind);
+// The flow options as the JSON text recorded in a store; `decode` (captures only) adds
+// "decapsulate" and, when on, "max_tunnel_depth".
+std::string flow_options_json(const FlowOptions& options, const LabelMap* labels, const std::string& kind,
+                              const DecodeOptions* decode = nullptr);
 
 // Warnings beyond this many per file are counted, not listed.
 inline constexpr int kMaxWarningsPerFile = 20;

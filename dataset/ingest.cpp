@@ -71,10 +71,11 @@ namespace {
 // Reads one capture file into the sink; fills the file's SourceInfo and the report.
 class CaptureIngester {
  public:
-  CaptureIngester(const FlowOptions& flow, FlowSink& sink, IngestReport& report)
+  CaptureIngester(const FlowOptions& flow, const DecodeOptions& decode, FlowSink& sink, IngestReport& report)
       : sink_(sink),
         report_(report),
         assembler_(flow, [this](FlowRecord& r) { sink_.add(r); }),
+        decode_(decode),
         max_open_(flow.max_open_sessions) {}
 
   // `progress(bytes_of_this_file, packets_of_this_file)` is called every few thousand packets.
@@ -90,16 +91,17 @@ class CaptureIngester {
     const int link = reader->link_type();
     if (!link_type_supported(link)) {
       skip_file(source, path + ": unknown link type " + reader->link_type_name() +
-                            " (supported: Ethernet, Linux cooked SLL/SLL2, raw IP, BSD loopback)");
+                            " (supported: " + supported_link_types() + ")");
       return;
     }
     CaptureRecord rec;
     DecodedPacket pkt;
     while (reader->next(rec)) {
-      DecodeStatus st = decode_packet(link, rec.data, rec.caplen, rec.wire_len, pkt);
-      if (st == DecodeStatus::kOk)
+      DecodeStatus st = decode_packet(link, rec.data, rec.caplen, rec.wire_len, pkt, decode_);
+      if (st == DecodeStatus::kOk) {
+        if (pkt.tunnel_depth) ++report_.packets_decapsulated;
         assembler_.add(pkt, rec.time_ns);
-      else
+      } else
         ++skipped_[static_cast<size_t>(st)];
       if ((reader->records() & 0x3FFF) == 0) progress(reader->position(), reader->records());
     }
@@ -128,6 +130,10 @@ class CaptureIngester {
                                  " were open at once (raise --max-open-sessions if memory allows)");
     for (size_t i = 1; i < skipped_.size(); ++i)
       if (skipped_[i]) report_.skipped[skip_reason_name(static_cast<DecodeStatus>(i))] += skipped_[i];
+    if (uint64_t tunnels = skipped_[static_cast<size_t>(DecodeStatus::kIpTunnel)])
+      report_.warnings.push_back(std::to_string(tunnels) +
+                                 " IP-in-IP tunnel packets were skipped (ip_tunnel); --decapsulate makes their inner "
+                                 "TCP/UDP packets the flows");
   }
 
  private:
@@ -140,6 +146,7 @@ class CaptureIngester {
   FlowSink& sink_;
   IngestReport& report_;
   FlowAssembler assembler_;
+  DecodeOptions decode_;
   std::array<uint64_t, static_cast<size_t>(DecodeStatus::kCount)> skipped_{};
   size_t max_open_;
 };
@@ -159,12 +166,13 @@ IngestReport ingest_captures(const std::vector<std::string>& captures, const std
   std::unique_ptr<LabelMap> labels = load_labels(options.label_map_paths);
 
   IngestReport report;
+  report.decapsulate = options.decode.decapsulate;
   PacketStoreWriter writer(out_path, labels ? labels->columns() : std::vector<std::string>{});
   if (labels) writer.set_label_map(labels->name(), labels->text());
-  writer.set_flow_options(flow_options_json(options.flow, labels.get(), "sessions"));
+  writer.set_flow_options(flow_options_json(options.flow, labels.get(), "sessions", &options.decode));
   writer.set_command(options.command);
   FlowSink sink(writer, labels.get(), report);
-  CaptureIngester ingester(options.flow, sink, report);
+  CaptureIngester ingester(options.flow, options.decode, sink, report);
 
   uint64_t total = 0;
   for (const auto& f : files) total += file_size(f);

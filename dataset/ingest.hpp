@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "dataset/decode.hpp"
 #include "dataset/flow_assembler.hpp"
 #include "dataset/ingest_report.hpp"
 
@@ -12,6 +13,7 @@ namespace flowpic {
 
 struct IngestOptions {
   FlowOptions flow;
+  DecodeOptions decode;                      // --decapsulate: IP-in-IP tunnels' inner packets become the flows
   std::vector<std::string> label_map_paths;  // JSON label maps consulted in order; none = no labels
   std::string command;                       // recorded in the store
   bool progress = true;                      // progress line on stderr

@@ -17,6 +17,9 @@ std::string IngestReport::summary() const {
   if (malformed_lines) os << ", malformed lines " << malformed_lines;
   if (sessions_ended_early) os << ", sessions ended early (open-session cap) " << sessions_ended_early;
   os << "\n";
+  if (decapsulate)
+    os << "decapsulation: on (IP-in-IP inner packets are the flows), " << packets_decapsulated
+       << " packets decoded from inside tunnels\n";
   if (seconds > 0) {
     os << "time: " << std::fixed;
     os.precision(2);

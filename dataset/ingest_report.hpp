@@ -14,6 +14,8 @@ struct IngestReport {
   uint64_t packets_reordered = 0;                   // packets older than one before them in their flow (sorted by time)
   uint64_t malformed_lines = 0;                     // CSV import: lines skipped
   uint64_t sessions_ended_early = 0;                // ended to stay within FlowOptions::max_open_sessions
+  bool decapsulate = false;                         // captures: IP-in-IP tunnels decapsulated (--decapsulate)
+  uint64_t packets_decapsulated = 0;                // decoded from inside such tunnels (before flow filters)
   std::map<std::string, uint64_t> skipped;          // reason -> packets
   std::map<std::string, uint64_t> flows_per_label;  // "category=VoIP" -> flows
   std::vector<std::string> warnings;                // one line each (damaged files, unmatched names, overlaps)

@@ -96,9 +96,10 @@ TEST(CommandLines, HelpNamesEveryOption) {
   expect_help("flowpic_data", {},
               {"usage: flowpic_data [options] <command>", "--help", "--version", "ingest", "import-csv",
                "import-ucdavis", "info", "merge", "synth", "images", "render", "describes a command"});
-  expect_help("flowpic_data", {"ingest"},
-              {"usage: flowpic_data ingest", "CAPTURES_OR_DIRS", "--out STORE.h5", "--labels MAP.json",
-               "--idle-timeout S", "--linger S", "--max-open-sessions N", "--quiet", "docs/packet_store.md"});
+  expect_help(
+      "flowpic_data", {"ingest"},
+      {"usage: flowpic_data ingest", "CAPTURES_OR_DIRS", "--out STORE.h5", "--labels MAP.json", "--idle-timeout S",
+       "--linger S", "--max-open-sessions N", "--decapsulate", "--quiet", "docs/packet_store.md"});
   expect_help(
       "flowpic_data", {"import-csv"},
       {"usage: flowpic_data import-csv", "CSV_FILES", "--out STORE.h5", "--labels MAP.json", "--quiet", "pcap_name"});

@@ -1,5 +1,6 @@
 // pcap/pcapng bytes -> libpcap's offline reader (fmemopen + the FILE* entry point) -> decode_packet
-// -> FlowAssembler: what `flowpic_data ingest` does with one capture, without the store.
+// -> FlowAssembler: what `flowpic_data ingest` does with one capture (with and without
+// --decapsulate), without the store.
 #include <cstdio>
 
 #include "dataset/capture_reader.hpp"
@@ -27,10 +28,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     });
     CaptureRecord rec;
     DecodedPacket pkt;
+    DecodeOptions decapsulate;
+    decapsulate.decapsulate = true;
     while (reader.next(rec)) {
       (void)reader.position();
       if (!link_type_supported(link)) continue;
-      if (decode_packet(link, rec.data, rec.caplen, rec.wire_len, pkt) == DecodeStatus::kOk)
+      // Both ways: as flowpic_data ingest decodes by default, and with --decapsulate.
+      DecodeStatus plain = decode_packet(link, rec.data, rec.caplen, rec.wire_len, pkt);
+      if (plain == DecodeStatus::kOk && pkt.tunnel_depth != 0) std::abort();
+      if (decode_packet(link, rec.data, rec.caplen, rec.wire_len, pkt, decapsulate) == DecodeStatus::kOk)
         assembler.add(pkt, rec.time_ns);
     }
     assembler.finish();

@@ -1,19 +1,21 @@
-// decode_packet on raw frames of every supported link type (chosen by the first byte), then the
-// flow assembler: reaches deep header paths faster than going through a capture file.
+// decode_packet on raw frames of every supported link type (chosen by the first byte, whose high bit
+// also turns on IP-in-IP decapsulation), then the flow assembler: reaches deep header paths faster
+// than going through a capture file.
 #include <cstring>
 #include <vector>
 
 #include "dataset/decode.hpp"
 #include "dataset/flow_assembler.hpp"
+#include "decode_links.hpp"
 #include "fuzz_support.hpp"
 
 using namespace flowpic;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const int kLinks[] = {kLinkNull,     kLinkEthernet, kLinkRawDlt12, kLinkRawDlt14,  kLinkRaw, kLinkLoop,
-                               kLinkLinuxSll, kLinkIpv4,     kLinkIpv6,     kLinkLinuxSll2, 147};
   if (size < 3) return 0;
-  const int link = kLinks[data[0] % (sizeof kLinks / sizeof kLinks[0])];
+  const int link = fuzz::kDecodeLinks[(data[0] & 0x7F) % fuzz::kDecodeLinkCount];
+  DecodeOptions options;
+  options.decapsulate = (data[0] & fuzz::kDecodeDecapsulate) != 0;
   const uint32_t extra_wire = data[1] * 16u;  // the frame was longer on the wire (snap length)
   data += 2;
   size -= 2;
@@ -31,10 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<uint8_t> frame(data + start, data + end);
     DecodedPacket pkt;
     DecodeStatus st = decode_packet(link, frame.empty() ? nullptr : frame.data(), static_cast<uint32_t>(frame.size()),
-                                    static_cast<uint32_t>(frame.size()) + extra_wire, pkt);
+                                    static_cast<uint32_t>(frame.size()) + extra_wire, pkt, options);
+    if (static_cast<int>(st) >= static_cast<int>(DecodeStatus::kCount)) std::abort();
     if (st == DecodeStatus::kOk) {
       if (pkt.ip_version != 4 && pkt.ip_version != 6) std::abort();
       if (pkt.protocol != 6 && pkt.protocol != 17) std::abort();
+      if (pkt.tunnel_depth > (options.decapsulate ? kMaxTunnelDepth : 0)) std::abort();
       assembler.add(pkt, t);
     }
     t += 100000000 * static_cast<int64_t>(frame.empty() ? 1 : frame[0] % 8);

@@ -12,6 +12,7 @@
 #include "dataset/label_map.hpp"
 #include "dataset/packet_store.hpp"
 #include "experiments/results.hpp"
+#include "fuzz/decode_links.hpp"
 #include "nn/backend.hpp"
 #include "nn/model.hpp"
 #include "nn/weights.hpp"
@@ -76,6 +77,7 @@ void capture_seeds() {
     const char* name;
     int type;
     std::function<Bytes(const Bytes&)> wrap;
+    bool decapsulate = false;  // decode seeds: with IP-in-IP decapsulation on
   };
   auto family = [](const Bytes& ip) { return (ip[0] >> 4) == 6 ? 10u : 2u; };
   std::vector<Link> links = {
@@ -89,6 +91,27 @@ void capture_seeds() {
       {"raw", 101, [](const Bytes& ip) { return ip; }},
       {"null", 0, [&](const Bytes& ip) { return loopback(family(ip), ip, false); }},
       {"loop", 108, [&](const Bytes& ip) { return loopback(family(ip), ip, true); }},
+      // PPPoE under two VLAN tags, PPP (with and without address/control and protocol compression),
+      // PPP in HDLC framing, Cisco HDLC, PPI around Ethernet, IP-in-IP (decoded with decapsulation).
+      {"pppoe", 1,
+       [](const Bytes& ip) {
+         return ethernet(0x8864, pppoe_session((ip[0] >> 4) == 6 ? 0x57 : 0x21, ip), {0x88A8, 0x8100});
+       }},
+      {"ppp", 9, [](const Bytes& ip) { return ppp((ip[0] >> 4) == 6 ? 0x57 : 0x21, ip); }},
+      {"ppp_pfc", 9, [](const Bytes& ip) { return ppp((ip[0] >> 4) == 6 ? 0x57 : 0x21, ip, false, true); }},
+      {"ppp_hdlc", 50, [](const Bytes& ip) { return ppp((ip[0] >> 4) == 6 ? 0x57 : 0x21, ip); }},
+      {"ppp_dir", 204, [](const Bytes& ip) { return cat(Bytes{1}, ppp((ip[0] >> 4) == 6 ? 0x57 : 0x21, ip)); }},
+      {"ppp_ether", 51, [](const Bytes& ip) { return pppoe_session((ip[0] >> 4) == 6 ? 0x57 : 0x21, ip); }},
+      {"c_hdlc", 104, [](const Bytes& ip) { return cisco_hdlc((ip[0] >> 4) == 6 ? 0x86DD : 0x0800, ip); }},
+      {"ppi", 192, [](const Bytes& ip) { return ppi(1, ether_ip(ip), 20); }},
+      {"ipip", 1,
+       [](const Bytes& ip) { return ether_ip(ipv4("192.0.2.1", "192.0.2.2", (ip[0] >> 4) == 6 ? 41 : 4, ip)); }, true},
+      {"ipip_nested", 101,
+       [](const Bytes& ip) {
+         Bytes in6 = ipv6("2001:db8:ff::1", "2001:db8:ff::2", (ip[0] >> 4) == 6 ? 41 : 4, ip, {{60, 8}});
+         return ipv4("192.0.2.1", "192.0.2.2", 41, in6);
+       },
+       true},
   };
   for (const auto& l : links) {
     for (bool v6 : {false, true}) {
@@ -101,11 +124,7 @@ void capture_seeds() {
       put("capture", n + "_nsec.pcap", read_bytes(tmp));
       put("capture", n + ".pcapng", pcapng_bytes(l.type, pk, true));
       // Raw frames for the decoder: link selector, extra wire bytes, frames separated by ff fe.
-      static const int kOrder[] = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276};
-      uint8_t sel = 0;
-      for (uint8_t i = 0; i < 10; ++i)
-        if (kOrder[i] == l.type) sel = i;
-      Bytes d{sel, 0};
+      Bytes d{fuzz::decode_selector(l.type, l.decapsulate), 0};
       for (size_t i = 0; i < pk.size(); ++i) {
         if (i) d.insert(d.end(), {0xff, 0xfe});
         d.insert(d.end(), pk[i].bytes.begin(), pk[i].bytes.end());
@@ -120,6 +139,18 @@ void capture_seeds() {
       {kBase + 2, arp()},
       {kBase + 3, ether_ip(ipv4("10.0.0.1", "10.0.0.2", 1, icmp_echo(8)))},
   };
+  // The new link layers' control traffic: PPPoE discovery, LCP, SLARP, PPI around 802.11.
+  const std::vector<std::pair<int, Bytes>> control = {
+      {1, pppoe_padi()},
+      {1, ethernet(0x8864, pppoe_session(0xc021, lcp_configure_request()), {0x8100})},
+      {9, ppp(0xc021, lcp_configure_request())},
+      {104, slarp_keepalive()},
+      {192, ppi(105, Bytes(40, 0), 20)},
+  };
+  for (const auto& [link, frame] : control) {
+    Bytes c{fuzz::decode_selector(link), 0};
+    put("decode", "control_" + std::to_string(link) + "_" + std::to_string(frame.size()), cat(c, frame));
+  }
   write_pcap(tmp, 1, odd, true);
   put("capture", "odd.pcap", read_bytes(tmp));
   Bytes d{1, 0};

@@ -1,6 +1,7 @@
 #pragma once
 // Building test captures: packet bytes layer by layer (IPv4/IPv6 with TCP/UDP/ICMP, IPv6 extension
-// headers, Ethernet with VLAN tags, Linux SLL/SLL2, BSD loopback), written as pcap through
+// headers, Ethernet with VLAN tags, Linux SLL/SLL2, BSD loopback, PPPoE, PPP, Cisco HDLC, PPI;
+// IP-in-IP is ipv4()/ipv6() with protocol 4 or 41 around another IP packet), written as pcap through
 // libpcap's dump API (microsecond or nanosecond) or as pcapng written by hand (libpcap cannot
 // write pcapng). Header-only so any suite can use it.
 #include <pcap/pcap.h>
@@ -207,6 +208,74 @@ inline Bytes arp() {
   put16(b, 1);
   b.resize(28, 0);
   return ethernet(0x0806, b);
+}
+
+// PPPoE session header (RFC 2516) + PPP protocol + payload, for ethernet(0x8864, ...) or
+// LINKTYPE_PPP_ETHER: version/type 0x11, code 0 (session data), session id, the PPP frame's length
+// (protocol field included; `length_override` >= 0 writes a wrong one).
+inline Bytes pppoe_session(uint16_t ppp_protocol, const Bytes& payload, int length_override = -1) {
+  Bytes b{0x11, 0x00};
+  put16(b, 0x2a5c);  // session id
+  put16(b, static_cast<uint16_t>(length_override >= 0 ? length_override : 2 + payload.size()));
+  put16(b, ppp_protocol);
+  return cat(b, payload);
+}
+// A PPPoE discovery frame (ethertype 0x8863): PADI (code 0x09), session 0, one Service-Name tag.
+inline Bytes pppoe_padi() {
+  Bytes b{0x11, 0x09, 0x00, 0x00};
+  put16(b, 4);
+  put16(b, 0x0101);  // Service-Name
+  put16(b, 0);
+  return ethernet(0x8863, b);
+}
+// PPP (RFC 1661/1662): address 0xff and control 0x03 when `address_control`, then the protocol,
+// one byte when `compressed` (protocol field compression: protocols below 0x100 only).
+inline Bytes ppp(uint16_t protocol, const Bytes& payload, bool address_control = true, bool compressed = false) {
+  Bytes b;
+  if (address_control) b.insert(b.end(), {0xff, 0x03});
+  if (compressed)
+    b.push_back(static_cast<uint8_t>(protocol));
+  else
+    put16(b, protocol);
+  return cat(b, payload);
+}
+// A PPP LCP Configure-Request (protocol 0xc021) with one magic-number option.
+inline Bytes lcp_configure_request() {
+  Bytes b{0x01, 0x01};
+  put16(b, 10);
+  b.insert(b.end(), {0x05, 0x06});
+  put32(b, 0x12345678);
+  return b;
+}
+// Cisco HDLC: address (0x0f unicast, 0x8f broadcast), control 0, the ethertype.
+inline Bytes cisco_hdlc(uint16_t protocol, const Bytes& payload, uint8_t address = 0x0f) {
+  Bytes b{address, 0x00};
+  put16(b, protocol);
+  return cat(b, payload);
+}
+// A SLARP keepalive (Cisco HDLC protocol 0x8035): code 2, sequence numbers, reliability.
+inline Bytes slarp_keepalive() {
+  Bytes b;
+  put32(b, 2);
+  put32(b, 7);
+  put32(b, 6);
+  put16(b, 0xffff);
+  return cisco_hdlc(0x8035, b, 0x8f);
+}
+// PPI header (version 0, flags 0, little-endian length and inner DLT) with `field_bytes` of one
+// field (type 2, 802.11-common, padded with zeros), then the inner frame. `length_override` >= 0
+// writes a wrong header length.
+inline Bytes ppi(uint32_t dlt, const Bytes& frame, size_t field_bytes = 0, int length_override = -1) {
+  Bytes b{0x00, 0x00};
+  size_t len = 8 + (field_bytes ? 4 + field_bytes : 0);
+  put16le(b, static_cast<uint16_t>(length_override >= 0 ? length_override : len));
+  put32le(b, dlt);
+  if (field_bytes) {
+    put16le(b, 2);
+    put16le(b, static_cast<uint16_t>(field_bytes));
+    b.resize(b.size() + field_bytes, 0);
+  }
+  return cat(b, frame);
 }
 
 struct TestPacket {
