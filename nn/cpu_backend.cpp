@@ -246,7 +246,7 @@ std::string sparse_conv_pool_unsupported(const ConvGeom& g, const PoolGeom& p) {
   if (p.kh <= 0 || p.kw <= 0 || p.sh <= 0 || p.sw <= 0 || p.out_h() <= 0 || p.out_w() <= 0)
     return detail::concat("a ", p.kh, "x", p.kw, " pooling window (strides ", p.sh, "x", p.sw, ") gives no output on ",
                           p.in_h, "x", p.in_w);
-  if (!cpu::pool_window_fits_winners(p))
+  if (!pool_window_fits_winners(p))
     return detail::concat("a ", p.kh, "x", p.kw, " pooling window has more than 65534 positions");
   return {};
 }

@@ -530,10 +530,7 @@ void sparse_conv2d_backward(const ConvGeom& g, int batch, const int64_t* offsets
 // (summing db on the way); then each cell, for each conv output it feeds and each pooled window
 // holding that output, adds v * dy to the weight gradient when that output won the window
 // (usually one window: with pool stride = pool size the windows do not overlap).
-constexpr uint16_t kPoolMasked = 0xFFFF;
-
-// Whether the fused op can take this pooling: the winner's offset must fit below kPoolMasked.
-inline bool pool_window_fits_winners(const PoolGeom& p) { return int64_t(p.kh) * p.kw < int64_t(kPoolMasked); }
+// (kPoolMasked and pool_window_fits_winners: geometry.hpp.)
 
 // Pooled rows per band: as many as keep the band's conv rows within sparse_conv_band_rows;
 // `band` > 0 forces it (tests cover the seams).
