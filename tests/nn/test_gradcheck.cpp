@@ -451,7 +451,8 @@ struct PoolCase {
   int pkh, pkw, psh, psw;
   int batch;
   bool relu;
-  int band;  // 0 = automatic, > 0 forced pooled rows per band
+  int band;  // 0 = automatic, > 0 forced rows per band (pooled rows forward, conv rows backward)
+  cpu::PoolRoute route = cpu::PoolRoute::automatic;
   PoolGeom pool() const { return PoolGeom{g.out_c, g.out_h(), g.out_w(), pkh, pkw, psh, psw}; }
 };
 
@@ -465,10 +466,10 @@ PoolRun fused_run(const PoolCase& pc, const SparseCase& x, const Vec& w, const V
   PoolRun r{Vec(ycount, 7.0), Vec(w.size(), 7.0), Vec(b.size(), 7.0)};  // garbage: must be overwritten
   std::vector<uint16_t> winners(ycount, 12345);
   cpu::sparse_conv_pool_forward(pc.g, p, pc.batch, x.offsets.data(), x.index.data(), x.value.data(), w.data(), b.data(),
-                                r.y.data(), winners.data(), pc.relu, pc.band);
+                                r.y.data(), winners.data(), pc.relu, pc.band, pc.route);
   if (!dy.empty())
     cpu::sparse_conv_pool_backward(pc.g, p, pc.batch, x.offsets.data(), x.index.data(), x.value.data(), dy.data(),
-                                   winners.data(), r.dw.data(), r.db.data());
+                                   winners.data(), r.dw.data(), r.db.data(), pc.band, pc.route);
   return r;
 }
 
@@ -500,7 +501,7 @@ void expect_fused_equals_dense(const PoolCase& pc, const SparseCase& x, const Ve
 }
 
 // Random weights and cells (no ties between positions a cell reaches), biases of both signs.
-void check_sparse_conv_pool(const PoolCase& pc) {
+void check_sparse_conv_pool_route(const PoolCase& pc) {
   const ConvGeom& g = pc.g;
   ASSERT_TRUE(g.valid());
   const PoolGeom p = pc.pool();
@@ -559,7 +560,7 @@ void check_sparse_conv_pool(const PoolCase& pc) {
 
 // Ties everywhere: few cells, small integer weights and values (every sum exact, so reached
 // positions tie too), biases of both signs; the fused op must pick the dense max-pool's winners.
-void check_sparse_conv_pool_ties(const PoolCase& pc) {
+void check_sparse_conv_pool_ties_route(const PoolCase& pc) {
   const ConvGeom& g = pc.g;
   SparseCase x = random_sparse(g, pc.batch, 0.03, 70 + g.kh);
   for (auto& v : x.value) v = std::round(v);
@@ -571,6 +572,21 @@ void check_sparse_conv_pool_ties(const PoolCase& pc) {
   for (int f = 0; f < g.out_c; ++f) b[f] = f % 3 == 0 ? -1.0 : f % 3 == 1 ? 2.0 : 0.0;
   expect_fused_equals_dense(pc, x, w, b);
 }
+
+// Each case on both routes (cpu_kernels.hpp: PoolRoute) and the automatic choice.
+template <typename Check>
+void on_every_route(const PoolCase& pc, Check check) {
+  for (cpu::PoolRoute route : {cpu::PoolRoute::cells, cpu::PoolRoute::bands, cpu::PoolRoute::automatic}) {
+    SCOPED_TRACE(route == cpu::PoolRoute::cells   ? "cell route"
+                 : route == cpu::PoolRoute::bands ? "band route"
+                                                  : "auto");
+    PoolCase c = pc;
+    c.route = route;
+    check(c);
+  }
+}
+void check_sparse_conv_pool(const PoolCase& pc) { on_every_route(pc, check_sparse_conv_pool_route); }
+void check_sparse_conv_pool_ties(const PoolCase& pc) { on_every_route(pc, check_sparse_conv_pool_ties_route); }
 
 }  // namespace
 
