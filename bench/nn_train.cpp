@@ -8,7 +8,10 @@
 // --sparse-nnz K: each image gets K distinct non-zero cells at random positions holding small
 // integer counts (1-4), like a FlowPic; the step is timed on that batch as a SparseBatch (the
 // first convolution over the cells only) and then on the same batch densified (the dense path),
-// each with its own model of the same seed; the JSON line gives both medians.
+// each with its own model of the same seed; the JSON line gives both medians. When the model
+// starts conv2d -> relu -> max_pool2d the sparse path runs those three as one fused op
+// (Model::sparse_pool_fused); the step is then also timed with them apart (the sparse conv, then
+// the dense max pool: "sparse_unfused_median_ms").
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -138,11 +141,16 @@ std::vector<float> sparse_images(Shape bs, long k, Rng& rng) {
 
 int run_sparse(const Args& a, Backend& backend) {
   if (!a.dump.empty()) fail("--dump is for the dense benchmark only; drop --sparse-nnz or --dump");
+  ModelOptions unfused{a.input, a.classes, 1};
+  unfused.fuse_sparse_pool = false;
   Model sparse_model = Model::from_file(a.model, {a.input, a.classes, 1}, backend);
+  Model unfused_model = Model::from_file(a.model, unfused, backend);
   Model dense_model = Model::from_file(a.model, {a.input, a.classes, 1}, backend);
   if (!sparse_model.accepts_sparse_input())
     fail("--sparse-nnz: the model's first layer is ", sparse_model.layer(0).type(), ", not conv2d");
-  Adam sparse_opt(sparse_model, AdamConfig{}), dense_opt(dense_model, AdamConfig{});
+  const bool fused = sparse_model.sparse_pool_fused();
+  Adam sparse_opt(sparse_model, AdamConfig{}), unfused_opt(unfused_model, AdamConfig{}),
+      dense_opt(dense_model, AdamConfig{});
   Shape bs = a.input.with_n(a.batch);
   Rng rng(42, 0);
   OwnedSparseBatch xs = sparse_from_dense(sparse_images(bs, a.sparse_nnz, rng), bs, backend.device());
@@ -150,14 +158,23 @@ int run_sparse(const Args& a, Backend& backend) {
   std::vector<int32_t> labels(a.batch);
   for (auto& l : labels) l = int32_t(rng.next_u64() % a.classes);
   std::fprintf(stderr,
-               "bench_nn_train: %s, %s, input %dx%dx%d, batch %d, %ld cells per image (density %.5f), threads %d\n",
+               "bench_nn_train: %s, %s, input %dx%dx%d, batch %d, %ld cells per image (density %.5f), threads %d, "
+               "sparse conv + pool %s\n",
                a.model.c_str(), backend.description().c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.sparse_nnz,
-               double(a.sparse_nnz) / double(bs.sample_count()), cpu::max_threads());
+               double(a.sparse_nnz) / double(bs.sample_count()), cpu::max_threads(), fused ? "fused" : "not fused");
   auto sparse_step = [&] {
     sparse_model.forward(xs.view(), true);
     double loss = sparse_model.loss_and_grad(labels);
     sparse_model.backward();
     sparse_opt.step();
+    backend.synchronize();
+    return loss;
+  };
+  auto unfused_step = [&] {
+    unfused_model.forward(xs.view(), true);
+    double loss = unfused_model.loss_and_grad(labels);
+    unfused_model.backward();
+    unfused_opt.step();
     backend.synchronize();
     return loss;
   };
@@ -169,15 +186,19 @@ int run_sparse(const Args& a, Backend& backend) {
     backend.synchronize();
     return loss;
   };
-  double sparse_cpu = 0, dense_cpu = 0;
+  double sparse_cpu = 0, unfused_cpu = 0, dense_cpu = 0;
   double sparse_med = time_steps("sparse ", a, sparse_model, sparse_step, &sparse_cpu);
+  double unfused_med = fused ? time_steps("sparse-unfused ", a, unfused_model, unfused_step, &unfused_cpu) : sparse_med;
+  if (!fused) unfused_cpu = sparse_cpu;
   double dense_med = time_steps("dense ", a, dense_model, dense_step, &dense_cpu);
   std::printf(
       "{\"engine\": \"flowpic\", \"device\": \"%s\", \"model\": \"%s\", \"input\": \"%dx%dx%d\", \"batch\": %d, "
-      "\"iters\": %d, \"sparse_nnz\": %ld, \"sparse_median_ms\": %.3f, \"sparse_median_cpu_ms\": %.3f, "
+      "\"iters\": %d, \"sparse_nnz\": %ld, \"sparse_pool_fused\": %s, \"sparse_median_ms\": %.3f, "
+      "\"sparse_median_cpu_ms\": %.3f, \"sparse_unfused_median_ms\": %.3f, \"sparse_unfused_median_cpu_ms\": %.3f, "
       "\"dense_median_ms\": %.3f, \"dense_median_cpu_ms\": %.3f, \"speedup\": %.2f}\n",
       a.device.c_str(), a.model.c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.iters, a.sparse_nnz,
-      sparse_med * 1e3, sparse_cpu * 1e3, dense_med * 1e3, dense_cpu * 1e3, dense_med / sparse_med);
+      fused ? "true" : "false", sparse_med * 1e3, sparse_cpu * 1e3, unfused_med * 1e3, unfused_cpu * 1e3,
+      dense_med * 1e3, dense_cpu * 1e3, dense_med / sparse_med);
   return 0;
 }
 

@@ -49,6 +49,31 @@ class SparseConvOp {
                         Tensor* db, Activation act) = 0;
 };
 
+// The sparse-input convolution, its activation and the max pooling after it, as one op (the
+// paper network's conv2d -> relu -> max_pool2d over a sparse first layer): the convolution's
+// output is never written, only the pooled one. The pooling is max_pool2d's (PoolGeom: no
+// padding, windows that do not fit are dropped) over the convolution's output, and the results
+// are conv -> act -> max pool's, the winner of a tie included: the first maximum in the window's
+// row-major scan order (the dense max-pool's rule; a region no cell reaches is all ties, every
+// position act(bias)). Forward keeps each pooled output's winner (a small integer, with the
+// ReLU mask) in the op for backward.
+class SparseConvPoolOp {
+ public:
+  virtual ~SparseConvPoolOp() = default;
+  // x: N x in_c x in_h x in_w -> y: N x out_c x pool.out_h() x pool.out_w().
+  virtual void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) = 0;
+  // Overwrites dw and db (when non-null) from dy, the gradient with respect to y: each pooled
+  // gradient goes to its window's winner (dropped where a fused ReLU zeroed it), then dw from
+  // the cells and db as its sum. x, w and act as in the last forward pass, which it needs.
+  virtual void backward(const SparseBatch& x, const Tensor& w, const Tensor& dy, Tensor& dw, Tensor* db,
+                        Activation act) = 0;
+};
+
+// Empty when make_sparse_conv_pool takes (conv, pool), otherwise why not: the pooling must be
+// over the convolution's output (pool.c, in_h, in_w = conv out_c, out_h(), out_w()), give at least
+// one output, and its window must have fewer than 65535 elements (the winner is 16 bits).
+std::string sparse_conv_pool_unsupported(const ConvGeom& conv, const PoolGeom& pool);
+
 class PoolOp {
  public:
   virtual ~PoolOp() = default;
@@ -86,6 +111,8 @@ class Backend {
 
   virtual std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) = 0;
   virtual std::unique_ptr<SparseConvOp> make_sparse_conv(const ConvGeom& g) = 0;
+  // Throws unless sparse_conv_pool_unsupported(conv, pool) is empty.
+  virtual std::unique_ptr<SparseConvPoolOp> make_sparse_conv_pool(const ConvGeom& conv, const PoolGeom& pool) = 0;
   virtual std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) = 0;
   // eps as in Keras (1e-3); factor = 1 - Keras momentum.
   virtual std::unique_ptr<BatchNormOp> make_batchnorm(int channels, double eps, double factor) = 0;

@@ -61,6 +61,40 @@ class CpuSparseConv final : public SparseConvOp {
   ConvGeom g_;
 };
 
+// The winners live in the op, channel-last (cpu_kernels.hpp), from forward to backward.
+class CpuSparseConvPool final : public SparseConvPoolOp {
+ public:
+  CpuSparseConvPool(const ConvGeom& g, const PoolGeom& p) : g_(g), p_(p) {}
+  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
+    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cpu, "conv2d sparse input");
+    validate_sparse(x, "conv2d sparse input");
+    const int n = x.shape.n;
+    y.ensure({n, g_.out_c, p_.out_h(), p_.out_w()}, DeviceKind::cpu);
+    winners_.resize(y.count());
+    cpu::sparse_conv_pool_forward(g_, p_, n, x.offsets, x.index, x.value, w.data(), b.empty() ? nullptr : b.data(),
+                                  y.data(), winners_.data(), act == Activation::relu);
+    batch_ = n;
+    act_ = act;
+  }
+  void backward(const SparseBatch& x, const Tensor&, const Tensor& dy, Tensor& dw, Tensor* db,
+                Activation act) override {
+    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cpu, "conv2d sparse input");
+    const int n = x.shape.n;
+    if (batch_ != n || act_ != act)
+      fail("conv2d + max_pool2d sparse backward: no forward pass of this batch (", n, " samples) before it");
+    check_shape(dy, {n, g_.out_c, p_.out_h(), p_.out_w()}, "conv2d + max_pool2d output gradient");
+    cpu::sparse_conv_pool_backward(g_, p_, n, x.offsets, x.index, x.value, dy.data(), winners_.data(), dw.data(),
+                                   db ? db->data() : nullptr);
+  }
+
+ private:
+  ConvGeom g_;
+  PoolGeom p_;
+  std::vector<uint16_t> winners_;
+  int batch_ = 0;
+  Activation act_ = Activation::none;
+};
+
 class CpuPool final : public PoolOp {
  public:
   explicit CpuPool(const PoolGeom& g) : g_(g) {}
@@ -122,6 +156,11 @@ class CpuBackend final : public Backend {
   std::unique_ptr<ConvOp> make_conv(const ConvGeom& g) override { return std::make_unique<CpuConv>(g); }
   std::unique_ptr<SparseConvOp> make_sparse_conv(const ConvGeom& g) override {
     return std::make_unique<CpuSparseConv>(g);
+  }
+  std::unique_ptr<SparseConvPoolOp> make_sparse_conv_pool(const ConvGeom& g, const PoolGeom& p) override {
+    const std::string why = sparse_conv_pool_unsupported(g, p);
+    if (!why.empty()) fail("conv2d + max_pool2d over sparse input: ", why);
+    return std::make_unique<CpuSparseConvPool>(g, p);
   }
   std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) override { return std::make_unique<CpuPool>(g); }
   std::unique_ptr<BatchNormOp> make_batchnorm(int c, double eps, double factor) override {
@@ -197,6 +236,19 @@ void check_labels(const std::vector<int32_t>& labels, int n, int k) {
   for (int i = 0; i < n; ++i)
     if (labels[i] < 0 || labels[i] >= k)
       fail("softmax cross-entropy: label ", labels[i], " of sample ", i, " is outside [0, ", k, ")");
+}
+
+std::string sparse_conv_pool_unsupported(const ConvGeom& g, const PoolGeom& p) {
+  if (!g.valid()) return "the convolution's geometry is not valid";
+  if (p.c != g.out_c || p.in_h != g.out_h() || p.in_w != g.out_w())
+    return detail::concat("the pooling's input ", p.c, "x", p.in_h, "x", p.in_w, " is not the convolution's output ",
+                          g.out_c, "x", g.out_h(), "x", g.out_w());
+  if (p.kh <= 0 || p.kw <= 0 || p.sh <= 0 || p.sw <= 0 || p.out_h() <= 0 || p.out_w() <= 0)
+    return detail::concat("a ", p.kh, "x", p.kw, " pooling window (strides ", p.sh, "x", p.sw, ") gives no output on ",
+                          p.in_h, "x", p.in_w);
+  if (!pool_window_fits_winners(p))
+    return detail::concat("a ", p.kh, "x", p.kw, " pooling window has more than 65534 positions");
+  return {};
 }
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }

@@ -363,6 +363,37 @@ void for_cells_feeding_band(const ConvGeom& g, const uint32_t* first, const uint
   }
 }
 
+// Adds one cell (channel c, row, col, value v) to the outputs of rows [r0, r1) whose windows hold
+// it, in a channel-last band buffer bp ((oh - r0) * OW + ow) * M, against the weights transposed to
+// K x M. With kLazyZero, an output position is zeroed on its first touch and marked in `touched`
+// (the band buffer is then never cleared as a whole). The one accumulation of the sparse forward
+// kernels, so that the plain and the pooled ones sum every output in the same order.
+template <typename T, bool kLazyZero>
+inline void sparse_add_cell(const ConvGeom& g, int OH, int OW, const T* wt, T v, int c, int row, int col, int r0,
+                            int r1, T* bp, uint8_t* touched) {
+  const int M = g.out_c;
+  int oh0, oh1, ow0, ow1;
+  window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
+  window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
+  oh0 = std::max(oh0, r0);
+  oh1 = std::min(oh1, r1 - 1);
+  for (int oh = oh0; oh <= oh1; ++oh) {
+    const int ky = row + g.pad_top - oh * g.sh;
+    for (int ow = ow0; ow <= ow1; ++ow) {
+      const int kx = col + g.pad_left - ow * g.sw;
+      const T* __restrict wk = wt + (size_t(c * g.kh + ky) * g.kw + kx) * M;
+      const size_t pos = size_t(oh - r0) * OW + ow;
+      T* __restrict acc = bp + pos * M;
+      if (kLazyZero && !touched[pos]) {
+        touched[pos] = 1;
+        std::fill_n(acc, M, T(0));
+      }
+#pragma omp simd
+      for (int f = 0; f < M; ++f) acc[f] += v * wk[f];
+    }
+  }
+}
+
 // y[n][f] = b[f] + sum over cells (c, r, col, v) of v * w[f][c][r - oh*sh + pad_top][col - ow*sw +
 // pad_left], for every (oh, ow) whose window holds the cell; with `relu`, max(., 0). `offsets`
 // has batch + 1 entries; index and value are indexed by entry (offsets[0] = 0). A band is summed
@@ -387,25 +418,10 @@ void sparse_conv2d_forward(const ConvGeom& g, int batch, const int64_t* offsets,
       const size_t cols = size_t(r1 - r0) * OW;
       T* bp = buf.data();
       std::fill_n(bp, cols * M, T(0));
-      for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
-                             [&](const uint32_t* e, int c, int row, int col) {
-                               const T v = value[e - index];
-                               int oh0, oh1, ow0, ow1;
-                               window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
-                               window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
-                               oh0 = std::max(oh0, r0);
-                               oh1 = std::min(oh1, r1 - 1);
-                               for (int oh = oh0; oh <= oh1; ++oh) {
-                                 const int ky = row + g.pad_top - oh * g.sh;
-                                 for (int ow = ow0; ow <= ow1; ++ow) {
-                                   const int kx = col + g.pad_left - ow * g.sw;
-                                   const T* __restrict wk = wt.data() + (size_t(c * g.kh + ky) * g.kw + kx) * M;
-                                   T* __restrict acc = bp + (size_t(oh - r0) * OW + ow) * M;
-#pragma omp simd
-                                   for (int f = 0; f < M; ++f) acc[f] += v * wk[f];
-                                 }
-                               }
-                             });
+      for_cells_feeding_band(
+          g, index + offsets[n], index + offsets[n + 1], r0, r1, [&](const uint32_t* e, int c, int row, int col) {
+            sparse_add_cell<T, false>(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1, bp, nullptr);
+          });
       T* yn = y + size_t(n) * M * P + size_t(r0) * OW;
       const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
       for (int f = 0; f < M; ++f) {
@@ -413,6 +429,30 @@ void sparse_conv2d_forward(const ConvGeom& g, int batch, const int64_t* offsets,
         const T bias = b ? b[f] : T(0);
         for (size_t i = 0; i < cols; ++i) p[i] = std::max(bp[i * M + f] + bias, floor);
       }
+    }
+  }
+}
+
+// The adjoint of sparse_add_cell: adds v times the channel-last band gradient bp of every output
+// of rows [r0, r1) that the cell feeds to the weight gradient dwt (K x M). The one weight-gradient
+// accumulation of the sparse backward kernels.
+template <typename T>
+inline void sparse_grad_cell(const ConvGeom& g, int OH, int OW, T v, int c, int row, int col, int r0, int r1,
+                             const T* bp, T* dwt) {
+  const int M = g.out_c;
+  int oh0, oh1, ow0, ow1;
+  window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
+  window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
+  oh0 = std::max(oh0, r0);
+  oh1 = std::min(oh1, r1 - 1);
+  for (int oh = oh0; oh <= oh1; ++oh) {
+    const int ky = row + g.pad_top - oh * g.sh;
+    for (int ow = ow0; ow <= ow1; ++ow) {
+      const int kx = col + g.pad_left - ow * g.sw;
+      T* __restrict dk = dwt + (size_t(c * g.kh + ky) * g.kw + kx) * M;
+      const T* __restrict gp = bp + (size_t(oh - r0) * OW + ow) * M;
+#pragma omp simd
+      for (int f = 0; f < M; ++f) dk[f] += v * gp[f];
     }
   }
 }
@@ -464,20 +504,284 @@ void sparse_conv2d_backward(const ConvGeom& g, int batch, const int64_t* offsets
       }
       for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
                              [&](const uint32_t* e, int c, int row, int col) {
+                               sparse_grad_cell(g, OH, OW, value[e - index], c, row, col, r0, r1, bp, dwt);
+                             });
+    }
+  }
+  std::fill(dw, dw + wcount, T(0));
+  if (db) std::fill(db, db + M, T(0));
+  for (int th = 0; th < threads; ++th) {
+    if (dw_part[th].empty()) continue;
+    for (int f = 0; f < M; ++f)
+      for (int k = 0; k < K; ++k) dw[size_t(f) * K + k] += dw_part[th][size_t(k) * M + f];
+    if (db)
+      for (int f = 0; f < M; ++f) db[f] += db_part[th][f];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sparse-input convolution fused with its ReLU and the max pooling after it: conv -> act ->
+// max_pool2d in one pass that never writes the convolution's output. Same results as
+// sparse_conv2d_forward followed by maxpool_forward (bit for bit: the same accumulation, and the
+// same tie rule, the first maximum in the window's row-major scan order wins).
+//
+// Forward works in bands of pooled rows: a band's conv rows (overlapping windows recompute the
+// shared rows) are summed channel-last in a per-thread buffer as in sparse_conv2d_forward, but a
+// position is zeroed only when a cell first touches it, and a byte per position says so. Every
+// untouched position holds act(bias) exactly, so a pooled window without a touched position is
+// act(bias) with winner 0 (all ties: the first wins) and reads nothing; the others scan the
+// window with the same strict > rule as maxpool_backward. Forward writes the pooled output
+// (NCHW) and, channel-last (N x PH x PW x M), each pooled output's winner: its offset
+// ky * pool_kw + kx in the window, or kPoolMasked when a fused ReLU zeroes the winner's gradient
+// (winner value <= 0), which is all backward needs of the forward pass.
+//
+// Backward, per sample: one pass over dy copies it channel-last with the masked outputs zeroed
+// (summing db on the way); then each cell, for each conv output it feeds and each pooled window
+// holding that output, adds v * dy to the weight gradient when that output won the window
+// (usually one window: with pool stride = pool size the windows do not overlap).
+// (kPoolMasked and pool_window_fits_winners: geometry.hpp.)
+
+// How a sample goes through the fused op. A sample whose cells reach a good part of the conv
+// outputs (sparse_pool_dense_sample; at 6% density all of them) takes the band route: forward
+// zeroes the band buffer at once instead of per position, and backward routes dy to the winners
+// in a channel-last band buffer and runs the plain sparse backward's per-cell loop against it. A
+// sparse sample takes the cell route: lazy zeroing forward, and backward looks up, per cell and
+// output, whether that output won its window (no pass over the whole conv output). Same results
+// either way (the forward bit for bit); tests force each.
+enum class PoolRoute { automatic, cells, bands };
+inline bool sparse_pool_dense_sample(const ConvGeom& g, int64_t cells) {
+  const int64_t taps = int64_t((g.kh + g.sh - 1) / g.sh) * ((g.kw + g.sw - 1) / g.sw);  // outputs per cell, at most
+  return cells * taps * 8 >= int64_t(g.out_h()) * g.out_w();
+}
+inline bool sparse_pool_use_bands(const ConvGeom& g, PoolRoute route, int64_t cells) {
+  return route == PoolRoute::bands || (route == PoolRoute::automatic && sparse_pool_dense_sample(g, cells));
+}
+
+// Pooled rows per band: as many as keep the band's conv rows within sparse_conv_band_rows;
+// `band` > 0 forces it (tests cover the seams).
+inline int sparse_pool_band_rows(const ConvGeom& g, const PoolGeom& p, int band) {
+  if (band > 0) return std::min(band, p.out_h());
+  const int conv_rows = sparse_conv_band_rows(g, 0);
+  return std::max(1, std::min(p.out_h(), (conv_rows - p.kh) / p.sh + 1));
+}
+
+// p is the pooling over the convolution's output (p.c = g.out_c, p.in_h = g.out_h(), p.in_w =
+// g.out_w()); y is batch x out_c x p.out_h() x p.out_w(), winners batch x p.out_h() x p.out_w()
+// x out_c.
+template <typename T>
+void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, const int64_t* offsets,
+                              const uint32_t* index, const T* value, const T* w, const T* b, T* y, uint16_t* winners,
+                              bool relu, int band = 0, PoolRoute route = PoolRoute::automatic) {
+  const int OH = g.out_h(), OW = g.out_w(), M = g.out_c, K = g.k_size(), PH = p.out_h(), PW = p.out_w();
+  const size_t PP = size_t(PH) * PW;
+  std::vector<T> wt(size_t(K) * M);
+  for (int f = 0; f < M; ++f)
+    for (int k = 0; k < K; ++k) wt[size_t(k) * M + f] = w[size_t(f) * K + k];
+  const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+  // An untouched position: exactly what sparse_conv2d_forward writes for an output no cell reaches.
+  std::vector<T> bias(M), background(M);
+  std::vector<uint16_t> background_winner(M);
+  for (int f = 0; f < M; ++f) {
+    bias[f] = b ? b[f] : T(0);
+    background[f] = std::max(T(0) + bias[f], floor);
+    background_winner[f] = relu && !(background[f] > T(0)) ? kPoolMasked : uint16_t(0);
+  }
+  const int prows = sparse_pool_band_rows(g, p, band), bands = (PH + prows - 1) / prows;
+  const int max_rows = (prows - 1) * p.sh + p.kh;  // conv rows of a full band
+  const long items = long(batch) * bands;
+#pragma omp parallel
+  {
+    std::vector<T> buf(size_t(max_rows) * OW * M), best_v(M);
+    std::vector<uint8_t> touched(size_t(max_rows) * OW);
+    std::vector<int32_t> best_i(M);
+#pragma omp for schedule(static)
+    for (long item = 0; item < items; ++item) {
+      const int n = int(item / bands), p0 = int(item % bands) * prows, p1 = std::min(PH, p0 + prows);
+      const int r0 = p0 * p.sh, r1 = (p1 - 1) * p.sh + p.kh;  // conv rows; r1 <= OH as the windows fit
+      T* bp = buf.data();
+      uint8_t* tp = touched.data();
+      const size_t positions = size_t(r1 - r0) * OW;
+      if (sparse_pool_use_bands(g, route, offsets[n + 1] - offsets[n])) {
+        std::fill_n(bp, positions * M, T(0));
+        std::fill_n(tp, positions, uint8_t(1));
+        for_cells_feeding_band(
+            g, index + offsets[n], index + offsets[n + 1], r0, r1, [&](const uint32_t* e, int c, int row, int col) {
+              sparse_add_cell<T, false>(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1, bp, nullptr);
+            });
+      } else {
+        std::fill_n(tp, positions, uint8_t(0));
+        for_cells_feeding_band(
+            g, index + offsets[n], index + offsets[n + 1], r0, r1, [&](const uint32_t* e, int c, int row, int col) {
+              sparse_add_cell<T, true>(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1, bp, tp);
+            });
+      }
+      for (int py = p0; py < p1; ++py)
+        for (int px = 0; px < PW; ++px) {
+          const size_t at = size_t(py - p0) * p.sh * OW + size_t(px) * p.sw;  // window origin in the band
+          bool any = false;
+          for (int ky = 0; ky < p.kh; ++ky)
+            for (int kx = 0; kx < p.kw; ++kx) any |= tp[at + size_t(ky) * OW + kx] != 0;
+          T* yo = y + size_t(n) * M * PP + size_t(py) * PW + px;
+          uint16_t* wo = winners + ((size_t(n) * PH + py) * PW + px) * M;
+          if (!any) {
+            for (int f = 0; f < M; ++f) {
+              yo[f * PP] = background[f];
+              wo[f] = background_winner[f];
+            }
+            continue;
+          }
+          // Scan the window in row-major order; strict >: the first maximum wins a tie.
+          T* __restrict bv = best_v.data();
+          int32_t* __restrict bi = best_i.data();
+          for (int ky = 0; ky < p.kh; ++ky)
+            for (int kx = 0; kx < p.kw; ++kx) {
+              const size_t pos = at + size_t(ky) * OW + kx;
+              const int32_t i = ky * p.kw + kx;
+              const T* __restrict src = tp[pos] ? bp + pos * M : nullptr;
+              if (i == 0) {
+                if (src) {
+                  for (int f = 0; f < M; ++f) bv[f] = std::max(src[f] + bias[f], floor);
+                } else {
+                  std::copy_n(background.data(), M, bv);
+                }
+                std::fill_n(bi, M, 0);
+              } else if (src) {
+                // Plain loads, one select and arithmetic (std::max spelled out) so that GCC
+                // vectorises: the comparisons are coin flips for a branch predictor.
+                const T* __restrict bs = bias.data();
+#pragma omp simd
+                for (int f = 0; f < M; ++f) {
+                  const T z = src[f] + bs[f], old = bv[f];
+                  const int32_t old_i = bi[f];
+                  const T v = z < floor ? floor : z;
+                  const int32_t gt = v > old;
+                  bv[f] = gt ? v : old;
+                  bi[f] = old_i + gt * (i - old_i);  // arithmetic: a second select would not vectorise
+                }
+              } else {
+                const T* __restrict bg = background.data();
+#pragma omp simd
+                for (int f = 0; f < M; ++f) {
+                  const T v = bg[f], old = bv[f];
+                  const int32_t old_i = bi[f];
+                  const int32_t gt = v > old;
+                  bv[f] = gt ? v : old;
+                  bi[f] = old_i + gt * (i - old_i);
+                }
+              }
+            }
+          for (int f = 0; f < M; ++f) {
+            yo[f * PP] = bv[f];
+            wo[f] = relu && !(bv[f] > T(0)) ? kPoolMasked : uint16_t(bi[f]);
+          }
+        }
+    }
+  }
+}
+
+// dw (OIHW) and db (when non-null) are overwritten from dy (batch x out_c x PH x PW) and the
+// winners of the forward pass (which carry the ReLU mask). Per-thread partial sums over samples
+// (static schedule), reduced in thread order: bit-identical for a given thread count.
+template <typename T>
+void sparse_conv_pool_backward(const ConvGeom& g, const PoolGeom& p, int batch, const int64_t* offsets,
+                               const uint32_t* index, const T* value, const T* dy, const uint16_t* winners, T* dw,
+                               T* db, int band = 0, PoolRoute route = PoolRoute::automatic) {
+  const int OH = g.out_h(), OW = g.out_w(), M = g.out_c, K = g.k_size(), PH = p.out_h(), PW = p.out_w();
+  const size_t PP = size_t(PH) * PW, wcount = size_t(K) * M;
+  // The pooled windows holding each conv row and column (window_range divides: once per row and
+  // column here, not once per cell).
+  std::vector<int> py_lo(OH), py_hi(OH), px_lo(OW), px_hi(OW);
+  for (int oh = 0; oh < OH; ++oh) window_range(oh, 0, p.kh, p.sh, PH, py_lo[oh], py_hi[oh]);
+  for (int ow = 0; ow < OW; ++ow) window_range(ow, 0, p.kw, p.sw, PW, px_lo[ow], px_hi[ow]);
+  // The band route: a winner's row and column in its window, and conv rows per band.
+  std::vector<int> win_y(size_t(p.kh) * p.kw), win_x(win_y.size());
+  for (int k = 0; k < p.kh * p.kw; ++k) win_y[k] = k / p.kw, win_x[k] = k % p.kw;
+  const int rows = sparse_conv_band_rows(g, band);
+  const int threads = max_threads();
+  std::vector<std::vector<T>> dw_part(threads), db_part(threads);  // dw_part as K x M
+#pragma omp parallel
+  {
+    const int th = thread_id();
+    dw_part[th].assign(wcount, T(0));
+    db_part[th].assign(M, T(0));
+    T* dwt = dw_part[th].data();
+    std::vector<T> gl;    // the cell route: the sample's dy, channel-last, zero where masked
+    std::vector<T> gbuf;  // the band route: the band's routed gradient, channel-last
+    std::vector<double> dbs(M);
+#pragma omp for schedule(static)
+    for (int n = 0; n < batch; ++n) {
+      const uint16_t* wn = winners + size_t(n) * PP * M;
+      const T* dyn = dy + size_t(n) * M * PP;
+      if (sparse_pool_use_bands(g, route, offsets[n + 1] - offsets[n])) {
+        gbuf.resize(size_t(rows) * OW * M);
+        std::fill(dbs.begin(), dbs.end(), 0.0);
+        for (int r0 = 0; r0 < OH; r0 += rows) {
+          const int r1 = std::min(OH, r0 + rows);
+          // The pooled rows whose windows reach into [r0, r1); each winner lands in one band.
+          const int pya = r0 < p.kh ? 0 : (r0 - p.kh) / p.sh + 1, pyb = std::min(PH - 1, (r1 - 1) / p.sh);
+          if (pya > pyb) continue;  // rows no window reads: no gradient
+          T* __restrict gb = gbuf.data();
+          std::fill_n(gb, size_t(r1 - r0) * OW * M, T(0));
+          for (int py = pya; py <= pyb; ++py)
+            for (int px = 0; px < PW; ++px) {
+              const size_t q = size_t(py) * PW + px;
+              const uint16_t* wq = wn + q * M;
+              for (int f = 0; f < M; ++f) {  // branch-free: masks and bands are coin flips
+                const uint16_t wv = wq[f];
+                const bool ok = wv != kPoolMasked;
+                const int k = ok ? wv : 0, oy = py * p.sh + win_y[k] - r0;
+                const bool in = ok && oy >= 0 && oy < r1 - r0;
+                const T d = dyn[size_t(f) * PP + q];
+                const T gv = in ? d : T(0);
+                gb[(size_t(in ? oy : 0) * OW + px * p.sw + win_x[k]) * M + f] += gv;
+                dbs[f] += double(gv);
+              }
+            }
+          for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
+                                 [&](const uint32_t* e, int c, int row, int col) {
+                                   sparse_grad_cell(g, OH, OW, value[e - index], c, row, col, r0, r1, gb, dwt);
+                                 });
+        }
+        for (int f = 0; f < M; ++f) db_part[th][f] += T(dbs[f]);
+        continue;
+      }
+      gl.resize(PP * M);
+      for (int f = 0; f < M; ++f) {
+        const T* d = dyn + size_t(f) * PP;
+        double sum = 0;  // a plane is tens of thousands of terms: sum them in double
+        for (size_t i = 0; i < PP; ++i) {
+          T gv = d[i];  // unconditional load: if-converted
+          gv = wn[i * M + f] != kPoolMasked ? gv : T(0);
+          gl[i * M + f] = gv;
+          sum += double(gv);
+        }
+        db_part[th][f] += T(sum);
+      }
+      if (offsets[n] == offsets[n + 1]) continue;
+      for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], 0, OH,
+                             [&](const uint32_t* e, int c, int row, int col) {
                                const T v = value[e - index];
                                int oh0, oh1, ow0, ow1;
                                window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
                                window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
-                               oh0 = std::max(oh0, r0);
-                               oh1 = std::min(oh1, r1 - 1);
                                for (int oh = oh0; oh <= oh1; ++oh) {
                                  const int ky = row + g.pad_top - oh * g.sh;
+                                 const int py0 = py_lo[oh], py1 = py_hi[oh];
+                                 if (py0 > py1) continue;  // a conv row no pooling window reads
                                  for (int ow = ow0; ow <= ow1; ++ow) {
                                    const int kx = col + g.pad_left - ow * g.sw;
+                                   const int px0 = px_lo[ow], px1 = px_hi[ow];
                                    T* __restrict dk = dwt + (size_t(c * g.kh + ky) * g.kw + kx) * M;
-                                   const T* __restrict gp = bp + (size_t(oh - r0) * OW + ow) * M;
+                                   for (int py = py0; py <= py1; ++py)
+                                     for (int px = px0; px <= px1; ++px) {
+                                       const uint16_t me = uint16_t((oh - py * p.sh) * p.kw + (ow - px * p.sw));
+                                       const size_t q = (size_t(py) * PW + px) * M;
+                                       const uint16_t* __restrict wq = wn + q;
+                                       const T* __restrict gq = gl.data() + q;
 #pragma omp simd
-                                   for (int f = 0; f < M; ++f) dk[f] += v * gp[f];
+                                       for (int f = 0; f < M; ++f)  // a multiply, not a branch: a win is a coin flip
+                                         dk[f] += v * (T(wq[f] == me) * gq[f]);
+                                     }
                                  }
                                }
                              });

@@ -2,6 +2,7 @@
 // Shapes of convolution and pooling windows, shared by both backends and the double-precision
 // reference kernels. Padding may be asymmetric (Keras "same" puts the odd pixel after).
 #include <algorithm>
+#include <cstdint>
 
 #include "common/host_device.hpp"
 
@@ -49,5 +50,11 @@ struct PoolGeom {
   int out_h() const { return in_h >= kh ? (in_h - kh) / sh + 1 : 0; }
   int out_w() const { return in_w >= kw ? (in_w - kw) / sw + 1 : 0; }
 };
+
+// The fused sparse conv + max pool (SparseConvPoolOp) keeps each pooled output's winner as its
+// offset ky * kw + kx in the window, 16 bits, with this value for "no gradient" (a fused ReLU
+// zeroed the winner); so a window must have fewer positions. Shared by both backends.
+inline constexpr uint16_t kPoolMasked = 0xFFFF;
+inline bool pool_window_fits_winners(const PoolGeom& p) { return int64_t(p.kh) * p.kw < int64_t(kPoolMasked); }
 
 }  // namespace flowpic::nn

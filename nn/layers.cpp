@@ -74,7 +74,7 @@ Shape Conv2d::setup(Backend& backend, const Shape& in, Rng& rng, uint64_t) {
 
 const Tensor& Conv2d::forward(const Tensor& x, bool) {
   x_ = &x;
-  sparse_ = false;
+  sparse_ = pooled_ = false;
   op_->forward(x, kernel_.value, bias_.value, y_, act_);
   return y_;
 }
@@ -82,16 +82,36 @@ const Tensor& Conv2d::forward(const Tensor& x, bool) {
 const Tensor& Conv2d::forward_sparse(const SparseBatch& x, bool) {
   if (!sparse_op_) sparse_op_ = backend_->make_sparse_conv(geom_);
   x_ = nullptr;
-  sparse_ = false;
+  sparse_ = pooled_ = false;
   sparse_op_->forward(x, kernel_.value, bias_.value, y_, act_);
   sparse_x_ = x;
   sparse_ = true;
   return y_;
 }
 
+const Tensor& Conv2d::forward_sparse_pooled(const SparseBatch& x, const PoolGeom& pool, bool) {
+  const bool same = sparse_pool_op_ && pool.c == pool_.c && pool.in_h == pool_.in_h && pool.in_w == pool_.in_w &&
+                    pool.kh == pool_.kh && pool.kw == pool_.kw && pool.sh == pool_.sh && pool.sw == pool_.sw;
+  if (!same) {
+    sparse_pool_op_ = backend_->make_sparse_conv_pool(geom_, pool);
+    pool_ = pool;
+  }
+  x_ = nullptr;
+  sparse_ = pooled_ = false;
+  sparse_pool_op_->forward(x, kernel_.value, bias_.value, pooled_y_, act_);
+  sparse_x_ = x;
+  sparse_ = pooled_ = true;
+  return pooled_y_;
+}
+
 const Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
   if (sparse_) {
     if (need_dx) fail("conv2d: no input gradient for a sparse input (a sparse batch feeds the first layer only)");
+    if (pooled_) {
+      sparse_pool_op_->backward(sparse_x_, kernel_.value, dy, kernel_.grad, cfg_.use_bias ? &bias_.grad : nullptr,
+                                act_);
+      return none_;
+    }
     sparse_op_->backward(sparse_x_, kernel_.value, y_, dy, kernel_.grad, cfg_.use_bias ? &bias_.grad : nullptr, act_);
     return none_;
   }
@@ -113,6 +133,7 @@ Shape MaxPool2d::setup(Backend& backend, const Shape& in, Rng&, uint64_t) {
   PoolGeom g{in.c, in.h, in.w, kh_, kw_, sh_, sw_};
   if (g.out_h() <= 0 || g.out_w() <= 0)
     fail("a ", kh_, "x", kw_, " pooling window does not fit the input ", in.c, "x", in.h, "x", in.w);
+  geom_ = g;
   op_ = backend.make_pool(g);
   return {1, in.c, g.out_h(), g.out_w()};
 }

@@ -71,6 +71,10 @@ class Conv2d final : public Layer {
   // forward() on the densified batch. x must stay alive and unchanged until backward(), which
   // then fills the parameter gradients and refuses need_dx (no input gradient for sparse input).
   const Tensor& forward_sparse(const SparseBatch& x, bool training);
+  // forward_sparse followed by the fused activation and the max pooling `pool` (the next layers'
+  // work, which the model then skips), through the backend's SparseConvPoolOp: returns the pooled
+  // output; backward() then takes the gradient with respect to it.
+  const Tensor& forward_sparse_pooled(const SparseBatch& x, const PoolGeom& pool, bool training);
   std::vector<Param*> params() override;
   const ConvGeom& geometry() const { return geom_; }
   // The model fuses a following ReLU into the convolution (see Activation in backend.hpp).
@@ -81,9 +85,12 @@ class Conv2d final : public Layer {
   ConvGeom geom_;
   Activation act_ = Activation::none;
   std::unique_ptr<ConvOp> op_;
-  std::unique_ptr<SparseConvOp> sparse_op_;  // made on the first sparse forward pass
-  SparseBatch sparse_x_;                     // input of the last forward pass when it was sparse
-  bool sparse_ = false;
+  std::unique_ptr<SparseConvOp> sparse_op_;           // made on the first sparse forward pass
+  std::unique_ptr<SparseConvPoolOp> sparse_pool_op_;  // made on the first pooled one
+  PoolGeom pool_;                                     // sparse_pool_op_'s pooling
+  SparseBatch sparse_x_;                              // input of the last forward pass when it was sparse
+  bool sparse_ = false, pooled_ = false;              // what the last forward pass was
+  Tensor pooled_y_;
   Param kernel_{"kernel", {}, {}, true}, bias_{"bias", {}, {}, true};
 };
 
@@ -94,9 +101,11 @@ class MaxPool2d final : public Layer {
   Shape setup(Backend& backend, const Shape& in, Rng& rng, uint64_t seed) override;
   const Tensor& forward(const Tensor& x, bool training) override;
   const Tensor& backward(const Tensor& dy, bool need_dx) override;
+  const PoolGeom& geometry() const { return geom_; }
 
  private:
   int kh_, kw_, sh_, sw_;
+  PoolGeom geom_;
   std::unique_ptr<PoolOp> op_;
 };
 

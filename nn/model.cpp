@@ -220,11 +220,21 @@ const Tensor& Model::forward(const Tensor& batch, bool training) {
   if (s.n < 1 || s.c != opt_.input.c || s.h != opt_.input.h || s.w != opt_.input.w)
     fail("model input: expected N x ", opt_.input.c, " x ", opt_.input.h, " x ", opt_.input.w, ", got ", s.str());
   check_device(batch, backend_->device(), "model input");
+  pooled_forward_ = false;
   return run_layers(0, &batch, training);
 }
 
 bool Model::accepts_sparse_input() const {
   return !layers_.empty() && dynamic_cast<const Conv2d*>(layers_[0].get()) != nullptr;
+}
+
+bool Model::sparse_pool_fused() const {
+  if (!opt_.fuse_sparse_pool || layers_.size() < 3) return false;
+  const auto* conv = dynamic_cast<const Conv2d*>(layers_[0].get());
+  const auto* relu = dynamic_cast<const ReLU*>(layers_[1].get());
+  const auto* pool = dynamic_cast<const MaxPool2d*>(layers_[2].get());
+  return conv && relu && relu->fused() && pool &&
+         sparse_conv_pool_unsupported(conv->geometry(), pool->geometry()).empty();
 }
 
 const Tensor& Model::forward(const SparseBatch& batch, bool training) {
@@ -236,13 +246,18 @@ const Tensor& Model::forward(const SparseBatch& batch, bool training) {
   if (profile_) fwd_secs_.resize(layers_.size(), 0.0);
   logits_ = nullptr;
   have_grad_ = false;
+  const bool pooled = sparse_pool_fused();
   auto t0 = std::chrono::steady_clock::now();
-  const Tensor* x = &conv->forward_sparse(batch, training);
+  const Tensor* x =
+      pooled ? &conv->forward_sparse_pooled(batch, dynamic_cast<MaxPool2d&>(*layers_[2]).geometry(), training)
+             : &conv->forward_sparse(batch, training);
   if (profile_) {
     backend_->synchronize();
     fwd_secs_[0] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  return run_layers(1, x, training);
+  const Tensor& logits = run_layers(pooled ? 3 : 1, x, training);
+  pooled_forward_ = pooled;
+  return logits;
 }
 
 const Tensor& Model::run_layers(size_t first, const Tensor* x, bool training) {
@@ -272,6 +287,7 @@ void Model::backward() {
   const Tensor* dy = &dlogits_;
   if (profile_) bwd_secs_.resize(layers_.size(), 0.0);
   for (size_t i = layers_.size(); i-- > 0;) {
+    if (pooled_forward_ && (i == 1 || i == 2)) continue;  // their work is layer 0's fused op
     auto t0 = std::chrono::steady_clock::now();
     dy = &layers_[i]->backward(*dy, i > 0);
     if (profile_) {
@@ -335,9 +351,13 @@ std::string Model::summary() const {
 std::string Model::profile_report() const {
   std::ostringstream os;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    char line[128];
-    std::snprintf(line, sizeof line, "%02zu %-12s forward %9.2f ms  backward %9.2f ms\n", i, layers_[i]->type().c_str(),
-                  i < fwd_secs_.size() ? fwd_secs_[i] * 1e3 : 0.0, i < bwd_secs_.size() ? bwd_secs_[i] * 1e3 : 0.0);
+    char line[160];
+    const char* note = pooled_forward_ && i == 0               ? "  (conv2d + relu + max_pool2d, sparse)"
+                       : pooled_forward_ && (i == 1 || i == 2) ? "  (in 00)"
+                                                               : "";
+    std::snprintf(line, sizeof line, "%02zu %-12s forward %9.2f ms  backward %9.2f ms%s\n", i,
+                  layers_[i]->type().c_str(), i < fwd_secs_.size() ? fwd_secs_[i] * 1e3 : 0.0,
+                  i < bwd_secs_.size() ? bwd_secs_[i] * 1e3 : 0.0, note);
     os << line;
   }
   return os.str();

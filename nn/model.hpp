@@ -46,6 +46,9 @@ struct ModelOptions {
   int classes = 0;    // >= 2
   uint64_t seed = 0;  // initial weights and dropout masks
   bool fuse = true;   // fuse conv2d + relu (same results; off to test or profile layers apart)
+  // With sparse input, run conv2d + (fused) relu + max_pool2d as one op when the model starts so
+  // (Model::sparse_pool_fused()); same results, off to test or profile the layers apart.
+  bool fuse_sparse_pool = true;
 };
 
 class Model {
@@ -70,6 +73,10 @@ class Model {
   const Tensor& forward(const SparseBatch& batch, bool training);
   // Whether forward(SparseBatch) is allowed: the first layer is a conv2d.
   bool accepts_sparse_input() const;
+  // Whether forward(SparseBatch) runs layers 0-2 as one op (Backend::make_sparse_conv_pool): they
+  // are conv2d, relu (fused into it) and max_pool2d, and ModelOptions::fuse_sparse_pool is on.
+  // The parameters stay the conv2d's; the profile puts the op's time under layer 0.
+  bool sparse_pool_fused() const;
   // Mean softmax cross-entropy of the last forward's logits; prepares the logits' gradient.
   double loss_and_grad(const std::vector<int32_t>& labels);
   // Fills every parameter's gradient.
@@ -113,6 +120,7 @@ class Model {
   const Tensor* logits_ = nullptr;
   Tensor probs_, dlogits_;
   bool have_grad_ = false;
+  bool pooled_forward_ = false;  // the last forward ran the fused sparse conv + pool (layers 0-2)
   bool profile_ = false;
   std::vector<double> fwd_secs_, bwd_secs_;
 };

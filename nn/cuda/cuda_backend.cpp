@@ -147,6 +147,46 @@ class CudaSparseConv final : public SparseConvOp {
   DeviceBuffer<float> db_partial_;
 };
 
+// The fused sparse conv + act + max pool (sparse_conv.cu); the scratch conv output, the winners
+// and the db partial sums live in the op, from forward to backward.
+class CudaSparseConvPool final : public SparseConvPoolOp {
+ public:
+  CudaSparseConvPool(const ConvGeom& g, const PoolGeom& p) : g_(g), p_(p) {}
+  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
+    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cuda, "conv2d sparse input");
+    const int n = x.shape.n;
+    z_.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cuda);
+    y.ensure({n, g_.out_c, p_.out_h(), p_.out_w()}, DeviceKind::cuda);
+    winners_.resize(std::max(winners_.size(), y.count()));
+    cuda::sparse_conv_pool_forward(g_, p_, n, x.nnz, x.offsets, x.index, x.value, w.data(),
+                                   b.empty() ? nullptr : b.data(), z_.data(), y.data(), winners_.data(),
+                                   act == Activation::relu, nullptr);
+    batch_ = n;
+    act_ = act;
+  }
+  void backward(const SparseBatch& x, const Tensor&, const Tensor& dy, Tensor& dw, Tensor* db,
+                Activation act) override {
+    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cuda, "conv2d sparse input");
+    const int n = x.shape.n;
+    if (batch_ != n || act_ != act)
+      fail("conv2d + max_pool2d sparse backward: no forward pass of this batch (", n, " samples) before it");
+    check_shape(dy, {n, g_.out_c, p_.out_h(), p_.out_w()}, "conv2d + max_pool2d output gradient");
+    need_cuda(dy, "conv2d + max_pool2d output gradient");
+    if (db) db_partial_.resize(std::max(db_partial_.size(), size_t(n) * g_.out_c));
+    cuda::sparse_conv_pool_backward(g_, p_, n, x.nnz, x.offsets, x.index, x.value, winners_.data(), dy.data(),
+                                    dw.data(), db ? db->data() : nullptr, db ? db_partial_.data() : nullptr, nullptr);
+  }
+
+ private:
+  ConvGeom g_;
+  PoolGeom p_;
+  Tensor z_;
+  DeviceBuffer<uint16_t> winners_;
+  DeviceBuffer<float> db_partial_;
+  int batch_ = 0;
+  Activation act_ = Activation::none;
+};
+
 class CudaPool final : public PoolOp {
  public:
   CudaPool(cudnn::Context& ctx, const PoolGeom& g) : g_(g), pool_(ctx, g) {}
@@ -209,6 +249,11 @@ class CudaBackend final : public Backend {
   }
   std::unique_ptr<SparseConvOp> make_sparse_conv(const ConvGeom& g) override {
     return std::make_unique<CudaSparseConv>(g);
+  }
+  std::unique_ptr<SparseConvPoolOp> make_sparse_conv_pool(const ConvGeom& g, const PoolGeom& p) override {
+    const std::string why = sparse_conv_pool_unsupported(g, p);
+    if (!why.empty()) fail("conv2d + max_pool2d over sparse input: ", why);
+    return std::make_unique<CudaSparseConvPool>(g, p);
   }
   std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) override { return std::make_unique<CudaPool>(dnn_, g); }
   std::unique_ptr<BatchNormOp> make_batchnorm(int c, double eps, double factor) override {

@@ -43,4 +43,18 @@ void sparse_conv_backward(const ConvGeom& g, int batch, int64_t nnz, const int64
                           const float* value, const float* relu_y, const float* dy, float* dw, float* db,
                           float* db_partial, cudaStream_t s);
 
+// The sparse-input convolution, its activation and the max pooling p over its output, fused
+// (sparse_conv.cu; the CPU twin is sparse_conv_pool_forward/backward in cpu_kernels.hpp): y =
+// maxpool(act(conv(x) + b)), N x out_c x p.out_h() x p.out_w(), with z (N x out_c x out_h x
+// out_w floats) as scratch, and each pooled output's winner (its offset ky * p.kw + kx in the
+// window, the first maximum in row-major order; kPoolMasked where the ReLU zeroes its gradient)
+// in winners, NCHW like y (kPoolMasked: geometry.hpp). Backward overwrites dw and, when db is non-null, db (db_partial:
+// batch * out_c floats of scratch) from dy and those winners.
+void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, int64_t nnz, const int64_t* offsets,
+                              const uint32_t* index, const float* value, const float* w, const float* b, float* z,
+                              float* y, uint16_t* winners, bool relu, cudaStream_t s);
+void sparse_conv_pool_backward(const ConvGeom& g, const PoolGeom& p, int batch, int64_t nnz, const int64_t* offsets,
+                               const uint32_t* index, const float* value, const uint16_t* winners, const float* dy,
+                               float* dw, float* db, float* db_partial, cudaStream_t s);
+
 }  // namespace flowpic::nn::cuda

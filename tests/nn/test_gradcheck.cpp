@@ -437,3 +437,188 @@ TEST(GradCheck, SparseConvAsymmetricPaddingAndBandSeams) {
     check_sparse_conv({geom(2, 6, 7, 2, 2, 3, 2, 1, 1, 0, 2, 1), 2, true, band});
   }
 }
+
+// ---- Sparse-input convolution + ReLU + max pooling, fused ----------------------------------
+// sparse_conv_pool_forward/backward in double: against the dense templated conv -> relu ->
+// max pool on the densified batch (to 1e-12, with inputs without ties and inputs full of them,
+// where the winner must be the dense max-pool's), and numeric gradients of the weights and biases
+// on inputs where no perturbation can flip a window's winner or cross the ReLU's kink.
+
+namespace {
+
+struct PoolCase {
+  ConvGeom g;
+  int pkh, pkw, psh, psw;
+  int batch;
+  bool relu;
+  int band;  // 0 = automatic, > 0 forced rows per band (pooled rows forward, conv rows backward)
+  cpu::PoolRoute route = cpu::PoolRoute::automatic;
+  PoolGeom pool() const { return PoolGeom{g.out_c, g.out_h(), g.out_w(), pkh, pkw, psh, psw}; }
+};
+
+struct PoolRun {
+  Vec y, dw, db;
+};
+
+PoolRun fused_run(const PoolCase& pc, const SparseCase& x, const Vec& w, const Vec& b, const Vec& dy) {
+  const PoolGeom p = pc.pool();
+  const size_t ycount = size_t(pc.batch) * pc.g.out_c * p.out_h() * p.out_w();
+  PoolRun r{Vec(ycount, 7.0), Vec(w.size(), 7.0), Vec(b.size(), 7.0)};  // garbage: must be overwritten
+  std::vector<uint16_t> winners(ycount, 12345);
+  cpu::sparse_conv_pool_forward(pc.g, p, pc.batch, x.offsets.data(), x.index.data(), x.value.data(), w.data(), b.data(),
+                                r.y.data(), winners.data(), pc.relu, pc.band, pc.route);
+  if (!dy.empty())
+    cpu::sparse_conv_pool_backward(pc.g, p, pc.batch, x.offsets.data(), x.index.data(), x.value.data(), dy.data(),
+                                   winners.data(), r.dw.data(), r.db.data(), pc.band, pc.route);
+  return r;
+}
+
+// conv (+ relu) on the densified batch, then the dense max pool; z is the conv's output.
+PoolRun dense_run(const PoolCase& pc, const SparseCase& x, const Vec& w, const Vec& b, const Vec& dy, Vec* z_out) {
+  const PoolGeom p = pc.pool();
+  const ConvGeom& g = pc.g;
+  const int N = pc.batch;
+  Vec z(size_t(N) * g.out_c * g.out_h() * g.out_w()), dz(z.size()), dx(x.dense.size());
+  PoolRun r{Vec(size_t(N) * g.out_c * p.out_h() * p.out_w()), Vec(w.size()), Vec(b.size())};
+  cpu::conv2d_forward(g, N, x.dense.data(), w.data(), b.data(), z.data(), 0, pc.relu);
+  cpu::maxpool_forward(p, N, z.data(), r.y.data());
+  if (!dy.empty()) {
+    cpu::maxpool_backward(p, N, z.data(), dy.data(), dz.data());
+    cpu::conv2d_backward(g, N, x.dense.data(), w.data(), dz.data(), dx.data(), r.dw.data(), r.db.data(), 0,
+                         pc.relu ? z.data() : nullptr);
+  }
+  if (z_out) *z_out = z;
+  return r;
+}
+
+void expect_fused_equals_dense(const PoolCase& pc, const SparseCase& x, const Vec& w, const Vec& b) {
+  const PoolGeom p = pc.pool();
+  Vec dy = random_vec(size_t(pc.batch) * pc.g.out_c * p.out_h() * p.out_w(), 53);
+  PoolRun f = fused_run(pc, x, w, b, dy), d = dense_run(pc, x, w, b, dy, nullptr);
+  EXPECT_ALL_CLOSE(f.y, d.y, 1e-12, 1e-12);
+  EXPECT_ALL_CLOSE(f.dw, d.dw, 1e-12, 1e-12);
+  EXPECT_ALL_CLOSE(f.db, d.db, 1e-12, 1e-12);
+}
+
+// Random weights and cells (no ties between positions a cell reaches), biases of both signs.
+void check_sparse_conv_pool_route(const PoolCase& pc) {
+  const ConvGeom& g = pc.g;
+  ASSERT_TRUE(g.valid());
+  const PoolGeom p = pc.pool();
+  ASSERT_GT(p.out_h(), 0);
+  ASSERT_GT(p.out_w(), 0);
+  const int N = pc.batch;
+  SparseCase x = random_sparse(g, N, 0.15, 60 + g.kh + pc.pkh);
+  ASSERT_GT(x.index.size(), 4u);
+  Vec w = random_vec(size_t(g.out_c) * g.k_size(), 61);
+  Vec b = random_vec(g.out_c, 62, 0.3, 1.0);
+  for (size_t i = 0; i < b.size(); i += 2) b[i] = -b[i];
+
+  // No perturbation may flip a winner or cross the kink. A step of 1e-5 in one weight moves an
+  // output by at most 3e-5 (values below 3), so in every window two positions closer than 2e-4
+  // must be both unreached (equal biases, which move together) or both cut to 0 by the ReLU, and
+  // no pre-activation may be within 2e-4 of 0.
+  {
+    PoolCase plain = pc;
+    plain.relu = false;
+    Vec z, reach, ones(w.size(), 1.0), zero_b(b.size(), 0.0);
+    dense_run(plain, x, w, b, {}, &z);
+    dense_run(plain, x, ones, zero_b, {}, &reach);  // > 0 where some cell reaches (values are > 0)
+    const int OH = g.out_h(), OW = g.out_w();
+    size_t risky = 0, kinks = 0;
+    for (size_t i = 0; i < z.size(); ++i) kinks += pc.relu && std::fabs(z[i]) < 2e-4;
+    auto act = [&](double v) { return pc.relu ? std::max(v, 0.0) : v; };
+    for (int pl = 0; pl < N * g.out_c; ++pl)
+      for (int py = 0; py < p.out_h(); ++py)
+        for (int px = 0; px < p.out_w(); ++px)
+          for (int i = 0; i < p.kh * p.kw; ++i)
+            for (int j = i + 1; j < p.kh * p.kw; ++j) {
+              auto at = [&](int k) {
+                return size_t(pl) * OH * OW + size_t(py * p.sh + k / p.kw) * OW + px * p.sw + k % p.kw;
+              };
+              const size_t a = at(i), c = at(j);
+              if (std::fabs(act(z[a]) - act(z[c])) >= 2e-4) continue;
+              const bool both_unreached = reach[a] == 0 && reach[c] == 0;
+              const bool both_cut = pc.relu && z[a] < 0 && z[c] < 0;
+              risky += !both_unreached && !both_cut;
+            }
+    ASSERT_EQ(kinks, 0u) << "pick another seed: a pre-activation sits on the ReLU kink";
+    ASSERT_EQ(risky, 0u) << "pick another seed: a window's winner could flip";
+  }
+
+  GradCase c;
+  c.inputs = {&w, &b};
+  c.names = {"sparse conv+pool dw", "sparse conv+pool db"};
+  c.forward = [&] { return fused_run(pc, x, w, b, {}).y; };
+  c.backward = [&](const Vec& dy) {
+    PoolRun r = fused_run(pc, x, w, b, dy);
+    return std::vector<Vec>{r.dw, r.db};
+  };
+  check_gradients(c);
+  expect_fused_equals_dense(pc, x, w, b);
+}
+
+// Ties everywhere: few cells, small integer weights and values (every sum exact, so reached
+// positions tie too), biases of both signs; the fused op must pick the dense max-pool's winners.
+void check_sparse_conv_pool_ties_route(const PoolCase& pc) {
+  const ConvGeom& g = pc.g;
+  SparseCase x = random_sparse(g, pc.batch, 0.03, 70 + g.kh);
+  for (auto& v : x.value) v = std::round(v);
+  for (size_t n = 0, e = 0; n + 1 < x.offsets.size(); ++n)
+    for (; e < size_t(x.offsets[n + 1]); ++e) x.dense[n * size_t(g.in_c) * g.in_h * g.in_w + x.index[e]] = x.value[e];
+  Vec w = random_vec(size_t(g.out_c) * g.k_size(), 71, -2.5, 2.5);
+  for (auto& v : w) v = std::round(v);
+  Vec b(g.out_c);
+  for (int f = 0; f < g.out_c; ++f) b[f] = f % 3 == 0 ? -1.0 : f % 3 == 1 ? 2.0 : 0.0;
+  expect_fused_equals_dense(pc, x, w, b);
+}
+
+// Each case on both routes (cpu_kernels.hpp: PoolRoute) and the automatic choice.
+template <typename Check>
+void on_every_route(const PoolCase& pc, Check check) {
+  for (cpu::PoolRoute route : {cpu::PoolRoute::cells, cpu::PoolRoute::bands, cpu::PoolRoute::automatic}) {
+    SCOPED_TRACE(route == cpu::PoolRoute::cells   ? "cell route"
+                 : route == cpu::PoolRoute::bands ? "band route"
+                                                  : "auto");
+    PoolCase c = pc;
+    c.route = route;
+    check(c);
+  }
+}
+void check_sparse_conv_pool(const PoolCase& pc) { on_every_route(pc, check_sparse_conv_pool_route); }
+void check_sparse_conv_pool_ties(const PoolCase& pc) { on_every_route(pc, check_sparse_conv_pool_ties_route); }
+
+}  // namespace
+
+TEST(GradCheck, SparseConvPoolLikePaperWithOddSizes) {
+  // 23x21 -> conv 5x5 (stride 5, same) -> 2x2 pool 2: the last conv row and column are dropped.
+  for (bool relu : {true, false}) {
+    check_sparse_conv_pool({same_geom(1, 23, 21, 2, 10, 5), 2, 2, 2, 2, 2, relu, 0});
+    check_sparse_conv_pool({same_geom(2, 32, 34, 3, 10, 5), 2, 2, 2, 2, 3, relu, 0});
+  }
+}
+
+TEST(GradCheck, SparseConvPoolOverlappingStridedAndNonSquareWindows) {
+  for (bool relu : {true, false}) {
+    check_sparse_conv_pool({same_geom(2, 22, 24, 3, 10, 5), 3, 3, 2, 2, 2, relu, 0});  // overlapping
+    check_sparse_conv_pool({same_geom(1, 9, 8, 3, 3, 1), 2, 3, 1, 2, 2, relu, 0});     // 2x3, strides 1x2
+    check_sparse_conv_pool({same_geom(1, 9, 8, 2, 3, 1), 2, 2, 3, 3, 3, relu, 0});     // stride > window
+  }
+}
+
+TEST(GradCheck, SparseConvPoolBandSeams) {
+  for (int band : {1, 2, 3}) {
+    check_sparse_conv_pool({same_geom(2, 9, 8, 3, 3, 1), 3, 3, 2, 2, 2, true, band});
+    check_sparse_conv_pool({geom(2, 16, 15, 2, 3, 3, 2, 1, 1, 0, 2, 1), 2, 2, 2, 2, 3, true, band});
+    check_sparse_conv_pool({same_geom(1, 9, 8, 3, 3, 1), 2, 2, 2, 2, 2, false, band});
+  }
+}
+
+TEST(GradCheck, SparseConvPoolTiesPickTheDenseMaxPoolsWinner) {
+  for (bool relu : {true, false})
+    for (int band : {0, 1, 2}) {
+      check_sparse_conv_pool_ties({same_geom(1, 60, 55, 4, 10, 5), 2, 2, 2, 2, 3, relu, band});
+      check_sparse_conv_pool_ties({same_geom(2, 30, 31, 3, 3, 1), 3, 3, 2, 2, 3, relu, band});
+      check_sparse_conv_pool_ties({same_geom(1, 30, 31, 5, 3, 2), 2, 3, 1, 2, 2, relu, band});
+    }
+}

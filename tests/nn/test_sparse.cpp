@@ -365,3 +365,239 @@ TEST(SparseModel, RefusesABatchOnTheOtherDevice) {
   // The validator reads a device batch through a host copy.
   EXPECT_NO_THROW(validate_sparse(xg.view()));
 }
+
+// ---- conv2d + relu + max_pool2d fused over sparse input ------------------------------------
+
+namespace {
+
+struct PoolOpCase {
+  std::string name;
+  ConvGeom g;
+  int pkh, pkw, psh, psw;
+  int batch, cells;
+  PoolGeom pool() const { return PoolGeom{g.out_c, g.out_h(), g.out_w(), pkh, pkw, psh, psw}; }
+};
+
+std::vector<PoolOpCase> pool_op_cases() {
+  return {{"paper_first_layer_1500", same_geom(1, 1500, 1500, 10, 10, 5), 2, 2, 2, 2, 3, 2000},
+          {"odd_sizes_two_channels", same_geom(2, 123, 117, 4, 10, 5), 2, 2, 2, 2, 3, 400},
+          {"overlapping_3x3_stride2", same_geom(1, 61, 59, 5, 3, 1), 3, 3, 2, 2, 3, 150},
+          {"window_2x3_strides_3x2", same_geom(2, 40, 37, 3, 5, 2), 2, 3, 3, 2, 4, 100}};
+}
+
+// Weights in [-1, 1]; biases of both signs (ReLU masks and all-zero ties where negative,
+// constant positive ties where positive).
+Tensor pool_case_bias(int m, DeviceKind d) {
+  std::vector<float> b(m);
+  for (int f = 0; f < m; ++f) b[f] = f % 2 ? 0.25f * float(1 + f % 3) : -0.2f * float(1 + f % 3);
+  return Tensor::from_host(b, {1, m, 1, 1}, d);
+}
+
+// The fused op; or, with `unfused`, the sparse conv (or, with `dense`, the dense conv on the
+// densified batch) followed by the backend's max pool.
+enum class PoolPath { fused, sparse_then_pool, dense_then_pool };
+OpRun run_conv_pool(Backend& be, const PoolOpCase& c, const SparseBatch& x, Activation act, PoolPath path) {
+  const ConvGeom& g = c.g;
+  const DeviceKind d = be.device();
+  Tensor w = Tensor::from_host(random_values(size_t(g.out_c) * g.k_size(), 1), {g.out_c, g.in_c, g.kh, g.kw}, d);
+  Tensor b = pool_case_bias(g.out_c, d);
+  Tensor y, dw({g.out_c, g.in_c, g.kh, g.kw}, d), db({1, g.out_c, 1, 1}, d);
+  const PoolGeom p = c.pool();
+  const Shape ys{x.shape.n, g.out_c, p.out_h(), p.out_w()};
+  Tensor dy = Tensor::from_host(random_values(ys.count(), 3), ys, d);
+  if (path == PoolPath::fused) {
+    auto op = be.make_sparse_conv_pool(g, p);
+    op->forward(x, w, b, y, act);
+    op->backward(x, w, dy, dw, &db, act);
+    return {y.to_host(), dw.to_host(), db.to_host()};
+  }
+  auto pool = be.make_pool(p);
+  Tensor z, dz;
+  Tensor xd = path == PoolPath::dense_then_pool ? densify(x, d) : Tensor();
+  std::unique_ptr<SparseConvOp> sop;
+  std::unique_ptr<ConvOp> dop;
+  if (path == PoolPath::sparse_then_pool) {
+    sop = be.make_sparse_conv(g);
+    sop->forward(x, w, b, z, act);
+  } else {
+    dop = be.make_conv(g);
+    dop->forward(xd, w, b, z, act);
+  }
+  pool->forward(z, y);
+  pool->backward(z, y, dy, dz);
+  if (sop)
+    sop->backward(x, w, z, dz, dw, &db, act);
+  else
+    dop->backward(xd, w, z, dz, nullptr, dw, &db, act);
+  return {y.to_host(), dw.to_host(), db.to_host()};
+}
+
+}  // namespace
+
+class SparseConvPoolOpCases : public ::testing::TestWithParam<PoolOpCase> {};
+
+TEST_P(SparseConvPoolOpCases, CpuEqualsSparseConvThenPoolAndTheDensePath) {
+  const PoolOpCase& c = GetParam();
+  auto be = make_cpu_backend();
+  Shape bs{c.batch, c.g.in_c, c.g.in_h, c.g.in_w};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, c.cells, 7), bs, DeviceKind::cpu);
+  for (Activation act : {Activation::relu, Activation::none}) {
+    SCOPED_TRACE(act == Activation::relu ? "relu" : "no activation");
+    OpRun f = run_conv_pool(*be, c, x.view(), act, PoolPath::fused);
+    OpRun s = run_conv_pool(*be, c, x.view(), act, PoolPath::sparse_then_pool);
+    OpRun d = run_conv_pool(*be, c, x.view(), act, PoolPath::dense_then_pool);
+    // The same sums in the same order and the same tie rule: the pooled output bit for bit.
+    // The gradients are summed in another order (db over a 300x300 plane: the references' fp32
+    // sums are off by a few 1e-5; the fused op sums each plane in double).
+    EXPECT_EQ(f.y, s.y);
+    EXPECT_ALL_CLOSE(f.dw, s.dw, 1e-4, 1e-4);
+    EXPECT_ALL_CLOSE(f.db, s.db, 1e-4, 1e-4);
+    EXPECT_ALL_CLOSE(f.y, d.y, 1e-5, 1e-5);
+    EXPECT_ALL_CLOSE(f.dw, d.dw, 1e-4, 1e-4);
+    EXPECT_ALL_CLOSE(f.db, d.db, 1e-4, 1e-4);
+  }
+}
+
+TEST_P(SparseConvPoolOpCases, GpuEqualsCpu) {
+  FLOWPIC_REQUIRE_GPU();
+  const PoolOpCase& c = GetParam();
+  auto cpu = make_cpu_backend();
+  NN_BACKEND_OR_SKIP(gpu, "cuda");
+  Shape bs{c.batch, c.g.in_c, c.g.in_h, c.g.in_w};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, c.cells, 7), bs, DeviceKind::cpu);
+  OwnedSparseBatch xg = x.to(DeviceKind::cuda);
+  for (Activation act : {Activation::relu, Activation::none}) {
+    OpRun a = run_conv_pool(*cpu, c, x.view(), act, PoolPath::fused);
+    OpRun b = run_conv_pool(*gpu, c, xg.view(), act, PoolPath::fused);
+    EXPECT_ALL_CLOSE(b.y, a.y, 1e-5, 1e-5);
+    EXPECT_ALL_CLOSE(b.dw, a.dw, 1e-4, 1e-4);
+    EXPECT_ALL_CLOSE(b.db, a.db, 1e-4, 1e-4);
+    // And the GPU's own unfused path (cuDNN's max pool).
+    OpRun u = run_conv_pool(*gpu, c, xg.view(), act, PoolPath::sparse_then_pool);
+    EXPECT_ALL_CLOSE(b.y, u.y, 1e-5, 1e-5);
+    EXPECT_ALL_CLOSE(b.dw, u.dw, 1e-4, 1e-4);
+    EXPECT_ALL_CLOSE(b.db, u.db, 1e-4, 1e-4);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, SparseConvPoolOpCases, ::testing::ValuesIn(pool_op_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(SparseConvPoolOp, BitIdenticalRunToRunAndRefusals) {
+  auto be = make_cpu_backend();
+  PoolOpCase c{"paper300", same_geom(1, 300, 300, 10, 10, 5), 2, 2, 2, 2, 5, 2000};
+  Shape bs{c.batch, 1, 300, 300};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, c.cells, 3), bs, DeviceKind::cpu);
+  OpRun a = run_conv_pool(*be, c, x.view(), Activation::relu, PoolPath::fused);
+  OpRun b = run_conv_pool(*be, c, x.view(), Activation::relu, PoolPath::fused);
+  EXPECT_EQ(a.y, b.y);
+  EXPECT_EQ(a.dw, b.dw);
+  EXPECT_EQ(a.db, b.db);
+
+  // A pooling that is not over the convolution's output, and backward without a forward pass.
+  PoolGeom wrong = c.pool();
+  wrong.in_h += 1;
+  std::string e = flowpic::testing::error_of([&] { be->make_sparse_conv_pool(c.g, wrong); });
+  EXPECT_NE(e.find("is not the convolution's output 10x60x60"), std::string::npos) << e;
+  auto op = be->make_sparse_conv_pool(c.g, c.pool());
+  Tensor w({10, 1, 10, 10}, DeviceKind::cpu), dw({10, 1, 10, 10}, DeviceKind::cpu);
+  Tensor dy({c.batch, 10, 30, 30}, DeviceKind::cpu);
+  e = flowpic::testing::error_of([&] { op->backward(x.view(), w, dy, dw, nullptr, Activation::relu); });
+  EXPECT_NE(e.find("no forward pass"), std::string::npos) << e;
+}
+
+namespace {
+
+// The paper network (or another model file) with layer 0's biases of both signs, in three
+// models of one seed: fused sparse, unfused sparse, dense.
+void check_model_fused_unfused_dense(const std::string& path, Shape input, int batch, int cells, double tol) {
+  auto be = make_cpu_backend();
+  ModelOptions opt{input, 5, 29};
+  ModelOptions unfused = opt;
+  unfused.fuse_sparse_pool = false;
+  Model mf = Model::from_file(path, opt, *be), mu = Model::from_file(path, unfused, *be),
+        md = Model::from_file(path, opt, *be);
+  ASSERT_TRUE(mf.sparse_pool_fused());
+  ASSERT_FALSE(mu.sparse_pool_fused());
+  for (Model* m : {&mf, &mu, &md}) {
+    Param* bias = m->named_params()[1].param;
+    ASSERT_EQ(m->named_params()[1].name, "00_conv2d/bias");
+    std::vector<float> b(bias->value.count());
+    for (size_t f = 0; f < b.size(); ++f) b[f] = f % 2 ? 0.02f * float(1 + f % 3) : -0.03f * float(1 + f % 3);
+    bias->value.copy_from_host(b);
+  }
+  Shape bs = input.with_n(batch);
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, cells, 11), bs, DeviceKind::cpu);
+  ASSERT_EQ(x.host_offsets()[1], x.host_offsets()[2]) << "sample 1 is empty";
+  Tensor xd = densify(x.view(), DeviceKind::cpu);
+  std::vector<int32_t> labels;
+  for (int i = 0; i < batch; ++i) labels.push_back((i * 2 + 1) % 5);
+  ModelRun rf = run_model(mf, nullptr, &x.view(), labels), ru = run_model(mu, nullptr, &x.view(), labels),
+           rd = run_model(md, &xd, nullptr, labels);
+  {
+    SCOPED_TRACE("fused vs unfused sparse");
+    EXPECT_EQ(rf.logits, ru.logits);  // the pooled output is bit-identical, and so all that follows
+    expect_same_run(rf, ru, tol);
+  }
+  {
+    SCOPED_TRACE("fused vs dense");
+    expect_same_run(rf, rd, tol);
+  }
+  EXPECT_ALL_CLOSE(mf.predict(x.view()), md.predict(xd), tol, tol);
+}
+
+}  // namespace
+
+TEST(SparseModel, PaperNetworkFusedConvPoolEqualsUnfusedAndDense) {
+  check_model_fused_unfused_dense(model_path("flowpic_paper.json"), {1, 1, 1500, 1500}, 3, 1500, 1e-4);
+}
+
+TEST(SparseModel, LeNet5FusedConvPoolEqualsUnfusedAndDense) {
+  check_model_fused_unfused_dense(model_path("lenet5.json"), {1, 1, 32, 32}, 4, 60, 1e-4);
+}
+
+TEST(SparseModel, FusesOnlyConvReluPoolAndProfilesTheFusedOpUnderLayer0) {
+  auto be = make_cpu_backend();
+  auto build = [&](const char* layers, bool fuse) {
+    json arch = json::parse(std::string(R"({"layers": [)") + layers + R"(, {"type": "flatten"},
+        {"type": "dense", "units": "classes"}]})");
+    ModelOptions opt{{1, 1, 40, 40}, 3, 5};
+    opt.fuse = fuse;
+    return Model::from_json(arch, "m.json", opt, *be);
+  };
+  const char* conv = R"({"type": "conv2d", "filters": 3, "kernel_size": 5, "strides": 2, "padding": "same"})";
+  const std::string relu_pool = std::string(conv) + R"(, {"type": "relu"}, {"type": "max_pool2d", "pool_size": 3})";
+  const std::string pool_only = std::string(conv) + R"(, {"type": "max_pool2d"})";
+  const std::string relu_only = std::string(conv) + R"(, {"type": "relu"}, {"type": "flatten"})";
+  EXPECT_TRUE(build(relu_pool.c_str(), true).sparse_pool_fused());
+  EXPECT_FALSE(build(relu_pool.c_str(), false).sparse_pool_fused());  // the relu is not fused into the conv
+  EXPECT_FALSE(build(pool_only.c_str(), true).sparse_pool_fused());
+  EXPECT_FALSE(build(relu_only.c_str(), true).sparse_pool_fused());
+
+  // Each still runs on sparse input and agrees with the dense path.
+  Shape bs{3, 1, 40, 40};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, 30, 4), bs, DeviceKind::cpu);
+  Tensor xd = densify(x.view(), DeviceKind::cpu);
+  const std::vector<int32_t> labels{0, 1, 2};
+  for (const std::string& layers : {relu_pool, pool_only, relu_only})
+    for (bool fuse : {true, false}) {
+      SCOPED_TRACE(layers + (fuse ? " fused" : " not fused"));
+      Model ms = build(layers.c_str(), fuse), md = build(layers.c_str(), fuse);
+      expect_same_run(run_model(ms, nullptr, &x.view(), labels), run_model(md, &xd, nullptr, labels), 1e-4);
+    }
+
+  // Profiling: the fused op under layer 0, nothing under layers 1 and 2.
+  Model m = build(relu_pool.c_str(), true);
+  m.set_profiling(true);
+  run_model(m, nullptr, &x.view(), labels);
+  const std::string report = m.profile_report();
+  EXPECT_NE(report.find("00 conv2d"), std::string::npos) << report;
+  EXPECT_NE(report.find("(conv2d + relu + max_pool2d, sparse)"), std::string::npos) << report;
+  EXPECT_NE(report.find("01 relu         forward      0.00 ms  backward      0.00 ms  (in 00)"), std::string::npos)
+      << report;
+  EXPECT_NE(report.find("02 max_pool2d   forward      0.00 ms  backward      0.00 ms  (in 00)"), std::string::npos)
+      << report;
+  // A dense forward afterwards runs the layers apart again.
+  Tensor xd2 = densify(x.view(), DeviceKind::cpu);
+  EXPECT_NO_THROW(run_model(m, &xd2, nullptr, labels));
+}
