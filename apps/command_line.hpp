@@ -5,6 +5,8 @@
 //                  (unknown option or command, missing value, bad number, value outside its set, missing
 //                  or extra arguments); with no arguments at all, the whole usage on stderr instead;
 //   a run error    one line "<program>: error: <what>" on stderr, exit status 1 (an exception from the library).
+//   interrupted    exit status 130 where a program stops cleanly on a signal, keeping what is done
+//                  (run_experiment on SIGINT; classify on SIGINT or SIGTERM, after its records and summary).
 // <program> is the program's name, followed by the subcommand's for flowpic_data.
 #include <functional>
 #include <memory>

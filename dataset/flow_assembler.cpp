@@ -51,6 +51,11 @@ FlowAssembler::FlowAssembler(const FlowOptions& options, Sink sink)
   if (options.max_open_sessions < 1) fail("flow options: max_open_sessions must be at least 1");
 }
 
+FlowAssembler::FlowAssembler(const FlowOptions& options, SessionListener* listener) : FlowAssembler(options, Sink()) {
+  FLOWPIC_ASSERT(listener != nullptr);
+  listener_ = listener;
+}
+
 FlowAssembler::EndpointPair FlowAssembler::canonical_of(const DecodedPacket& p) {
   EndpointPair k;
   k.ip_version = p.ip_version;
@@ -112,9 +117,11 @@ uint32_t FlowAssembler::open_session(const EndpointPair& canonical, const Decode
   s.closed_ns = 0;
   s.fin_a = s.fin_b = s.closing = false;
   s.only_syns = true;
+  s.id = next_id_++;
   push_back(active_, slot);
   index_.emplace(canonical, slot);
   peak_open_ = std::max(peak_open_, index_.size());
+  if (listener_) listener_->opened(slot, s.id, s.key);
   return slot;
 }
 
@@ -130,7 +137,10 @@ void FlowAssembler::append(uint32_t slot, const DecodedPacket& p, int64_t time_n
   Session& s = slots_[slot];
   const FlowKey& k = s.key;
   uint8_t dir = (p.src_port == k.port_a && p.dst_port == k.port_b && p.src == k.addr_a && p.dst == k.addr_b) ? 0 : 1;
-  s.packets.push_back({time_ns, p.ip_length, p.payload_length, dir, p.tcp_flags});
+  if (listener_)
+    listener_->packet(slot, SessionPacket{time_ns, p.ip_length, p.payload_length, dir, p.tcp_flags});
+  else
+    s.packets.push_back({time_ns, p.ip_length, p.payload_length, dir, p.tcp_flags});
   s.last_ns = std::max(s.last_ns, time_ns);
   if (!s.closing) {
     unlink(active_, slot);
@@ -158,14 +168,19 @@ void FlowAssembler::add(const DecodedPacket& p, int64_t time_ns) {
     const Session& s = slots_[slot];
     bool from_a = p.src_port == s.key.port_a && p.src == s.key.addr_a;
     if (must_split(s, p, time_ns, from_a ? 0 : 1)) {
-      close_session(slot);
+      const bool idle = time_ns - s.last_ns > idle_ns_;
+      close_session(slot, idle ? SessionEnd::kIdle : s.closing ? SessionEnd::kTcpClose : SessionEnd::kNewSyn);
       slot = kNone;
     }
   }
   if (slot == kNone) {
     if (index_.size() >= options_.max_open_sessions) {
       // Make room: end the least recently active session (closing sessions first, they are done).
-      close_session(closing_.head != kNone ? closing_.head : active_.head);
+      if (closing_.head != kNone) {
+        close_session(closing_.head, SessionEnd::kTcpClose);
+      } else {
+        close_session(active_.head, SessionEnd::kEvicted);
+      }
       ++ended_early_;
     }
     slot = open_session(canonical, p, time_ns);
@@ -173,28 +188,37 @@ void FlowAssembler::add(const DecodedPacket& p, int64_t time_ns) {
   append(slot, p, time_ns);
 }
 
+void FlowAssembler::advance(int64_t now_ns) {
+  if (now_ns > clock_ns_) clock_ns_ = now_ns;
+  expire(clock_ns_);
+}
+
 void FlowAssembler::expire(int64_t now_ns) {
-  while (active_.head != kNone && now_ns - slots_[active_.head].last_ns > idle_ns_) close_session(active_.head);
+  while (active_.head != kNone && now_ns - slots_[active_.head].last_ns > idle_ns_)
+    close_session(active_.head, SessionEnd::kIdle);
   while (closing_.head != kNone) {
     const Session& s = slots_[closing_.head];
     if (now_ns - s.closed_ns <= linger_ns_ && now_ns - s.last_ns <= idle_ns_) break;
-    close_session(closing_.head);
+    close_session(closing_.head, SessionEnd::kTcpClose);
   }
 }
 
-void FlowAssembler::close_session(uint32_t slot) {
+void FlowAssembler::close_session(uint32_t slot, SessionEnd why) {
   Session& s = slots_[slot];
   unlink(s.closing ? closing_ : active_, slot);
   index_.erase(s.canonical);
-  emit(s);
+  if (listener_)
+    listener_->closed(slot, s.id, why);
+  else
+    emit(s);
   if (s.packets.capacity() > kKeepCapacity) std::vector<Packet>().swap(s.packets);
   s.packets.clear();
   free_slots_.push_back(slot);
 }
 
 void FlowAssembler::finish() {
-  while (active_.head != kNone) close_session(active_.head);
-  while (closing_.head != kNone) close_session(closing_.head);
+  while (active_.head != kNone) close_session(active_.head, SessionEnd::kFinish);
+  while (closing_.head != kNone) close_session(closing_.head, SessionEnd::kFinish);
   clock_ns_ = INT64_MIN;
 }
 

@@ -19,6 +19,11 @@
 //  - Memory is bounded by the sessions open at once: sessions are kept in a list ordered by last
 //    activity, and every packet ends (in O(1) amortised) those idle for longer than the timeout
 //    relative to the newest timestamp of the file. finish() ends the rest (sessions never span files).
+//  - Streaming (a SessionListener instead of a Sink): the assembler keeps no packets; it tells the
+//    listener of each session opened, each packet as it joins (arrival order, direction already
+//    resolved) and each session's end, with the session's slot (a small index, reused once the
+//    session has ended) and its id (sessions numbered from 0 in the order they opened). Live
+//    classification and streaming classify keep only what their windows still need.
 #include <cstdint>
 #include <functional>
 #include <unordered_map>
@@ -43,13 +48,42 @@ struct FlowOptions {
   size_t max_open_sessions = size_t{1} << 20;
 };
 
+// One packet of a session as the streaming listener sees it.
+struct SessionPacket {
+  int64_t time_ns;
+  uint32_t ip_length, payload_length;
+  uint8_t direction, tcp_flags;  // direction: 0 = from the initiator (side a)
+};
+
+// Why a session ended.
+enum class SessionEnd : uint8_t {
+  kIdle = 0,      // no packet for idle_timeout_s
+  kTcpClose = 1,  // RST or both FINs, after the linger time (or a new SYN after them)
+  kNewSyn = 2,    // a SYN without ACK started a new session of the same 5-tuple
+  kEvicted = 3,   // max_open_sessions reached: the least recently active one made room
+  kFinish = 4,    // finish(): the end of the file or of the capture
+};
+
+class SessionListener {
+ public:
+  virtual ~SessionListener() = default;
+  virtual void opened(uint32_t slot, uint64_t id, const FlowKey& key) = 0;
+  virtual void packet(uint32_t slot, const SessionPacket& packet) = 0;
+  virtual void closed(uint32_t slot, uint64_t id, SessionEnd why) = 0;
+};
+
 class FlowAssembler {
  public:
   // Receives each completed session; the record is reused after the call returns.
   using Sink = std::function<void(FlowRecord&)>;
 
   FlowAssembler(const FlowOptions& options, Sink sink);
+  // Streaming: sessions are reported to `listener` (which must outlive the assembler); no packets kept.
+  FlowAssembler(const FlowOptions& options, SessionListener* listener);
   void add(const DecodedPacket& packet, int64_t time_ns);
+  // Moves the clock to `now_ns` (when later than the newest packet) and ends the sessions idle or
+  // done lingering by then: what a live capture does while no packet arrives.
+  void advance(int64_t now_ns);
   // Ends every open session, oldest activity first.
   void finish();
 
@@ -86,6 +120,7 @@ class FlowAssembler {
     int64_t closed_ns = 0;        // time of the RST or second FIN
     bool fin_a = false, fin_b = false, closing = false, only_syns = true;
     uint32_t prev = kNone, next = kNone;  // in the activity list or the closing list
+    uint64_t id = 0;                      // opening order
   };
   // An intrusive doubly linked list of session slots.
   struct List {
@@ -95,7 +130,7 @@ class FlowAssembler {
   static EndpointPair canonical_of(const DecodedPacket& p);
   uint32_t open_session(const EndpointPair& canonical, const DecodedPacket& p, int64_t time_ns);
   void append(uint32_t slot, const DecodedPacket& p, int64_t time_ns);
-  void close_session(uint32_t slot);
+  void close_session(uint32_t slot, SessionEnd why);
   bool must_split(const Session& s, const DecodedPacket& p, int64_t time_ns, uint8_t direction) const;
   void expire(int64_t now_ns);
   void unlink(List& list, uint32_t slot);
@@ -105,6 +140,8 @@ class FlowAssembler {
   FlowOptions options_;
   int64_t idle_ns_, linger_ns_;
   Sink sink_;
+  SessionListener* listener_ = nullptr;
+  uint64_t next_id_ = 0;
   std::unordered_map<EndpointPair, uint32_t, EndpointPairHash> index_;
   std::vector<Session> slots_;
   std::vector<uint32_t> free_slots_;

@@ -221,3 +221,74 @@ TEST(FlowAssembler, ManyInterleavedFlowsKeepEveryPacket) {
   EXPECT_EQ(total, n);
   EXPECT_EQ(a.open_sessions(), 0u);
 }
+
+namespace flowpic {
+namespace {
+
+// The streaming listener: sessions numbered in opening order, packets as they join, and ends with
+// their reason; max_open_sessions evicts the least recently active session and counts it.
+class Recorder final : public SessionListener {
+ public:
+  std::vector<std::string> events;
+  void opened(uint32_t slot, uint64_t id, const FlowKey& key) override {
+    events.push_back("open " + std::to_string(id) + " slot " + std::to_string(slot) + " " + key.to_string());
+  }
+  void packet(uint32_t slot, const SessionPacket& p) override {
+    events.push_back("packet slot " + std::to_string(slot) + " dir " + std::to_string(p.direction));
+  }
+  void closed(uint32_t slot, uint64_t id, SessionEnd why) override {
+    events.push_back("close " + std::to_string(id) + " slot " + std::to_string(slot) + " why " +
+                     std::to_string(static_cast<int>(why)));
+  }
+};
+
+DecodedPacket udp_packet(uint8_t src_last, uint16_t sport, uint16_t dport) {
+  DecodedPacket p;
+  p.ip_version = 4;
+  p.protocol = 17;
+  p.src = {10, 0, 0, src_last};
+  p.dst = {10, 0, 0, 200};
+  p.src_port = sport;
+  p.dst_port = dport;
+  p.ip_length = 100;
+  p.payload_length = 72;
+  return p;
+}
+
+TEST(FlowAssemblerListener, EvictsTheLeastRecentlyActiveAndCountsIt) {
+  FlowOptions o;
+  o.max_open_sessions = 2;
+  o.idle_timeout_s = 10;
+  Recorder r;
+  FlowAssembler a(o, &r);
+  const int64_t s = 1000000000;
+  a.add(udp_packet(1, 1000, 53), 1 * s);  // session 0
+  a.add(udp_packet(2, 1000, 53), 2 * s);  // session 1
+  a.add(udp_packet(1, 1000, 53), 3 * s);  // session 0 active again: 1 is now the oldest-idle
+  a.add(udp_packet(3, 1000, 53), 4 * s);  // session 2 evicts 1
+  EXPECT_EQ(a.sessions_ended_early(), 1u);
+  EXPECT_EQ(a.open_sessions(), 2u);
+  auto swapped = udp_packet(1, 1000, 53);
+  std::swap(swapped.src, swapped.dst);
+  std::swap(swapped.src_port, swapped.dst_port);
+  a.add(swapped, 5 * s);  // session 0's responder
+  a.advance(20 * s);      // both idle for more than 10 s
+  EXPECT_EQ(a.open_sessions(), 0u);
+  const std::vector<std::string> want = {
+      "open 0 slot 0 10.0.0.1:1000 -> 10.0.0.200:53 UDP",
+      "packet slot 0 dir 0",
+      "open 1 slot 1 10.0.0.2:1000 -> 10.0.0.200:53 UDP",
+      "packet slot 1 dir 0",
+      "packet slot 0 dir 0",
+      "close 1 slot 1 why 3",  // evicted
+      "open 2 slot 1 10.0.0.3:1000 -> 10.0.0.200:53 UDP",
+      "packet slot 1 dir 0",
+      "packet slot 0 dir 1",
+      "close 2 slot 1 why 0",
+      "close 0 slot 0 why 0",  // idle, least recently active first
+  };
+  EXPECT_EQ(r.events, want);
+}
+
+}  // namespace
+}  // namespace flowpic

@@ -374,7 +374,7 @@ TEST_F(Tiny, ClassifyReproducesEvaluation) {
   EXPECT_NE(read_text(log).find("predicted class"), std::string::npos);
   EXPECT_NE(
       std::system((bin("classify") + " " + result + " " + capture + " --format xml >" + out + " 2>" + log).c_str()), 0);
-  EXPECT_NE(read_text(log).find("--format: xml not in {csv,json}"), std::string::npos) << read_text(log);
+  EXPECT_NE(read_text(log).find("--format: xml not in {csv,json,jsonl}"), std::string::npos) << read_text(log);
   EXPECT_NE(std::system((bin("classify") + " /nonexistent.h5 " + capture + " >" + out + " 2>" + log).c_str()), 0);
   EXPECT_NE(read_text(log).find("/nonexistent.h5"), std::string::npos);
 }

@@ -1,0 +1,387 @@
+#include "experiments/classify_stream.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "common/error.hpp"
+#include "common/h5.hpp"
+#include "dataset/packet_store.hpp"
+#include "experiments/config.hpp"
+#include "experiments/image_batcher.hpp"
+#include "nn/weights.hpp"
+
+namespace flowpic {
+
+ModelFacts read_model_facts(const std::string& path) {
+  h5::quiet_errors();
+  ModelFacts m;
+  h5::Id f = h5::open_file(path);
+  const std::string format = h5::has_attr(f, "format") ? h5::get_attr_string(f, "format") : "";
+  if (format == "flowpic-result") {
+    json config = parse_json(h5::get_attr_string(f, "config"), path + ": config attribute");
+    if (config.contains("representation")) m.representation = config["representation"];
+    m.class_names = h5::read_strings(f, "/classes");
+  } else if (format.rfind("flowpic-weights", 0) == 0) {
+    if (h5::has_attr(f, "representation"))
+      m.representation = parse_json(h5::get_attr_string(f, "representation"), path + ": representation attribute");
+    if (h5::has_attr(f, "class_names"))
+      m.class_names = parse_json(h5::get_attr_string(f, "class_names"), path + ": class_names attribute")
+                          .get<std::vector<std::string>>();
+  } else {
+    fail(path, ": not a flowpic result or weights file (attribute format is '", format, "')");
+  }
+  return m;
+}
+
+ClassifierModel load_classifier(const std::string& model_path, const std::string& config_path,
+                                const std::string& device) {
+  ModelFacts facts = read_model_facts(model_path);
+  ClassifierModel c;
+  RepresentationConfig& rep = c.representation;
+  if (!config_path.empty()) {
+    ExperimentConfig cfg = load_experiment(config_path);
+    rep = RepresentationConfig::from_json(cfg.representation, {cfg.file, "representation"});
+  } else if (!facts.representation.is_null()) {
+    rep = RepresentationConfig::from_json(facts.representation, {model_path, "representation"});
+  } else {
+    fail(model_path,
+         ": the file does not record its representation (a weights file saved without export_weights); "
+         "give the experiment config it was trained with: --config configs/X.json");
+  }
+  c.representation_json = rep.to_json();
+  c.backend = std::shared_ptr<nn::Backend>(nn::make_backend(device));
+  c.model = std::make_unique<nn::Model>(nn::load_model(model_path, *c.backend));
+  const nn::Shape in = c.model->options().input;
+  if (in.c != rep.channels() || in.h != rep.height() || in.w != rep.width())
+    fail(model_path, ": the model takes ", in.c, "x", in.h, "x", in.w, " images but the representation makes ",
+         rep.channels(), "x", rep.height(), "x", rep.width(),
+         config_path.empty() ? "" : " (from --config " + config_path + ")");
+  const size_t classes = static_cast<size_t>(c.model->options().classes);
+  c.class_names = facts.class_names;
+  if (c.class_names.size() != classes) {
+    c.class_names.clear();
+    for (size_t k = 0; k < classes; ++k) c.class_names.push_back("class" + std::to_string(k));
+  }
+  c.backend_name = c.backend->description();
+  return c;
+}
+
+namespace {
+
+double wall_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+// The store's start_time of a flow starting at `ns` (as FlowAssembler computes it).
+double epoch_seconds(int64_t ns) {
+  return static_cast<double>(ns / 1000000000) + static_cast<double>(ns % 1000000000) * 1e-9;
+}
+
+void atomic_max(std::atomic<uint64_t>& a, uint64_t v) {
+  uint64_t cur = a.load(std::memory_order_relaxed);
+  while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {}
+}
+
+}  // namespace
+
+StreamClassifier::StreamClassifier(ClassifierModel& model, const StreamOptions& options, const LabelMap* labels,
+                                   RecordSink& sink)
+    : model_(model),
+      options_(options),
+      labels_(labels),
+      sink_(sink),
+      windows_(model.representation, [this](CompletedWindow& w) { on_window(w); }),
+      assembler_(options.flow, static_cast<SessionListener*>(this)),
+      capacity_(options.queue_capacity ? options.queue_capacity
+                                       : std::max<size_t>(64, 4 * static_cast<size_t>(options.batch_size))) {
+  if (options_.batch_size < 1) fail("classify: the batch size must be at least 1");
+  thread_ = std::thread([this] { worker(); });
+}
+
+StreamClassifier::~StreamClassifier() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+  }
+  not_empty_.notify_all();
+  not_full_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StreamClassifier::check_worker() const {
+  if (failed_.load()) std::rethrow_exception(error_);
+}
+
+void StreamClassifier::add(const DecodedPacket& packet, int64_t time_ns) {
+  packets_.fetch_add(1, std::memory_order_relaxed);
+  now_ns_ = time_ns;
+  assembler_.add(packet, time_ns);
+  open_.store(assembler_.open_sessions(), std::memory_order_relaxed);
+  evicted_.store(assembler_.sessions_ended_early(), std::memory_order_relaxed);
+}
+
+void StreamClassifier::advance(int64_t now_ns) {
+  check_worker();
+  assembler_.advance(now_ns);
+  if (options_.finalize_on_clock) windows_.advance(now_ns);
+  open_.store(assembler_.open_sessions(), std::memory_order_relaxed);
+}
+
+void StreamClassifier::end_source() {
+  assembler_.finish();
+  open_.store(assembler_.open_sessions(), std::memory_order_relaxed);
+  evicted_.store(assembler_.sessions_ended_early(), std::memory_order_relaxed);
+}
+
+void StreamClassifier::opened(uint32_t slot, uint64_t id, const FlowKey& key) {
+  if (slot >= slots_.size()) slots_.resize(static_cast<size_t>(slot) + 1);
+  Slot& s = slots_[slot];
+  s.flow = StreamFlow{};
+  s.flow.session = id;
+  s.flow.key = key;
+  s.flow.source = source_;
+  s.filter = labels_ ? labels_->filter_for(key) : nullptr;
+  s.started = false;
+  s.packets = 0;
+  s.newest_ns = INT64_MIN;
+}
+
+void StreamClassifier::packet(uint32_t slot, const SessionPacket& p) {
+  Slot& s = slots_[slot];
+  ++s.packets;
+  if (s.filter) return;
+  if (!s.started) {
+    s.started = true;
+    windows_.open(slot, p.time_ns);
+    s.flow.start_time = epoch_seconds(p.time_ns);
+  }
+  if (p.time_ns < s.newest_ns) ++reordered_;  // as the store counts packets_reordered
+  s.newest_ns = std::max(s.newest_ns, p.time_ns);
+  windows_.packet(slot, p.time_ns, p.ip_length, p.payload_length, p.direction, p.tcp_flags);
+  const WindowStreamCounters& c = windows_.counters();
+  buffered_.store(c.buffered_packets, std::memory_order_relaxed);
+  atomic_max(peak_buffered_, c.peak_buffered_packets);
+  late_.store(c.late_packets, std::memory_order_relaxed);
+}
+
+void StreamClassifier::closed(uint32_t slot, uint64_t, SessionEnd why) {
+  Slot& s = slots_[slot];
+  if (s.filter) {
+    skipped_["filter:" + s.filter->name] += s.packets;
+    return;
+  }
+  windows_.close(slot);
+  buffered_.store(windows_.counters().buffered_packets, std::memory_order_relaxed);
+  Item item;
+  item.is_window = false;
+  item.end.flow = s.flow;
+  item.end.flow.flow = next_flow_++;
+  item.end.windows = windows_.windows_of(slot);
+  item.end.packets = s.packets;
+  item.end.why = why;
+  packets_kept_.fetch_add(s.packets, std::memory_order_relaxed);
+  flows_.fetch_add(1, std::memory_order_relaxed);
+  push(std::move(item));
+}
+
+void StreamClassifier::on_window(CompletedWindow& w) {
+  Item item;
+  item.is_window = true;
+  item.flow = slots_[w.slot].flow;
+  item.sample = w.sample;
+  std::swap(item.packets, w.packets);
+  queued_.fetch_add(1, std::memory_order_relaxed);
+  push(std::move(item));
+}
+
+void StreamClassifier::push(Item&& item) {
+  std::unique_lock<std::mutex> lock(mu_);
+  not_full_.wait(lock, [&] { return queue_.size() < capacity_ || failed_.load() || closing_; });
+  if (failed_.load()) std::rethrow_exception(error_);
+  queue_.push_back(std::move(item));
+  lock.unlock();
+  not_empty_.notify_one();
+}
+
+void StreamClassifier::finish() {
+  if (finished_) return;
+  finished_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+  }
+  not_empty_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (error_) std::rethrow_exception(error_);
+}
+
+StreamCounters StreamClassifier::counters() const {
+  StreamCounters c;
+  c.packets = packets_.load();
+  c.packets_kept = packets_kept_.load();
+  c.flows = flows_.load();
+  c.open_sessions = open_.load();
+  c.evicted = evicted_.load();
+  c.windows_queued = queued_.load();
+  c.windows_classified = classified_.load();
+  c.batches = batches_.load();
+  c.batch_seconds = batch_seconds_.load();
+  c.last_batch_ms = last_batch_ms_.load();
+  c.max_batch_ms = max_batch_ms_.load();
+  c.late_packets = late_.load();
+  c.buffered_packets = buffered_.load();
+  c.peak_buffered_packets = peak_buffered_.load();
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The inference thread
+
+void StreamClassifier::deliver_end(const FlowEnd& end) {
+  auto it = held_.find(end.flow.session);
+  if (it != held_.end()) {
+    Held& h = it->second;
+    FLOWPIC_ASSERT(h.outstanding == 0);
+    if (options_.ordered) {
+      std::stable_sort(h.results.begin(), h.results.end(), [](const WindowResult& a, const WindowResult& b) {
+        return a.sample.direction != b.sample.direction ? a.sample.direction < b.sample.direction
+                                                        : a.sample.index < b.sample.index;
+      });
+      for (WindowResult& r : h.results) {
+        r.flow.flow = end.flow.flow;
+        r.sample.flow = end.flow.flow;
+        sink_.window(r);
+      }
+    }
+    held_.erase(it);
+  }
+  sink_.flow_end(end);
+}
+
+void StreamClassifier::run_batch(std::vector<Item>& batch) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const size_t m = batch.size();
+  // The windows' packets as a small store of their own, each window's indices moved into it.
+  PacketStore store;
+  size_t total = 0;
+  for (const Item& it : batch) total += it.packets.size();
+  store.time.reserve(total);
+  store.ip_length.reserve(total);
+  store.payload_length.reserve(total);
+  store.direction.reserve(total);
+  store.tcp_flags.reserve(total);
+  std::vector<Sample> samples(m);
+  for (size_t i = 0; i < m; ++i) {
+    const WindowPackets& p = batch[i].packets;
+    const uint64_t at = store.time.size();
+    store.time.insert(store.time.end(), p.time.begin(), p.time.end());
+    store.ip_length.insert(store.ip_length.end(), p.ip_length.begin(), p.ip_length.end());
+    store.payload_length.insert(store.payload_length.end(), p.payload_length.begin(), p.payload_length.end());
+    store.direction.insert(store.direction.end(), p.direction.begin(), p.direction.end());
+    store.tcp_flags.insert(store.tcp_flags.end(), p.tcp_flags.begin(), p.tcp_flags.end());
+    samples[i] = batch[i].sample;
+    samples[i].window.begin += at;
+    samples[i].window.end += at;
+  }
+  nn::Model& model = *model_.model;
+  if (!input_chosen_) {
+    // The input path from the first batch's windows (the whole run's are not known in advance).
+    const InputChoice c = choose_batch_input("auto", model, model_.representation, false, samples, "classify");
+    input_ = static_cast<int>(c.input);
+    input_reason_ = c.reason + " (estimated on the first batch)";
+    input_chosen_ = true;
+  }
+  std::vector<float> probs;
+  {
+    ImageBatcher batcher(store, model_.representation, samples, model_.backend->device(),
+                         std::max(options_.batch_size, static_cast<int>(m)), nullptr, static_cast<BatchInput>(input_));
+    std::vector<size_t> ids(m);
+    for (size_t i = 0; i < m; ++i) ids[i] = i;
+    probs = batcher.predict(model, ids.data(), m);
+  }
+  const size_t k = model_.class_names.size();
+  const double at = wall_now();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t i = 0; i < m; ++i) {
+    WindowResult r;
+    r.flow = batch[i].flow;
+    r.sample = batch[i].sample;
+    r.sample.flow = static_cast<uint32_t>(r.flow.session);
+    const float* row = probs.data() + i * k;
+    r.predicted = static_cast<int32_t>(std::max_element(row, row + k) - row);
+    r.probabilities.assign(row, row + k);
+    r.classified_at = at;
+    Held& h = held_[r.flow.session];
+    --h.outstanding;
+    if (options_.ordered)
+      h.results.push_back(std::move(r));
+    else
+      sink_.window(r);
+  }
+  classified_.fetch_add(m);
+  batches_.fetch_add(1);
+  batch_seconds_.store(batch_seconds_.load() + ms / 1000.0);
+  last_batch_ms_.store(ms);
+  max_batch_ms_.store(std::max(max_batch_ms_.load(), ms));
+  batch.clear();
+  for (const FlowEnd& e : pending_ends_) deliver_end(e);
+  pending_ends_.clear();
+}
+
+void StreamClassifier::worker() {
+  try {
+    std::vector<Item> batch;
+    const size_t n = static_cast<size_t>(options_.batch_size);
+    std::chrono::steady_clock::time_point first;
+    const auto deadline = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options_.batch_deadline_s));
+    for (;;) {
+      Item item;
+      bool have = false, done = false;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        auto ready = [&] { return !queue_.empty() || closing_; };
+        if (!batch.empty() && options_.batch_deadline_s > 0)
+          not_empty_.wait_until(lock, first + deadline, ready);
+        else
+          not_empty_.wait(lock, ready);
+        if (!queue_.empty()) {
+          item = std::move(queue_.front());
+          queue_.pop_front();
+          have = true;
+        } else if (closing_) {
+          done = true;
+        }
+      }
+      if (have) not_full_.notify_one();
+      if (have && item.is_window) {
+        if (batch.empty()) first = std::chrono::steady_clock::now();
+        ++held_[item.flow.session].outstanding;
+        batch.push_back(std::move(item));
+        if (batch.size() >= n) run_batch(batch);
+      } else if (have) {
+        // A flow without windows can end at once; one with windows waits behind the flows with
+        // windows before it, so that records stay in flow order.
+        auto it = held_.find(item.end.flow.session);
+        if (it == held_.end() || (it->second.outstanding == 0 && pending_ends_.empty()))
+          deliver_end(item.end);
+        else
+          pending_ends_.push_back(std::move(item.end));
+      }
+      if (!batch.empty() && options_.batch_deadline_s > 0 && std::chrono::steady_clock::now() - first >= deadline)
+        run_batch(batch);
+      if (done) {
+        if (!batch.empty()) run_batch(batch);
+        for (const FlowEnd& e : pending_ends_) deliver_end(e);
+        pending_ends_.clear();
+        return;
+      }
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = std::current_exception();
+    failed_.store(true);
+    not_full_.notify_all();
+  }
+}
+
+}  // namespace flowpic

@@ -1,0 +1,207 @@
+#pragma once
+// The streaming classification pipeline that classify uses for captures and live interfaces:
+//   packets -> FlowAssembler (sessions, listener mode: no packets kept) -> WindowStream (windows
+//   as they complete, each with a copy of its packets) -> a bounded queue -> an inference thread
+//   (batches of up to batch_size windows, or fewer after batch_deadline_s; the model's backend,
+//   GPU when it is one) -> a RecordSink.
+// Memory is bounded by the open sessions (at most FlowOptions::max_open_sessions, the oldest-idle
+// evicted), the packets their pending windows still need, and the queue; never by the input size.
+// Ordered mode (captures): each flow's window records are held until the flow ends, then delivered
+// in the order classify always wrote them: by flow (the store's order: the order flows end), then
+// direction, then window; flow numbers are the store's. Immediate mode (live): each record as
+// soon as its batch ran, in completion order; `flow` is then the session number (opening order).
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "dataset/flow_assembler.hpp"
+#include "dataset/label_map.hpp"
+#include "kernels/sample_index.hpp"
+#include "kernels/window_stream.hpp"
+#include "nn/backend.hpp"
+#include "nn/model.hpp"
+
+namespace flowpic {
+
+// What a model file says about how it was trained: class names and representation (null when the
+// file does not say).
+struct ModelFacts {
+  std::vector<std::string> class_names;
+  json representation;
+};
+ModelFacts read_model_facts(const std::string& path);
+
+// A trained model and what it was trained on.
+struct ClassifierModel {
+  std::vector<std::string> class_names;
+  RepresentationConfig representation;
+  json representation_json;
+  std::shared_ptr<nn::Backend> backend;
+  std::unique_ptr<nn::Model> model;
+  std::string backend_name;
+};
+// Loads a result file of run_experiment or a weights file of export_weights; the representation
+// from `config_path` when given, else the one the file records.
+ClassifierModel load_classifier(const std::string& model_path, const std::string& config_path,
+                                const std::string& device);
+
+inline constexpr uint32_t kNoFlowNumber = 0xFFFFFFFFu;
+
+struct StreamFlow {
+  uint64_t session = 0;           // opening order, from 0
+  uint32_t flow = kNoFlowNumber;  // store order (ordered mode, known when the flow ends)
+  FlowKey key;
+  double start_time = 0;  // the flow's first packet, seconds since the Unix epoch
+  uint32_t source = 0;
+};
+
+struct WindowResult {
+  StreamFlow flow;
+  Sample sample;  // sample.flow = flow.flow (ordered mode) or the session number
+  int32_t predicted = 0;
+  std::vector<float> probabilities;  // one per class
+  double classified_at = 0;          // wall clock when its batch ran, seconds since the Unix epoch
+};
+
+struct FlowEnd {
+  StreamFlow flow;
+  uint32_t windows = 0;
+  uint64_t packets = 0;
+  SessionEnd why = SessionEnd::kFinish;
+};
+
+// Called on the inference thread, in the order described above.
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual void window(const WindowResult& result) = 0;
+  // After the flow's windows; for every flow kept (not dropped by a label-map filter).
+  virtual void flow_end(const FlowEnd& end) = 0;
+};
+
+struct StreamOptions {
+  FlowOptions flow;
+  int batch_size = 128;
+  double batch_deadline_s = 0;     // > 0: a partial batch runs this long after its first window
+  bool ordered = true;             // see above
+  bool finalize_on_clock = false;  // advance() hands out windows whose time has passed (live)
+  size_t queue_capacity = 0;       // windows and flow ends waiting for the inference thread (0: 4 batches)
+};
+
+// Counters, readable from any thread.
+struct StreamCounters {
+  uint64_t packets = 0;         // packets given to add()
+  uint64_t packets_kept = 0;    // in flows kept
+  uint64_t flows = 0;           // flows ended and kept
+  uint64_t open_sessions = 0;   // now
+  uint64_t evicted = 0;         // sessions ended early by max_open_sessions
+  uint64_t windows_queued = 0;  // handed to the inference thread
+  uint64_t windows_classified = 0;
+  uint64_t batches = 0;
+  double batch_seconds = 0;  // total time running batches (image building + the model)
+  double last_batch_ms = 0, max_batch_ms = 0;
+  uint64_t late_packets = 0;
+  uint64_t buffered_packets = 0, peak_buffered_packets = 0;
+};
+
+class StreamClassifier final : private SessionListener {
+ public:
+  // `labels` (may be null) drops the flows its filters name, counting their packets in skipped().
+  StreamClassifier(ClassifierModel& model, const StreamOptions& options, const LabelMap* labels, RecordSink& sink);
+  ~StreamClassifier() override;
+  StreamClassifier(const StreamClassifier&) = delete;
+  StreamClassifier& operator=(const StreamClassifier&) = delete;
+
+  // The flows of the packets that follow belong to `source`.
+  void begin_source(uint32_t source) { source_ = source; }
+  void add(const DecodedPacket& packet, int64_t time_ns);
+  // The clock moved on without packets (live): idle sessions end; with finalize_on_clock, windows
+  // whose end has passed are handed out.
+  void advance(int64_t now_ns);
+  // Ends every open session (the end of a file: sessions never span files).
+  void end_source();
+  // Waits until every window is classified and every record delivered; rethrows an error of the
+  // inference thread. Call once, after the last end_source().
+  void finish();
+
+  StreamCounters counters() const;
+  const SampleIndexStats& index_stats() const { return windows_.stats(); }
+  uint64_t reordered_packets() const { return reordered_; }
+  const std::map<std::string, uint64_t>& skipped() const { return skipped_; }
+  const std::string& input_reason() const { return input_reason_; }
+
+ private:
+  struct Item {
+    bool is_window = true;
+    StreamFlow flow;
+    Sample sample;
+    WindowPackets packets;
+    FlowEnd end;
+  };
+  struct Slot {
+    StreamFlow flow;
+    const FlowFilter* filter = nullptr;
+    bool started = false;
+    uint64_t packets = 0;
+    int64_t newest_ns = INT64_MIN;
+  };
+  void opened(uint32_t slot, uint64_t id, const FlowKey& key) override;
+  void packet(uint32_t slot, const SessionPacket& packet) override;
+  void closed(uint32_t slot, uint64_t id, SessionEnd why) override;
+  void on_window(CompletedWindow& w);
+  void push(Item&& item);
+  void worker();
+  void run_batch(std::vector<Item>& batch);
+  void deliver_end(const FlowEnd& end);
+  void check_worker() const;
+
+  ClassifierModel& model_;
+  StreamOptions options_;
+  const LabelMap* labels_;
+  RecordSink& sink_;
+  WindowStream windows_;
+  FlowAssembler assembler_;
+  std::vector<Slot> slots_;
+  uint32_t source_ = 0;
+  int64_t now_ns_ = 0;
+  uint32_t next_flow_ = 0;
+  uint64_t reordered_ = 0;
+  std::map<std::string, uint64_t> skipped_;
+
+  // The queue.
+  std::mutex mu_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<Item> queue_;
+  size_t capacity_;
+  bool closing_ = false;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
+  std::thread thread_;
+  bool finished_ = false;
+
+  // Inference thread state.
+  struct Held {
+    uint32_t outstanding = 0;
+    std::vector<WindowResult> results;
+  };
+  std::unordered_map<uint64_t, Held> held_;
+  std::vector<FlowEnd> pending_ends_;
+  bool input_chosen_ = false;
+  int input_ = 0;  // BatchInput
+  std::string input_reason_;
+
+  // Counters.
+  std::atomic<uint64_t> packets_{0}, packets_kept_{0}, flows_{0}, open_{0}, evicted_{0}, queued_{0}, classified_{0},
+      batches_{0}, late_{0}, buffered_{0}, peak_buffered_{0};
+  std::atomic<double> batch_seconds_{0}, last_batch_ms_{0}, max_batch_ms_{0};
+};
+
+}  // namespace flowpic
