@@ -11,6 +11,7 @@
 #include "apps/command_line.hpp"
 #include "common/error.hpp"
 #include "common/json_util.hpp"
+#include "experiments/distributed.hpp"
 #include "experiments/runner.hpp"
 #include "experiments/sweep.hpp"
 #include "nn/backend.hpp"
@@ -69,7 +70,8 @@ int run_experiment_main(int argc, char** argv) {
   app->add_option("--shard", shard,
                   "run only share K of N (0 <= K < N) of the sweep's runs (round-robin over points x seeds x\n"
                   "folds); default: the Slurm array task's (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT),\n"
-                  "else the whole sweep. The summary is written by the share that finds every run complete")
+                  "else the whole sweep. Under mpirun -np M each rank takes share rank/M of that. The summary\n"
+                  "is written by the share that finds every run complete (under MPI: rank 0, after all ranks)")
       ->type_name("K/N");
   app->add_flag("--summary-only", summary_only,
                 "write summary.csv and summary.md from the complete result files there are (any share's), run "
@@ -95,8 +97,11 @@ int run_experiment_main(int argc, char** argv) {
     SweepOptions options;
     options.resume = resume;
     options.command = command;
-    options.share = resolve_share(shard, [](const char* v) { return std::getenv(v); });
+    const int ranks = dist::size();
+    options.share = resolve_share(
+        shard, [](const char* v) { return std::getenv(v); }, dist::rank(), ranks);
     if (!options.share.whole()) options.summary = SummaryPolicy::kWhenComplete;
+    if (ranks > 1 && dist::rank() > 0 && (dry || list_runs || summary_only)) return 0;  // rank 0 answers
     if (dry) {
       dry_run(plan);
       return 0;
@@ -111,6 +116,7 @@ int run_experiment_main(int argc, char** argv) {
       return 0;
     }
     std::signal(SIGINT, on_sigint);
+    if (ranks > 1) return run_sweep_on_ranks(plan, options);  // mpirun -np N: a share per rank
     const SweepOutcome outcome = run_sweep(plan, options);
     return outcome.interrupted ? 130 : 0;  // 130: stopped by Ctrl-C, what is done kept
   });
@@ -120,4 +126,7 @@ int run_experiment_main(int argc, char** argv) {
 
 }  // namespace flowpic
 
-int main(int argc, char** argv) { return flowpic::run_experiment_main(argc, argv); }
+int main(int argc, char** argv) {
+  flowpic::dist::Launch launch(&argc, &argv);  // MPI when started by mpirun; else a group of one
+  return flowpic::run_experiment_main(argc, argv);
+}

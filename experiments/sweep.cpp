@@ -10,6 +10,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "experiments/distributed.hpp"
 #include "experiments/results.hpp"
 #include "experiments/runner.hpp"
 #include "kernels/sample_index.hpp"
@@ -522,6 +523,47 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
                skipped.c_str());
   out.summary_written = true;
   return out;
+}
+
+int run_sweep_on_ranks(const SweepPlan& plan, SweepOptions options) {
+  const int me = dist::rank(), ranks = dist::size();
+  options.summary = SummaryPolicy::kNever;  // rank 0 writes it below, once every rank is done
+  int code = 0;
+  std::string message;
+  try {
+    code = run_sweep(plan, options).interrupted ? 130 : 0;
+  } catch (const std::exception& e) {
+    code = 1;
+    message = e.what();
+  }
+  const std::vector<std::string> outcomes = dist::gather_at_root(std::to_string(code) + " " + message);
+  int status = code;
+  if (me == 0) {
+    int failed = 0, interrupted = 0;
+    for (size_t r = 0; r < outcomes.size(); ++r) {
+      const int c = std::atoi(outcomes[r].c_str());
+      if (c == 130) ++interrupted;
+      if (c != 0 && c != 130) {
+        ++failed;
+        std::fprintf(stderr, "error: rank %zu of %d failed: %s\n", r, ranks,
+                     outcomes[r].substr(outcomes[r].find(' ') + 1).c_str());
+      }
+    }
+    status = failed ? 1 : interrupted ? 130 : 0;
+    if (failed) {
+      std::fprintf(stderr,
+                   "summary not written: %d of %d ranks failed; the other ranks' results are kept (run again with "
+                   "--resume to finish, or --summary-only)\n",
+                   failed, ranks);
+    } else if (plan.runs() > 1) {
+      const std::string md = write_sweep_summary(plan.base, plan.points, plan.point_configs);
+      std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md (rank 0, after all %d ranks)\n",
+                   interrupted ? "(interrupted: partial) " : "", md.c_str(), plan.base.output.c_str(),
+                   plan.base.name.c_str(), ranks);
+    }
+  }
+  dist::barrier();  // mpirun may end every rank at the first non-zero exit: rank 0 has reported by now
+  return status;
 }
 
 }  // namespace flowpic

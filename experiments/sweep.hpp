@@ -142,6 +142,14 @@ struct SweepOutcome {
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options);
 SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& command);  // the whole sweep
 
+// The sweep over the processes of an MPI launch (experiments/distributed.hpp): each rank runs
+// options.share (its rank's share, from resolve_share), errors caught; rank 0 gathers every
+// rank's outcome once all are done, reports each failed rank ("error: rank R of N failed: ...")
+// and, when none failed, writes the summary. Returns the exit status: 1 when any rank failed
+// (at rank 0; the failed rank too), 130 when interrupted, else 0. No rank returns before rank 0
+// has reported.
+int run_sweep_on_ranks(const SweepPlan& plan, SweepOptions options);
+
 // Writes the summary from every complete result there is (any share's) and prints it on stderr
 // with how many runs are complete (run_experiment --summary-only). Returns the progress.
 SweepProgress summarise_sweep(const SweepPlan& plan);

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "experiments/distributed.hpp"
 #include "experiments/results.hpp"
 #include "experiments/sweep.hpp"
 #include "nn/backend.hpp"
@@ -279,4 +280,65 @@ TEST_F(Shards, OneAfterAnotherGiveTheSerialRun) {
       << read_text(log);
   EXPECT_EQ(run(cfg_shard + " --shard 3/3", log), 2);
   EXPECT_NE(read_text(log).find("--shard: expected K/N"), std::string::npos) << read_text(log);
+}
+
+namespace {
+
+// "mpirun --oversubscribe --allow-run-as-root -np N" when this build has MPI and mpirun is on
+// the PATH; else "" and `why` says which is missing.
+std::string mpirun(int n, std::string* why) {
+  if (dist::mpi_library().empty()) {
+    *why = "this build has no MPI (FLOWPIC_MPI=OFF or libopenmpi-dev missing)";
+    return "";
+  }
+  if (std::system("command -v mpirun >/dev/null 2>&1") != 0) {
+    *why = "mpirun is not on the PATH (Debian: openmpi-bin)";
+    return "";
+  }
+  // One OpenMP thread per rank: two ranks share this machine's cores, as the serial run does below.
+  return "mpirun --oversubscribe --allow-run-as-root -np " + std::to_string(n) + " -x OMP_NUM_THREADS=1";
+}
+
+}  // namespace
+
+// The 2-point x 2-seed sweep under mpirun -np 2: each rank runs its share, rank 0 writes the
+// summary after both; the result files and summary are the serial run's. Then a rank that fails
+// (its result file cannot be written) is reported by rank 0 and the exit status is non-zero.
+TEST_F(Shards, MpiRanksGiveTheSerialRun) {
+  std::string why;
+  const std::string launcher = mpirun(2, &why);
+  if (launcher.empty()) GTEST_SKIP() << why;
+  const std::string serial_out = dir() + "/mpi-serial", mpi_out = dir() + "/mpi";
+  const std::string cfg = write_config("mpi.json", config_text(dir() + "/unused"));
+  const std::string log = dir() + "/mpi.log";
+  ASSERT_EQ(run(cfg + " --set output=" + serial_out, log, "OMP_NUM_THREADS=1"), 0) << read_text(log);
+  const int rc =
+      std::system((launcher + " " + bin() + " " + cfg + " --set output=" + mpi_out + " >" + log + " 2>&1").c_str());
+  ASSERT_EQ(rc, 0) << read_text(log);
+  std::string out = read_text(log);
+  EXPECT_NE(out.find("share 0/2 (MPI rank): 2 of the sweep's 4 runs"), std::string::npos) << out;
+  EXPECT_NE(out.find("share 1/2 (MPI rank): 2 of the sweep's 4 runs"), std::string::npos) << out;
+  EXPECT_NE(out.find("summary.csv and summary.md (rank 0, after all 2 ranks)"), std::string::npos) << out;
+  EXPECT_EQ(count_of(out, "\nwrote " + mpi_out + "/sh/lr="), 4u) << out;
+  json raw = load_json_file(cfg);
+  raw["output"] = mpi_out;
+  const std::vector<SweepRun> runs = sweep_runs(plan_sweep(raw, cfg));
+  for (const SweepRun& r : runs) expect_same_run(serial_out + r.path.substr(mpi_out.size()), r.path);
+  EXPECT_EQ(read_text(mpi_out + "/sh/summary.csv"), read_text(serial_out + "/sh/summary.csv"));
+  EXPECT_EQ(read_text(mpi_out + "/sh/summary.md"), read_text(serial_out + "/sh/summary.md"));
+
+  // Rank 1 holds positions 1 and 3: a folder where its first result file goes makes it fail.
+  const std::string failing_out = dir() + "/mpi-failing";
+  raw["output"] = failing_out;
+  const std::vector<SweepRun> failing = sweep_runs(plan_sweep(raw, cfg));
+  std::filesystem::create_directories(failing[1].path + "/in-the-way");
+  const int bad =
+      std::system((launcher + " " + bin() + " " + cfg + " --set output=" + failing_out + " >" + log + " 2>&1").c_str());
+  out = read_text(log);
+  EXPECT_TRUE(WIFEXITED(bad) && WEXITSTATUS(bad) != 0) << out;
+  EXPECT_NE(out.find("error: rank 1 of 2 failed: "), std::string::npos) << out;
+  EXPECT_NE(out.find("summary not written: 1 of 2 ranks failed"), std::string::npos) << out;
+  EXPECT_FALSE(file_exists(failing_out + "/sh/summary.csv"));
+  EXPECT_TRUE(result_complete(failing[0].path));  // rank 0's runs are kept
+  EXPECT_TRUE(result_complete(failing[2].path));
 }
