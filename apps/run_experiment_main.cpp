@@ -77,8 +77,8 @@ int run_experiment_main(int argc, char** argv) {
                 "write summary.csv and summary.md from the complete result files there are (any share's), run "
                 "nothing");
   app->add_flag("--list-runs", list_runs,
-                "print the sweep's runs, one a line (position, result file; '*' marks this process's share), run "
-                "nothing");
+                "print the sweep's folder, then its runs, one a line (position, result file; '*' marks this "
+                "process's share); run nothing");
   std::string command = "run_experiment";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   return cli::run_command_line(*app, argc, argv, [&] {
@@ -107,6 +107,9 @@ int run_experiment_main(int argc, char** argv) {
       return 0;
     }
     if (list_runs) {
+      const std::vector<SweepRun> mine = share_runs(plan, options.share);
+      std::printf("# %s/%s/ (%zu runs; this process's share %s: %zu)\n", plan.base.output.c_str(),
+                  plan.base.name.c_str(), plan.runs(), options.share.text().c_str(), mine.size());
       for (const SweepRun& r : sweep_runs(plan))
         std::printf("%zu %s%s\n", r.position, r.path.c_str(), options.share.holds(r.position) ? " *" : "");
       return 0;
