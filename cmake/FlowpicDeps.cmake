@@ -19,11 +19,15 @@ target_include_directories(flowpic_hdf5 INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_
 target_link_libraries(flowpic_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
 target_compile_definitions(flowpic_hdf5 INTERFACE ${HDF5_DEFINITIONS} H5_USE_110_API)
 
-# flowpic_add_library(NAME DIR DEPS ...): every *.cpp (and *.cu with CUDA) of DIR, except *_main.cpp.
+# flowpic_add_library(NAME DIR [EXCLUDE file.cpp ...] DEPS ...): every *.cpp (and *.cu with CUDA) of DIR,
+# except *_main.cpp and the EXCLUDE files (a module's twin for another build).
 function(flowpic_add_library name dir)
-  cmake_parse_arguments(A "" "" "DEPS" ${ARGN})
+  cmake_parse_arguments(A "" "" "DEPS;EXCLUDE" ${ARGN})
   file(GLOB _src CONFIGURE_DEPENDS ${dir}/*.cpp)
   list(FILTER _src EXCLUDE REGEX "_main\\.cpp$")
+  foreach(_x ${A_EXCLUDE})
+    list(REMOVE_ITEM _src ${dir}/${_x})
+  endforeach()
   if(FLOWPIC_HAVE_CUDA)
     file(GLOB _cu CONFIGURE_DEPENDS ${dir}/*.cu)
     list(APPEND _src ${_cu})

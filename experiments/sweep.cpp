@@ -10,6 +10,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "experiments/distributed.hpp"
 #include "experiments/results.hpp"
 #include "experiments/runner.hpp"
 #include "kernels/sample_index.hpp"
@@ -319,60 +320,250 @@ size_t SweepPlan::runs() const {
   return total;
 }
 
+std::vector<SweepRun> sweep_runs(const SweepPlan& plan) {
+  std::vector<SweepRun> out;
+  for (size_t pi = 0; pi < plan.points.size(); ++pi)
+    for (PointRun& pr : point_runs(plan.point_configs[pi])) {
+      SweepRun r;
+      r.position = out.size();
+      r.point = pi;
+      r.path = point_result_path(pr.config, plan.points[pi], pr.seed, pr.fold);
+      r.run = std::move(pr);
+      out.push_back(std::move(r));
+    }
+  return out;
+}
+
+std::string SweepShare::text() const { return std::to_string(index) + "/" + std::to_string(count); }
+
+SweepShare parse_share(const std::string& text, const std::string& source) {
+  auto whole = [](const std::string& s, long long* v) {
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    *v = std::stoll(s);
+    return true;
+  };
+  const size_t slash = text.find('/');
+  long long k = -1, n = -1;
+  if (slash == std::string::npos || !whole(text.substr(0, slash), &k) || !whole(text.substr(slash + 1), &n) || n < 1 ||
+      k >= n)
+    fail(source, ": expected K/N with 0 <= K < N (e.g. 0/4: the first of 4 shares), got '", text, "'");
+  SweepShare s;
+  s.index = static_cast<int>(k);
+  s.count = static_cast<int>(n);
+  s.source = source;
+  return s;
+}
+
+SweepShare combine_shares(const SweepShare& outer, const SweepShare& inner) {
+  if (inner.whole()) return outer;
+  if (outer.whole()) return inner;
+  SweepShare s;
+  s.index = inner.index * outer.count + outer.index;
+  s.count = outer.count * inner.count;
+  s.source = outer.source + " " + outer.text() + ", " + inner.source + " " + inner.text();
+  return s;
+}
+
+std::vector<SweepRun> share_runs(const SweepPlan& plan, const SweepShare& share) {
+  std::vector<SweepRun> out;
+  for (SweepRun& r : sweep_runs(plan))
+    if (share.holds(r.position)) out.push_back(std::move(r));
+  return out;
+}
+
+namespace {
+
+// An environment share "<id_var> of <count_var>" (ids from <min_var> when set); whole when unset.
+SweepShare env_share(const EnvLookup& env, const char* id_var, const char* count_var, const char* min_var) {
+  const char* id = env(id_var);
+  if (!id || !*id) return {};
+  const char* count = env(count_var);
+  if (!count || !*count) fail(id_var, " is set (", id, ") but ", count_var, " is not");
+  auto number = [&](const char* var, const char* v) {
+    const std::string s = v;
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+      fail(var, ": expected a whole number, got '", s, "'");
+    return std::stoll(s);
+  };
+  long long k = number(id_var, id), n = number(count_var, count);
+  const char* first = min_var ? env(min_var) : nullptr;
+  if (first && *first) k -= number(min_var, first);
+  if (n < 1 || k < 0 || k >= n)
+    fail(id_var, "=", id, " does not name one of ", count_var, "=", count, " shares",
+         first && *first ? std::string(" (from ") + min_var + "=" + first + ")" : std::string());
+  SweepShare s;
+  s.index = static_cast<int>(k);
+  s.count = static_cast<int>(n);
+  s.source = id_var;
+  return s;
+}
+
+}  // namespace
+
+SweepShare resolve_share(const std::string& shard_flag, const EnvLookup& env, int mpi_rank, int mpi_size) {
+  SweepShare outer;
+  const SweepShare array = env_share(env, "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN");
+  if (!shard_flag.empty()) {
+    outer = parse_share(shard_flag, "--shard");
+    if (!array.whole() && !(array == outer))
+      fail("--shard ", outer.text(), " disagrees with the Slurm array task's share ", array.text(),
+           " (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT); give one of them");
+  } else {
+    outer = array;
+  }
+  SweepShare inner;
+  if (mpi_size > 1) {
+    inner.index = mpi_rank;
+    inner.count = mpi_size;
+    inner.source = "MPI rank";
+  } else {
+    const char* step = env("SLURM_STEP_ID");
+    if (step && *step) inner = env_share(env, "SLURM_PROCID", "SLURM_NTASKS", nullptr);
+  }
+  return combine_shares(outer, inner);
+}
+
+SweepProgress sweep_progress(const SweepPlan& plan) {
+  SweepProgress p;
+  for (const SweepRun& r : sweep_runs(plan)) {
+    ++p.total;
+    json expected = r.run.config.resolved;
+    expected["training"]["seed"] = r.run.seed;
+    if (result_complete(r.path, &expected))
+      ++p.complete;
+    else
+      p.missing.push_back(r.path);
+  }
+  return p;
+}
+
+SweepProgress summarise_sweep(const SweepPlan& plan) {
+  SweepProgress p = sweep_progress(plan);
+  const std::string md = write_sweep_summary(plan.base, plan.points, plan.point_configs);
+  std::fprintf(stderr, "%s\nwrote %s/%s/summary.csv and summary.md\n", md.c_str(), plan.base.output.c_str(),
+               plan.base.name.c_str());
+  std::fprintf(
+      stderr, "%zu of %zu runs complete%s\n", p.complete, p.total,
+      p.complete == p.total ? "" : " (the others are left out of the summary; run their shares with --resume)");
+  return p;
+}
+
 SweepOutcome run_sweep(const SweepPlan& plan, bool resume, const std::string& command) {
+  SweepOptions o;
+  o.resume = resume;
+  o.command = command;
+  return run_sweep(plan, o);
+}
+
+SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
   using Clock = std::chrono::steady_clock;
   const auto& points = plan.points;
   const ExperimentConfig& cfg = plan.base;
   SweepOutcome out;
   const size_t total = plan.runs();
-  size_t done = 0;
-  for (size_t pi = 0; pi < points.size() && !g_stop_requested; ++pi) {
-    for (const PointRun& pr : point_runs(plan.point_configs[pi])) {
-      if (g_stop_requested) break;
-      const ExperimentConfig& rc = pr.config;
-      const uint64_t seed = pr.seed;
-      const std::string path = point_result_path(rc, points[pi], seed, pr.fold);
-      ++done;
-      std::string where = "run " + std::to_string(done) + "/" + std::to_string(total);
-      if (points.size() > 1)
-        where +=
-            ": point " + std::to_string(pi + 1) + "/" + std::to_string(points.size()) + " (" + points[pi].label + ")";
-      where += ", seed " + std::to_string(seed);
-      if (pr.fold >= 0) where += ", fold " + std::to_string(pr.fold + 1) + "/" + std::to_string(rc.training.folds);
-      if (resume) {
-        json expected = rc.resolved;
-        expected["training"]["seed"] = seed;
-        std::string why;
-        if (result_complete(path, &expected, &why)) {
-          ++out.skipped;
-          std::fprintf(stderr, "%s: %s is complete, skipped (--resume)\n", where.c_str(), path.c_str());
-          continue;
-        }
-        if (file_exists(path))
-          std::fprintf(stderr, "%s: %s is there but %s: running it again\n", where.c_str(), path.c_str(), why.c_str());
+  const std::vector<SweepRun> mine = share_runs(plan, options.share);
+  if (!options.share.whole())
+    std::fprintf(stderr, "share %s (%s): %zu of the sweep's %zu runs\n", options.share.text().c_str(),
+                 options.share.source.c_str(), mine.size(), total);
+  for (const SweepRun& sr : mine) {
+    if (g_stop_requested) break;
+    const PointRun& pr = sr.run;
+    const size_t pi = sr.point;
+    const ExperimentConfig& rc = pr.config;
+    const uint64_t seed = pr.seed;
+    const std::string& path = sr.path;
+    std::string where = "run " + std::to_string(sr.position + 1) + "/" + std::to_string(total);
+    if (points.size() > 1)
+      where +=
+          ": point " + std::to_string(pi + 1) + "/" + std::to_string(points.size()) + " (" + points[pi].label + ")";
+    where += ", seed " + std::to_string(seed);
+    if (pr.fold >= 0) where += ", fold " + std::to_string(pr.fold + 1) + "/" + std::to_string(rc.training.folds);
+    if (options.resume) {
+      json expected = rc.resolved;
+      expected["training"]["seed"] = seed;
+      std::string why;
+      if (result_complete(path, &expected, &why)) {
+        ++out.skipped;
+        std::fprintf(stderr, "%s: %s is complete, skipped (--resume)\n", where.c_str(), path.c_str());
+        continue;
       }
-      std::fprintf(stderr, "%s -> %s\n", where.c_str(), path.c_str());
-      const auto t0 = Clock::now();
-      PreparedExperiment d = prepare_experiment(rc, seed);
-      const double prep_s = std::chrono::duration<double>(Clock::now() - t0).count();
-      TrainedRun run = run_once(rc, d, seed, command);
-      run.result.run = (points[pi].label.empty() ? "" : points[pi].label + "/") + pr.name;
-      run.result.timings["prepare"] = prep_s;
-      run.result.timings["total"] += prep_s;
-      write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
-      ++out.runs;
-      std::fprintf(stderr, "wrote %s%s\n", path.c_str(),
-                   run.result.interrupted ? " (interrupted: holds what was done)" : "");
+      if (file_exists(path))
+        std::fprintf(stderr, "%s: %s is there but %s: running it again\n", where.c_str(), path.c_str(), why.c_str());
     }
+    std::fprintf(stderr, "%s -> %s\n", where.c_str(), path.c_str());
+    const auto t0 = Clock::now();
+    PreparedExperiment d = prepare_experiment(rc, seed);
+    const double prep_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    TrainedRun run = run_once(rc, d, seed, options.command);
+    run.result.run = (points[pi].label.empty() ? "" : points[pi].label + "/") + pr.name;
+    run.result.timings["prepare"] = prep_s;
+    run.result.timings["total"] += prep_s;
+    write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
+    ++out.runs;
+    std::fprintf(stderr, "wrote %s%s\n", path.c_str(),
+                 run.result.interrupted ? " (interrupted: holds what was done)" : "");
   }
   out.interrupted = g_stop_requested;
-  if (points.size() > 1 || total > 1) {
-    std::string md = write_sweep_summary(cfg, points, plan.point_configs);
-    std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md%s\n",
-                 out.interrupted ? "(interrupted: partial) " : "", md.c_str(), cfg.output.c_str(), cfg.name.c_str(),
-                 out.skipped ? (" (" + std::to_string(out.skipped) + " finished runs skipped)").c_str() : "");
+  if (total <= 1 || options.summary == SummaryPolicy::kNever) return out;
+  const std::string skipped = out.skipped ? " (" + std::to_string(out.skipped) + " finished runs skipped)" : "";
+  if (options.summary == SummaryPolicy::kWhenComplete) {
+    const SweepProgress p = sweep_progress(plan);
+    if (p.complete < p.total) {
+      std::fprintf(stderr,
+                   "summary not written: %zu of the sweep's %zu runs are complete (the rest belong to other shares, "
+                   "or did not finish); the share that completes the sweep writes it, or run_experiment CONFIG "
+                   "--summary-only%s\n",
+                   p.complete, p.total, skipped.c_str());
+      return out;
+    }
   }
+  const std::string md = write_sweep_summary(cfg, points, plan.point_configs);
+  std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md%s\n",
+               out.interrupted ? "(interrupted: partial) " : "", md.c_str(), cfg.output.c_str(), cfg.name.c_str(),
+               skipped.c_str());
+  out.summary_written = true;
   return out;
+}
+
+int run_sweep_on_ranks(const SweepPlan& plan, SweepOptions options) {
+  const int me = dist::rank(), ranks = dist::size();
+  options.summary = SummaryPolicy::kNever;  // rank 0 writes it below, once every rank is done
+  int code = 0;
+  std::string message;
+  try {
+    code = run_sweep(plan, options).interrupted ? 130 : 0;
+  } catch (const std::exception& e) {
+    code = 1;
+    message = e.what();
+  }
+  const std::vector<std::string> outcomes = dist::gather_at_root(std::to_string(code) + " " + message);
+  int status = code;
+  if (me == 0) {
+    int failed = 0, interrupted = 0;
+    for (size_t r = 0; r < outcomes.size(); ++r) {
+      const int c = std::atoi(outcomes[r].c_str());
+      if (c == 130) ++interrupted;
+      if (c != 0 && c != 130) {
+        ++failed;
+        std::fprintf(stderr, "error: rank %zu of %d failed: %s\n", r, ranks,
+                     outcomes[r].substr(outcomes[r].find(' ') + 1).c_str());
+      }
+    }
+    status = failed ? 1 : interrupted ? 130 : 0;
+    if (failed) {
+      std::fprintf(stderr,
+                   "summary not written: %d of %d ranks failed; the other ranks' results are kept (run again with "
+                   "--resume to finish, or --summary-only)\n",
+                   failed, ranks);
+    } else if (plan.runs() > 1) {
+      const std::string md = write_sweep_summary(plan.base, plan.points, plan.point_configs);
+      std::fprintf(stderr, "%s%s\nwrote %s/%s/summary.csv and summary.md (rank 0, after all %d ranks)\n",
+                   interrupted ? "(interrupted: partial) " : "", md.c_str(), plan.base.output.c_str(),
+                   plan.base.name.c_str(), ranks);
+    }
+  }
+  dist::barrier();  // mpirun may end every rank at the first non-zero exit: rank 0 has reported by now
+  return status;
 }
 
 }  // namespace flowpic

@@ -1,5 +1,10 @@
 #include "experiments/synthetic_store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 
 #include "common/atomic_file.hpp"
@@ -26,6 +31,18 @@ std::string ensure_synthetic_store(const std::string& dir, uint64_t seed, const 
     base += buf;
   }
   const std::string store = base + "/store.h5";
+  // Processes of one sweep (shards, MPI ranks, Slurm tasks) may all find the store missing: the
+  // first to take the cache folder's lock makes it, the others wait and then find it there.
+  make_dirs(base);
+  const std::string lock_path = base + "/.generate.lock";
+  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0) fail("cannot open ", lock_path, " (the synthetic data's lock)");
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }  // closing the descriptor releases the lock
+  } unlock{lock};
+  while (::flock(lock, LOCK_EX) != 0)
+    if (errno != EINTR) fail("cannot lock ", lock_path);
   if (file_exists(store)) {
     // A cache written by an older flowpic (or damaged) is made again rather than failing the run.
     try {

@@ -14,6 +14,7 @@ PACKAGES=(
   libcli11-dev                               # command lines of the programs
   libopenblas-dev libomp-dev                 # CPU backend of the CNN engine
   tcpdump                                    # capture tools used by tests and benchmarks
+  libopenmpi-dev openmpi-bin                 # MPI sweeps and data-parallel training (optional in the build; tested)
 )
 # Optional extras for benchmarks and plots (never needed by tests or CI): bash scripts/setup.sh --bench
 # (time: /usr/bin/time for peak memory in scripts/bench_ingest.sh; tshark: the ingestion test's

@@ -291,7 +291,7 @@ TEST(LiveClassify, WithoutPrivilegeSaysWhatToDo) {
                                      .c_str());
   const std::string e = read_file(err);
   if (e.find("cannot open") != std::string::npos ||
-      e.find("Permission denied") != std::string::npos && e.find("capture") == std::string::npos)
+      (e.find("Permission denied") != std::string::npos && e.find("capture") == std::string::npos))
     GTEST_SKIP() << "the unprivileged user cannot read the build: " << e;
   EXPECT_EQ(WEXITSTATUS(status), 1) << e;
   EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
