@@ -98,8 +98,13 @@ int run_experiment_main(int argc, char** argv) {
     options.resume = resume;
     options.command = command;
     const int ranks = dist::size();
+    // Data-parallel training: every rank trains every run of the share with the others (rank 0
+    // writes); otherwise ranks split the sweep.
+    const bool data_parallel = plan.base.training.distributed == "mpi";
     options.share = resolve_share(
-        shard, [](const char* v) { return std::getenv(v); }, dist::rank(), ranks);
+        shard, [](const char* v) { return std::getenv(v); }, data_parallel ? 0 : dist::rank(),
+        data_parallel ? 1 : ranks);
+    if (data_parallel && dist::rank() != 0) options.write_results = false;
     if (!options.share.whole()) options.summary = SummaryPolicy::kWhenComplete;
     if (ranks > 1 && dist::rank() > 0 && (dry || list_runs || summary_only)) return 0;  // rank 0 answers
     if (dry) {
@@ -119,7 +124,7 @@ int run_experiment_main(int argc, char** argv) {
       return 0;
     }
     std::signal(SIGINT, on_sigint);
-    if (ranks > 1) return run_sweep_on_ranks(plan, options);  // mpirun -np N: a share per rank
+    if (ranks > 1 && !data_parallel) return run_sweep_on_ranks(plan, options);  // mpirun -np N: a share per rank
     const SweepOutcome outcome = run_sweep(plan, options);
     return outcome.interrupted ? 130 : 0;  // 130: stopped by Ctrl-C, what is done kept
   });

@@ -1,7 +1,7 @@
 # FLOWPIC_MPI=AUTO|ON|OFF -> FLOWPIC_HAVE_MPI (MPI::MPI_C for experiments/distributed_mpi.cpp only),
 # and FLOWPIC_HAVE_NCCL (a CUDA build with MPI that finds nccl.h and libnccl). The build works
-# without either. NCCL is only looked for and reported: nothing links it yet (it is for averaging
-# gradients on the device in data-parallel training, which is not written yet; README).
+# without either. NCCL averages the gradients on the device in data-parallel training
+# (experiments/distributed_mpi.cpp, training.distributed "mpi" on the cuda backend).
 set(FLOWPIC_MPI AUTO CACHE STRING "MPI sweeps and data-parallel training: AUTO (on when MPI is found), ON (required), OFF")
 set_property(CACHE FLOWPIC_MPI PROPERTY STRINGS AUTO ON OFF)
 string(TOUPPER "${FLOWPIC_MPI}" _fm)

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "experiments/distributed.hpp"
 #include "kernels/sample_index.hpp"
 
 namespace flowpic {
@@ -86,7 +87,7 @@ TrainingConfig parse_training(const json& j, const JsonWhere& w) {
   check_keys(j, w,
              {"epochs", "batch_size", "batches_per_epoch", "patience", "seed", "repeats", "validation_fraction",
               "test_fraction", "split", "folds", "fold", "train_flows_per_class", "selection", "balance", "early_stop",
-              "min_delta", "augment"});
+              "min_delta", "augment", "distributed"});
   TrainingConfig t;
   if (j.contains("epochs")) t.epochs = positive_int(j, "epochs", w, 1, 100000);
   if (j.contains("batch_size")) t.batch_size = positive_int(j, "batch_size", w, 1, 65536);
@@ -140,6 +141,15 @@ TrainingConfig parse_training(const json& j, const JsonWhere& w) {
     if (!(t.min_delta >= 0) || !std::isfinite(t.min_delta)) fail(w.at("min_delta").str(), ": must be a number >= 0");
   }
   if (j.contains("augment")) t.augment = AugmentConfig::from_json(j["augment"], w.at("augment"));
+  if (j.contains("distributed")) {
+    t.distributed = json_string(j, "distributed", w);
+    if (t.distributed != "none" && t.distributed != "mpi")
+      fail(w.at("distributed").str(), ": '", t.distributed, "' is not a distribution; allowed: none, mpi");
+    if (t.distributed == "mpi" && dist::mpi_library().empty())
+      fail(w.at("distributed").str(),
+           ": \"mpi\" needs a build with MPI (Debian libopenmpi-dev, then configure with FLOWPIC_MPI=AUTO or ON); "
+           "this build has none");
+  }
   if (t.early_stop == "val_loss" && t.fractions.validation <= 0)
     fail(w.at("early_stop").str(), ": stopping on the validation loss needs validation_fraction > 0");
   return t;
@@ -176,6 +186,7 @@ json to_json(const TrainingConfig& t) {
     j["min_delta"] = t.min_delta;
   }
   if (t.augment.active()) j["augment"] = t.augment.to_json();  // likewise
+  if (t.distributed != "none") j["distributed"] = t.distributed;
   if (t.train_flows_per_class) j["train_flows_per_class"] = t.train_flows_per_class;
   if (t.folds) {
     j["folds"] = t.folds;

@@ -49,6 +49,9 @@ struct TrainingConfig {
   std::string selection = "validation";  // "validation" or "test_optimistic" (authors' protocol: best epoch on test)
   bool balance = true;                   // balanced undersampling of the training classes (paper)
   AugmentConfig augment;                 // training-time augmentation (kernels/augment.hpp); none by default
+  // "none", or "mpi": data-parallel over the ranks of mpirun (each takes its slice of every global
+  // batch; gradients averaged with MPI_Allreduce; rank 0 writes the result).
+  std::string distributed = "none";
 };
 
 struct ExperimentConfig {

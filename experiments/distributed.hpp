@@ -38,6 +38,12 @@ std::vector<std::string> gather_at_root(const std::string& text);
 // is MPI's, the same on every rank). Collective.
 void allreduce_sum(float* data, size_t n);
 void allreduce_sum(double* data, size_t n);
+// Data-parallel gradients on the device: whether device_allreduce_average works (a CUDA build with
+// NCCL, launched with more than one rank; the communicator is set up over MPI on first use), and
+// the average over the ranks of n floats of device memory, in place (ncclAllReduce with ncclAvg
+// on the legacy default stream, the CNN engine's; returns when done). Collective.
+bool device_reduce_available();
+void device_allreduce_average(float* device_data, size_t n);
 // Rank `root`'s values on every rank. Collective.
 void broadcast(float* data, size_t n, int root = 0);
 // Ends every process of the launch at once with `status` (MPI_Abort; exit in a group of one).

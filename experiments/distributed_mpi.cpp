@@ -12,6 +12,13 @@
 #include "common/error.hpp"
 #include "experiments/distributed.hpp"
 
+#ifdef FLOWPIC_HAVE_NCCL
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include "common/cuda_check.hpp"
+#endif
+
 namespace flowpic::dist {
 
 namespace {
@@ -70,6 +77,14 @@ Launch::Launch(int* argc, char*** argv) {
     std::exit(1);
   }
   g_started = true;
+#ifdef FLOWPIC_HAVE_NCCL
+  // One GPU a rank on a node with several: the node-local rank picks it, before any CUDA work.
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > 1) {
+    const int local = env_int("OMPI_COMM_WORLD_LOCAL_RANK") + env_int("SLURM_LOCALID");
+    cudaSetDevice(local % devices);
+  }
+#endif
 }
 
 Launch::~Launch() {
@@ -142,5 +157,35 @@ void abort_all(int status) {
   if (g_started) MPI_Abort(MPI_COMM_WORLD, status);
   std::exit(status);
 }
+
+#ifdef FLOWPIC_HAVE_NCCL
+namespace {
+ncclComm_t g_nccl = nullptr;
+
+void nccl_check(ncclResult_t rc, const char* what) {
+  if (rc != ncclSuccess) fail(what, " failed: ", ncclGetErrorString(rc));
+}
+
+ncclComm_t nccl_comm() {
+  if (g_nccl) return g_nccl;
+  ncclUniqueId id;
+  if (rank() == 0) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+  check(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  nccl_check(ncclCommInitRank(&g_nccl, size(), id, rank()), "ncclCommInitRank");
+  return g_nccl;
+}
+}  // namespace
+
+bool device_reduce_available() { return g_started && size() > 1; }
+
+void device_allreduce_average(float* device_data, size_t n) {
+  if (!g_started || size() == 1) return;
+  nccl_check(ncclAllReduce(device_data, device_data, n, ncclFloat, ncclAvg, nccl_comm(), nullptr), "ncclAllReduce");
+  CUDA_CHECK(cudaStreamSynchronize(nullptr));
+}
+#else
+bool device_reduce_available() { return false; }
+void device_allreduce_average(float*, size_t) { fail("device_allreduce_average: this build has no NCCL"); }
+#endif
 
 }  // namespace flowpic::dist

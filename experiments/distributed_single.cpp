@@ -42,6 +42,8 @@ std::vector<std::string> gather_at_root(const std::string& text) { return {text}
 void allreduce_sum(float*, size_t) {}
 void allreduce_sum(double*, size_t) {}
 void broadcast(float*, size_t, int) {}
+bool device_reduce_available() { return false; }
+void device_allreduce_average(float*, size_t) { fail("device_allreduce_average: this build has no MPI and NCCL"); }
 void abort_all(int status) { std::exit(status); }
 
 }  // namespace flowpic::dist

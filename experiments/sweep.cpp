@@ -498,13 +498,14 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
     run.result.run = (points[pi].label.empty() ? "" : points[pi].label + "/") + pr.name;
     run.result.timings["prepare"] = prep_s;
     run.result.timings["total"] += prep_s;
-    write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
     ++out.runs;
+    if (!options.write_results) continue;
+    write_result(path, run.result, [&](hid_t f) { nn::write_weights(*run.model, f, "/model"); });
     std::fprintf(stderr, "wrote %s%s\n", path.c_str(),
                  run.result.interrupted ? " (interrupted: holds what was done)" : "");
   }
   out.interrupted = g_stop_requested;
-  if (total <= 1 || options.summary == SummaryPolicy::kNever) return out;
+  if (total <= 1 || options.summary == SummaryPolicy::kNever || !options.write_results) return out;
   const std::string skipped = out.skipped ? " (" + std::to_string(out.skipped) + " finished runs skipped)" : "";
   if (options.summary == SummaryPolicy::kWhenComplete) {
     const SweepProgress p = sweep_progress(plan);

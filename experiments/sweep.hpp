@@ -128,6 +128,9 @@ struct SweepOptions {
   std::string command;  // recorded in the results
   SweepShare share;     // the runs to do; the whole sweep by default
   SummaryPolicy summary = SummaryPolicy::kAlways;
+  // False on the ranks other than 0 of data-parallel training (training.distributed "mpi"): they
+  // train every run with rank 0 and write nothing.
+  bool write_results = true;
 };
 
 // Runs the share's runs of the plan, one result file per run (written atomically). With `resume`,

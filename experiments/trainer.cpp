@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/progress.hpp"
+#include "experiments/distributed.hpp"
 #include "experiments/metrics.hpp"
 #include "experiments/synthetic_store.hpp"
 
@@ -151,7 +152,21 @@ Trainer::Trainer(const ExperimentConfig& cfg, const PreparedExperiment& data, ui
       batcher_(data.store, data.representation, data.index.samples, backend_->device(), cfg.training.batch_size,
                augmenter_.get(), input_.input),
       items_(training_items(data.train.samples, cfg.training.augment)),
-      batches_(positions(items_.sample.size()), cfg.training, seed) {}
+      batches_(positions(items_.sample.size()), cfg.training, seed),
+      rank_(cfg.training.distributed == "mpi" ? dist::rank() : 0),
+      ranks_(cfg.training.distributed == "mpi" ? dist::size() : 1) {
+  if (ranks_ > 1 && model_->has_batch_statistics())
+    fail(cfg.file,
+         ": training.distributed: \"mpi\" with batch_norm2d layers is not supported (each rank's "
+         "batch-norm statistics would come from its slice of the batch, not the global batch)");
+  if (ranks_ > 1) {  // the same initial weights on every rank, whatever a rank's initialiser did
+    for (nn::Param* p : model_->trainable_params()) {
+      std::vector<float> w = p->value.to_host();
+      dist::broadcast(w.data(), w.size(), 0);
+      p->value.copy_from_host(w);
+    }
+  }
+}
 
 TrainingOutcome Trainer::fit() {
   if (selection_.empty())
@@ -164,7 +179,7 @@ TrainingOutcome Trainer::fit() {
   ModelSelection selection(!selection_.empty());
   EarlyStopping stopping(cfg_.training);
   TrainingOutcome out;
-  for (int epoch = 1; epoch <= epochs && !g_stop_requested; ++epoch) {
+  for (int epoch = 1; epoch <= epochs && !stop_requested(); ++epoch) {
     const auto t_epoch = Clock::now();
     EpochRecord rec = train_epoch(epoch);
     out.train_seconds += rec.seconds;
@@ -177,11 +192,12 @@ TrainingOutcome Trainer::fit() {
     out.history.push_back(rec);
     const bool improved = selection.offer(rec, *model_);
     const double eta = seconds_since(t_start) / epoch * (epochs - epoch);
-    std::fprintf(
-        stderr,
-        "epoch %d/%d: train loss %.4f acc %.2f%% | %s loss %.4f acc %.2f%%%s | %.0f images/s | %.1f s | ETA %.0f s\n",
-        epoch, epochs, rec.train_loss, 100 * rec.train_accuracy, optimistic_ ? "test (optimistic)" : "val",
-        rec.val_loss, 100 * rec.val_accuracy, improved ? " *" : "", rec.images_per_s, rec.seconds, eta);
+    if (rank_ == 0)
+      std::fprintf(
+          stderr,
+          "epoch %d/%d: train loss %.4f acc %.2f%% | %s loss %.4f acc %.2f%%%s | %.0f images/s | %.1f s | ETA %.0f s\n",
+          epoch, epochs, rec.train_loss, 100 * rec.train_accuracy, optimistic_ ? "test (optimistic)" : "val",
+          rec.val_loss, 100 * rec.val_accuracy, improved ? " *" : "", rec.images_per_s, rec.seconds, eta);
     if (stopping.should_stop(rec, improved)) {
       std::fprintf(stderr, "early stop: no improvement%s for %d epochs; best epoch %d\n",
                    cfg_.training.early_stop == "val_loss" ? " of the validation loss" : "",
@@ -197,6 +213,31 @@ TrainingOutcome Trainer::fit() {
   return out;
 }
 
+bool Trainer::stop_requested() const {
+  if (ranks_ == 1) return g_stop_requested;
+  double flag = g_stop_requested ? 1.0 : 0.0;  // every rank stops at the same batch, or none does
+  dist::allreduce_sum(&flag, 1);
+  return flag > 0;
+}
+
+void Trainer::average_gradients(double share) {
+  // On the device with NCCL when every rank's share is equal (the plain average is then the
+  // weighted one); otherwise through the host: each rank's gradients x its share, summed.
+  const bool equal = std::fabs(share * ranks_ - 1.0) < 1e-12;
+  std::vector<float> g;
+  for (nn::Param* p : model_->trainable_params()) {
+    if (equal && p->grad.device() == nn::DeviceKind::cuda && dist::device_reduce_available()) {
+      dist::device_allreduce_average(p->grad.data(), p->grad.count());
+      continue;
+    }
+    g = p->grad.to_host();
+    const float s = static_cast<float>(share);
+    for (float& v : g) v *= s;
+    dist::allreduce_sum(g.data(), g.size());
+    p->grad.copy_from_host(g);
+  }
+}
+
 EpochRecord Trainer::train_epoch(int epoch) {
   const auto t_epoch = Clock::now();
   Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg_.training.epochs),
@@ -207,8 +248,9 @@ EpochRecord Trainer::train_epoch(int epoch) {
   std::vector<size_t> ids;
   std::vector<uint64_t> keys;
   const bool epoch_keys = augmenter_ && cfg_.training.augment.mode == AugmentMode::kEpoch;
-  for (size_t b = 0; b < batches_.batches_per_epoch() && !g_stop_requested; ++b) {
-    const std::vector<size_t> items = batches_.next();
+  for (size_t b = 0; b < batches_.batches_per_epoch(); ++b) {
+    if (stop_requested()) break;
+    const std::vector<size_t> items = batches_.next();  // the global batch, the same on every rank
     ids.clear();
     keys.clear();
     labels.clear();
@@ -217,19 +259,36 @@ EpochRecord Trainer::train_epoch(int epoch) {
       keys.push_back(epoch_keys ? static_cast<uint64_t>(epoch) : items_.key[i]);
       labels.push_back(data_.sample_class[ids.back()]);
     }
-    const nn::Tensor& logits =
-        batcher_.forward(*model_, ids.data(), ids.size(), augmenter_ ? keys.data() : nullptr, true);
-    double loss = model_->loss_and_grad(labels);
-    model_->backward();
+    // Data-parallel: this rank's contiguous slice [lo, hi) of the global batch.
+    const size_t n = ids.size(), lo = n * rank_ / ranks_, hi = n * (rank_ + 1) / ranks_, m = hi - lo;
+    if (m > 0) {
+      if (ranks_ > 1) model_->set_batch_offset(lo);
+      const std::vector<int32_t> mine(labels.begin() + lo, labels.begin() + hi);
+      const nn::Tensor& logits =
+          batcher_.forward(*model_, ids.data() + lo, m, augmenter_ ? keys.data() + lo : nullptr, true);
+      const double loss = model_->loss_and_grad(mine);
+      model_->backward();
+      std::vector<float> lg = logits.to_host();
+      for (size_t i = 0; i < m; ++i) correct += arg_max(lg.data() + i * classes_, classes_) == mine[i];
+      loss_sum += loss * double(m);
+    }
+    // The global batch's mean gradient: each rank's mean over its slice, weighted by its share.
+    if (ranks_ > 1) average_gradients(double(m) / double(n));
     optimizer_->step();
-    std::vector<float> lg = logits.to_host();
-    for (size_t i = 0; i < ids.size(); ++i) correct += arg_max(lg.data() + i * classes_, classes_) == labels[i];
-    loss_sum += loss * double(ids.size());
-    seen += ids.size();
-    progress.update(double(seen),
-                    fmt("loss %.4f, accuracy %.2f%%", loss_sum / double(seen), 100.0 * double(correct) / double(seen)));
+    seen += m;
+    if (rank_ == 0)
+      progress.update(double(seen) * ranks_,
+                      fmt("loss %.4f, accuracy %.2f%%", loss_sum / double(std::max<size_t>(seen, 1)),
+                          100.0 * double(correct) / double(std::max<size_t>(seen, 1))));
   }
   progress.clear();
+  if (ranks_ > 1) {  // the epoch's loss and accuracy over every rank's samples
+    double totals[3] = {loss_sum, double(correct), double(seen)};
+    dist::allreduce_sum(totals, 3);
+    loss_sum = totals[0];
+    correct = static_cast<size_t>(totals[1]);
+    seen = static_cast<size_t>(totals[2]);
+  }
   EpochRecord rec;
   rec.epoch = epoch;
   rec.train_loss = seen ? loss_sum / double(seen) : NAN;

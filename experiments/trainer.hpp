@@ -150,6 +150,10 @@ class Trainer {
   ImageBatcher batcher_;
   TrainingItems items_;
   TrainingBatches batches_;
+  // training.distributed "mpi": this rank and the number of ranks (0 and 1 otherwise).
+  const int rank_, ranks_;
+  bool stop_requested() const;           // g_stop_requested, agreed on by every rank
+  void average_gradients(double share);  // every rank's gradients x share, summed over the ranks
 };
 
 }  // namespace flowpic

@@ -120,7 +120,9 @@ class Backend {
   virtual void relu_forward(const Tensor& x, Tensor& y) = 0;
   virtual void relu_backward(const Tensor& y, const Tensor& dy, Tensor& dx) = 0;
   // Inverted dropout with the counter-based mask of random.hpp; backward is the same call on dy.
-  virtual void dropout(const Tensor& x, float rate, uint64_t seed, uint64_t step, Tensor& y) = 0;
+  // Element i of x draws mask element first_index + i (data-parallel ranks pass their slice's
+  // offset in the global batch, so every sample keeps the mask it has in one process).
+  virtual void dropout(const Tensor& x, float rate, uint64_t seed, uint64_t step, Tensor& y, uint64_t first_index) = 0;
   // x: N x in (any C,H,W with C*H*W = in), w: out x in, b: out or empty -> y: N x out x 1 x 1.
   virtual void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) = 0;
   virtual void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw,

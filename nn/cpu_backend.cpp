@@ -175,10 +175,10 @@ class CpuBackend final : public Backend {
     dx.ensure(y.shape(), DeviceKind::cpu);
     cpu::relu_backward(y.count(), y.data(), dy.data(), dx.data());
   }
-  void dropout(const Tensor& x, float rate, uint64_t seed, uint64_t step, Tensor& y) override {
+  void dropout(const Tensor& x, float rate, uint64_t seed, uint64_t step, Tensor& y, uint64_t first_index) override {
     need_cpu(x, "dropout input");
     y.ensure(x.shape(), DeviceKind::cpu);
-    cpu::dropout_apply(x.count(), x.data(), y.data(), rate, seed, step);
+    cpu::dropout_apply(x.count(), x.data(), y.data(), rate, seed, step, first_index);
   }
   void linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) override {
     need_cpu(x, "dense input");

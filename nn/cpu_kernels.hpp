@@ -870,11 +870,11 @@ void relu_backward(size_t n, const T* __restrict y, const T* __restrict dy, T* _
 // y = x * keep / (1 - rate); the same function computes dx from dy (the mask is recomputed from
 // (seed, step, index), never stored).
 template <typename T>
-void dropout_apply(size_t n, const T* x, T* y, float rate, uint64_t seed, uint64_t step) {
+void dropout_apply(size_t n, const T* x, T* y, float rate, uint64_t seed, uint64_t step, uint64_t first_index = 0) {
   const T scale = T(1) / (T(1) - T(rate));
   const uint64_t key = dropout_key(seed, step);
 #pragma omp parallel for schedule(static) if (long(n) >= kParallelMin)
-  for (long i = 0; i < long(n); ++i) y[i] = x[i] * (scale * T(dropout_keep(key, uint64_t(i), rate)));
+  for (long i = 0; i < long(n); ++i) y[i] = x[i] * (scale * T(dropout_keep(key, first_index + uint64_t(i), rate)));
 }
 
 // ---------------------------------------------------------------------------------------------

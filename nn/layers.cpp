@@ -184,14 +184,14 @@ const Tensor& Dropout::forward(const Tensor& x, bool training) {
   last_training_ = training && rate_ > 0;
   if (!last_training_) return x;  // inference: the identity, no copy
   if (advance_) ++step_;
-  backend_->dropout(x, rate_, seed_, step_, y_);
+  backend_->dropout(x, rate_, seed_, step_, y_, first_sample_ * x.shape().sample_count());
   return y_;
 }
 
 const Tensor& Dropout::backward(const Tensor& dy, bool) {
   need_input(x_, "dropout");
   if (!last_training_) return dy;
-  backend_->dropout(dy, rate_, seed_, step_, dx_);
+  backend_->dropout(dy, rate_, seed_, step_, dx_, first_sample_ * dy.shape().sample_count());
   return dx_;
 }
 

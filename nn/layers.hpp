@@ -137,10 +137,13 @@ class Dropout final : public Layer {
     step_ = step;
     advance_ = advance;
   }
+  // The batch's first sample's position in a larger (global) batch: its masks are the ones those
+  // samples draw there (data-parallel training, Model::set_batch_offset).
+  void set_batch_offset(uint64_t first_sample) { first_sample_ = first_sample; }
 
  private:
   float rate_;
-  uint64_t seed_ = 0, step_ = 0;
+  uint64_t seed_ = 0, step_ = 0, first_sample_ = 0;
   bool advance_ = true, last_training_ = false;
 };
 

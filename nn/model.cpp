@@ -215,6 +215,17 @@ Model Model::from_file(const std::string& path, const ModelOptions& opt, Backend
   return from_json(load_json_file(path), path, opt, backend);
 }
 
+void Model::set_batch_offset(uint64_t first_sample) {
+  for (auto& l : layers_)
+    if (auto* d = dynamic_cast<Dropout*>(l.get())) d->set_batch_offset(first_sample);
+}
+
+bool Model::has_batch_statistics() const {
+  for (const auto& l : layers_)
+    if (l->type() == "batch_norm2d") return true;
+  return false;
+}
+
 const Tensor& Model::forward(const Tensor& batch, bool training) {
   const Shape& s = batch.shape();
   if (s.n < 1 || s.c != opt_.input.c || s.h != opt_.input.h || s.w != opt_.input.w)

@@ -104,6 +104,13 @@ class Model {
   Shape output_shape(size_t i) const { return shapes_.at(i + 1); }  // per sample, after layer i
   std::string summary() const;                                      // one line per layer with its output shape
 
+  // Data-parallel training: the next batches are samples [first, first + n) of a global batch,
+  // so per-sample randomness (dropout masks) follows the sample, not its place in this batch.
+  void set_batch_offset(uint64_t first_sample);
+  // Whether a layer's state depends on the whole batch (batch-norm statistics), so that ranks
+  // training on slices of one batch would not train the model one process trains.
+  bool has_batch_statistics() const;
+
   // Per-layer wall time (backend synchronised after each layer) for benchmarks; off by default.
   void set_profiling(bool on) { profile_ = on; }
   std::string profile_report() const;  // one line per layer: forward ms, backward ms (totals)

@@ -269,10 +269,10 @@ class CudaBackend final : public Backend {
     dx.ensure(y.shape(), DeviceKind::cuda);
     relu_.backward(y.count(), y.data(), dy.data(), dx.data());
   }
-  void dropout(const Tensor& x, float rate, uint64_t seed, uint64_t step, Tensor& y) override {
+  void dropout(const Tensor& x, float rate, uint64_t seed, uint64_t step, Tensor& y, uint64_t first_index) override {
     need_cuda(x, "dropout input");
     y.ensure(x.shape(), DeviceKind::cuda);
-    cuda::dropout_apply(x.count(), x.data(), y.data(), rate, seed, step, nullptr);
+    cuda::dropout_apply(x.count(), x.data(), y.data(), rate, seed, step, first_index, nullptr);
   }
 
   // Row-major y[N x O] = x[N x I] W^T is column-major y^T[O x N] = W[O x I] x^T: W (column-major

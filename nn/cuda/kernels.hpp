@@ -13,7 +13,8 @@
 namespace flowpic::nn::cuda {
 
 // y = x * keep(seed, step, i) / (1 - rate)   (dropout.cu)
-void dropout_apply(size_t n, const float* x, float* y, float rate, uint64_t seed, uint64_t step, cudaStream_t s);
+void dropout_apply(size_t n, const float* x, float* y, float rate, uint64_t seed, uint64_t step, uint64_t first_index,
+                   cudaStream_t s);
 
 // Row-wise stable softmax; with labels, per-row loss (log-sum-exp - z[label]) into `losses` and
 // dlogits = (p - onehot) / rows (dlogits may be null).   (softmax_xent.cu)

@@ -342,3 +342,53 @@ TEST_F(Shards, MpiRanksGiveTheSerialRun) {
   EXPECT_TRUE(result_complete(failing[0].path));  // rank 0's runs are kept
   EXPECT_TRUE(result_complete(failing[2].path));
 }
+
+// Data-parallel training (training.distributed "mpi") on 2 ranks, each training on its half of
+// every global batch of 16, equals the one-process run with the same global batch: the same loss
+// curve and weights within fp32 tolerance (the gradient sums run in another order), dropout masks
+// following the samples; rank 0 alone writes the result files and the summary. The config
+// without MPI in the build is refused in one line.
+TEST_F(Shards, DataParallelRanksTrainTheOneProcessModel) {
+  std::string text = config_text(dir() + "/unused");
+  text.replace(text.find("\"epochs\": 1"), 11, "\"epochs\": 3, \"distributed\": \"mpi\"");
+  // SGD, whose steps scale with the gradient (Adam's hardly do): a wrong average shows.
+  text.replace(text.find("\"device\""), 0, "\"optimizer\": {\"type\": \"sgd\", \"lr\": 0.1},\n      ");
+  const std::string cfg = write_config("dp.json", text);
+  if (dist::mpi_library().empty()) {
+    const std::string log = dir() + "/dp-nompi.log";
+    EXPECT_EQ(run(cfg + " --dry-run", log), 1);
+    EXPECT_NE(read_text(log).find("training.distributed: \"mpi\" needs a build with MPI"), std::string::npos)
+        << read_text(log);
+    GTEST_SKIP() << "this build has no MPI: the refusal is checked, the 2-rank run is not";
+  }
+  std::string why;
+  const std::string launcher = mpirun(2, &why);
+  if (launcher.empty()) GTEST_SKIP() << why;
+  const std::string one_out = dir() + "/dp-one", two_out = dir() + "/dp-two", log = dir() + "/dp.log";
+  ASSERT_EQ(run(cfg + " --set output=" + one_out, log, "OMP_NUM_THREADS=1"), 0) << read_text(log);
+  const int rc =
+      std::system((launcher + " " + bin() + " " + cfg + " --set output=" + two_out + " >" + log + " 2>&1").c_str());
+  const std::string out = read_text(log);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(count_of(out, "\nwrote " + two_out + "/sh/lr="), 4u) << "rank 0 alone writes\n" << out;
+  EXPECT_EQ(count_of(out, "summary.csv and summary.md"), 1u) << out;
+  json raw = load_json_file(cfg);
+  raw["output"] = two_out;
+  for (const SweepRun& r : sweep_runs(plan_sweep(raw, cfg))) {
+    const std::string a = one_out + r.path.substr(two_out.size());
+    SCOPED_TRACE(a + " vs " + r.path);
+    const RunResult ra = read_result(a), rb = read_result(r.path);
+    EXPECT_EQ(rb.config["training"]["distributed"], "mpi");
+    ASSERT_EQ(ra.history.size(), 3u);
+    ASSERT_EQ(rb.history.size(), 3u);
+    for (size_t e = 0; e < 3; ++e) {
+      EXPECT_NEAR(rb.history[e].train_loss, ra.history[e].train_loss, 1e-4 * ra.history[e].train_loss) << e;
+      EXPECT_NEAR(rb.history[e].val_loss, ra.history[e].val_loss, 1e-4 * ra.history[e].val_loss) << e;
+      EXPECT_EQ(rb.history[e].train_accuracy, ra.history[e].train_accuracy) << e;
+    }
+    const auto wa = weights_of(a), wb = weights_of(r.path);
+    ASSERT_EQ(wa.size(), wb.size());
+    for (size_t p = 0; p < wa.size(); ++p)
+      for (size_t i = 0; i < wa[p].size(); ++i) ASSERT_NEAR(wb[p][i], wa[p][i], 1e-4 + 1e-4 * std::fabs(wa[p][i]));
+  }
+}

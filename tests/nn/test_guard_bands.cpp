@@ -125,7 +125,7 @@ TEST_P(GuardBands, OpsWriteOnlyTheirOutputs) {
   Guarded ry(px.shape(), d), rdx(px.shape(), d), dr(px.shape(), d);
   backend->relu_forward(px, ry.view());
   backend->relu_backward(ry.view(), px, rdx.view());
-  backend->dropout(px, 0.5f, 1, 2, dr.view());
+  backend->dropout(px, 0.5f, 1, 2, dr.view(), 0);
   EXPECT_TRUE(ry.intact());
   EXPECT_TRUE(rdx.intact());
   EXPECT_TRUE(dr.intact());
