@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/error.hpp"
 #include "experiments/distributed.hpp"
 
 namespace flowpic::dist {
