@@ -615,27 +615,37 @@ ClassifyRun classify_live(const ClassifyOptions& o, const std::string& format, F
   return run;
 }
 
-std::string classification_csv(const Classification& c) {
-  RowContext ctx;
-  ctx.class_names = c.class_names;
-  for (const auto& l : c.store.labels) ctx.label_columns.push_back(l.name);
-  std::string out = csv_header(ctx);
+namespace {
+
+// Each sample of a classification as an output row (its flow's source, key and labels).
+template <typename F>
+void for_each_row(const Classification& c, F&& emit) {
   const size_t k = c.class_names.size();
   std::vector<std::string> labels;
   for (size_t i = 0; i < c.samples.size(); ++i) {
     const Sample& s = c.samples[i];
     labels.clear();
     for (const auto& l : c.store.labels) labels.push_back(c.store.label_of(s.flow, l.name));
-    Row row{&c.store.sources[c.store.source[s.flow]].name,
-            s.flow,
-            &c.store.keys[s.flow],
-            c.store.start_time[s.flow],
-            &s,
-            c.predicted[i],
-            c.probabilities.data() + i * k,
-            &labels};
-    csv_row(ctx, row, out);
+    const Row row{&c.store.sources[c.store.source[s.flow]].name,
+                  s.flow,
+                  &c.store.keys[s.flow],
+                  c.store.start_time[s.flow],
+                  &s,
+                  c.predicted[i],
+                  c.probabilities.data() + i * k,
+                  &labels};
+    emit(row);
   }
+}
+
+}  // namespace
+
+std::string classification_csv(const Classification& c) {
+  RowContext ctx;
+  ctx.class_names = c.class_names;
+  for (const auto& l : c.store.labels) ctx.label_columns.push_back(l.name);
+  std::string out = csv_header(ctx);
+  for_each_row(c, [&](const Row& row) { csv_row(ctx, row, out); });
   return out;
 }
 
@@ -644,22 +654,7 @@ json classification_json(const Classification& c) {
   ctx.class_names = c.class_names;
   for (const auto& l : c.store.labels) ctx.label_columns.push_back(l.name);
   json rows = json::array();
-  const size_t k = c.class_names.size();
-  std::vector<std::string> labels;
-  for (size_t i = 0; i < c.samples.size(); ++i) {
-    const Sample& s = c.samples[i];
-    labels.clear();
-    for (const auto& l : c.store.labels) labels.push_back(c.store.label_of(s.flow, l.name));
-    Row row{&c.store.sources[c.store.source[s.flow]].name,
-            s.flow,
-            &c.store.keys[s.flow],
-            c.store.start_time[s.flow],
-            &s,
-            c.predicted[i],
-            c.probabilities.data() + i * k,
-            &labels};
-    rows.push_back(json_row(ctx, row));
-  }
+  for_each_row(c, [&](const Row& row) { rows.push_back(json_row(ctx, row)); });
   return {{"classes", c.class_names}, {"representation", c.representation}, {"backend", c.backend}, {"windows", rows}};
 }
 
