@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/background_delta.hpp"
 #include "nn/geometry.hpp"
 #include "nn/sparse.hpp"
 #include "nn/tensor.hpp"
@@ -60,13 +61,41 @@ class SparseConvOp {
 class SparseConvPoolOp {
  public:
   virtual ~SparseConvPoolOp() = default;
-  // x: N x in_c x in_h x in_w -> y: N x out_c x pool.out_h() x pool.out_w().
-  virtual void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) = 0;
+  // x: N x in_c x in_h x in_w -> y: N x out_c x pool.out_h() x pool.out_w(). Without `training`
+  // the op keeps nothing for a backward pass (CPU; the CUDA op keeps its winners either way).
+  virtual void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act,
+                       bool training) = 0;
+  // The last forward's y as a background + sparse delta (background_delta.hpp: the background
+  // act(bias), the pooled positions of the windows some cell reaches), for a DeltaConvOp after
+  // it; null on a backend without DeltaConvOp (cuda). Valid until the next forward.
+  virtual const BackgroundDelta<float>* output_delta() const = 0;
   // Overwrites dw and db (when non-null) from dy, the gradient with respect to y: each pooled
   // gradient goes to its window's winner (dropped where a fused ReLU zeroed it), then dw from
-  // the cells and db as its sum. x, w and act as in the last forward pass, which it needs.
+  // the cells and db as its sum. x, w and act as in the last forward pass (with training), which
+  // it needs.
   virtual void backward(const SparseBatch& x, const Tensor& w, const Tensor& dy, Tensor& dw, Tensor* db,
                         Activation act) = 0;
+  // The same from a DeltaConvOp's input gradient over output_delta(): where that is not null.
+  virtual void backward(const SparseBatch& x, const Tensor& w, const BackgroundDeltaGrad<float>& dy, Tensor& dw,
+                        Tensor* db, Activation act) = 0;
+};
+
+// A convolution whose input is a background + sparse delta (background_delta.hpp), for the
+// conv2d after the fused sparse head (SparseConvPoolOp): ConvOp's semantics and fused activation,
+// at the cost of the listed positions. conv(background image) is computed once per batch (it
+// differs between outputs only through the zero padding), and each listed position adds its
+// difference from the background to the outputs that read it.
+class DeltaConvOp {
+ public:
+  virtual ~DeltaConvOp() = default;
+  // x: N x in_c x in_h x in_w, equal to d.background[c] wherever d lists no position (x is read
+  // at the listed positions only) -> y: N x out_c x out_h x out_w.
+  virtual void forward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, Tensor& y,
+                       Activation act) = 0;
+  // Overwrites dw, db (when non-null) and dx (when non-null: the input gradient, exact at d's
+  // listed positions and one sum per channel over all the others). x, d, w, y as in forward.
+  virtual void backward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& y,
+                        const Tensor& dy, BackgroundDeltaGrad<float>* dx, Tensor& dw, Tensor* db, Activation act) = 0;
 };
 
 // Empty when make_sparse_conv_pool takes (conv, pool), otherwise why not: the pooling must be
@@ -113,6 +142,8 @@ class Backend {
   virtual std::unique_ptr<SparseConvOp> make_sparse_conv(const ConvGeom& g) = 0;
   // Throws unless sparse_conv_pool_unsupported(conv, pool) is empty.
   virtual std::unique_ptr<SparseConvPoolOp> make_sparse_conv_pool(const ConvGeom& conv, const PoolGeom& pool) = 0;
+  // Null on a backend that has none (cuda: the model keeps the dense ConvOp after the head).
+  virtual std::unique_ptr<DeltaConvOp> make_delta_conv(const ConvGeom& g) = 0;
   virtual std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) = 0;
   // eps as in Keras (1e-3); factor = 1 - Keras momentum.
   virtual std::unique_ptr<BatchNormOp> make_batchnorm(int channels, double eps, double factor) = 0;

@@ -61,38 +61,101 @@ class CpuSparseConv final : public SparseConvOp {
   ConvGeom g_;
 };
 
-// The winners live in the op, channel-last (cpu_kernels.hpp), from forward to backward.
+// The winners (channel-last, cpu_kernels.hpp) and the output's listed positions live in the op,
+// from forward to backward.
 class CpuSparseConvPool final : public SparseConvPoolOp {
  public:
   CpuSparseConvPool(const ConvGeom& g, const PoolGeom& p) : g_(g), p_(p) {}
-  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
+  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act,
+               bool training) override {
     check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cpu, "conv2d sparse input");
     validate_sparse(x, "conv2d sparse input");
     const int n = x.shape.n;
     y.ensure({n, g_.out_c, p_.out_h(), p_.out_w()}, DeviceKind::cpu);
-    winners_.resize(y.count());
+    if (training) winners_.resize(y.count());
+    batch_ = 0;  // no backward until this forward completes with training
     cpu::sparse_conv_pool_forward(g_, p_, n, x.offsets, x.index, x.value, w.data(), b.empty() ? nullptr : b.data(),
-                                  y.data(), winners_.data(), act == Activation::relu);
-    batch_ = n;
+                                  y.data(), training ? winners_.data() : nullptr, listed_, act == Activation::relu);
+    batch_ = training ? n : 0;
     act_ = act;
   }
-  void backward(const SparseBatch& x, const Tensor&, const Tensor& dy, Tensor& dw, Tensor* db,
+  const BackgroundDelta<float>* output_delta() const override { return &listed_; }
+  void backward(const SparseBatch& x, const Tensor& w, const Tensor& dy, Tensor& dw, Tensor* db,
                 Activation act) override {
-    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cpu, "conv2d sparse input");
-    const int n = x.shape.n;
-    if (batch_ != n || act_ != act)
-      fail("conv2d + max_pool2d sparse backward: no forward pass of this batch (", n, " samples) before it");
+    const int n = check_backward(x, act);
     check_shape(dy, {n, g_.out_c, p_.out_h(), p_.out_w()}, "conv2d + max_pool2d output gradient");
-    cpu::sparse_conv_pool_backward(g_, p_, n, x.offsets, x.index, x.value, dy.data(), winners_.data(), dw.data(),
-                                   db ? db->data() : nullptr);
+    cpu::background_delta_grad_from_dense(listed_, g_.out_c, size_t(p_.out_h()) * p_.out_w(), dy.data(), dense_dy_);
+    backward(x, w, dense_dy_, dw, db, act);
+  }
+  void backward(const SparseBatch& x, const Tensor&, const BackgroundDeltaGrad<float>& dy, Tensor& dw, Tensor* db,
+                Activation act) override {
+    check_backward(x, act);
+    if (dy.touched.size() != size_t(listed_.listed()) * g_.out_c || dy.background.size() != size_t(g_.out_c))
+      fail("conv2d + max_pool2d sparse backward: the gradient has ", dy.touched.size(), " listed values and ",
+           dy.background.size(), " background ones, the output lists ", listed_.listed(), " positions of ", g_.out_c,
+           " channels");
+    cpu::sparse_conv_pool_backward(g_, p_, x.shape.n, x.offsets, x.index, x.value, listed_, dy, winners_.data(),
+                                   act == Activation::relu, dw.data(), db ? db->data() : nullptr);
   }
 
  private:
+  int check_backward(const SparseBatch& x, Activation act) const {
+    check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cpu, "conv2d sparse input");
+    const int n = x.shape.n;
+    if (batch_ != n || act_ != act)
+      fail("conv2d + max_pool2d sparse backward: no forward pass of this batch (", n, " samples, training) before it");
+    return n;
+  }
   ConvGeom g_;
   PoolGeom p_;
   std::vector<uint16_t> winners_;
+  BackgroundDelta<float> listed_;
+  BackgroundDeltaGrad<float> dense_dy_;  // a dense dy in the form the kernel takes
   int batch_ = 0;
   Activation act_ = Activation::none;
+};
+
+// Checks that d describes x (its offsets and, cheaply, that its positions lie in the plane and are
+// increasing): the kernels index x and the outputs by them.
+class CpuDeltaConv final : public DeltaConvOp {
+ public:
+  explicit CpuDeltaConv(const ConvGeom& g) : g_(g) {}
+  void forward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, Tensor& y,
+               Activation act) override {
+    const int n = check(x, d);
+    y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cpu);
+    cpu::delta_conv2d_forward(g_, n, x.data(), d, w.data(), b.empty() ? nullptr : b.data(), y.data(),
+                              act == Activation::relu);
+  }
+  void backward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& y, const Tensor& dy,
+                BackgroundDeltaGrad<float>* dx, Tensor& dw, Tensor* db, Activation act) override {
+    const int n = check(x, d);
+    check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
+    cpu::delta_conv2d_backward(g_, n, x.data(), d, w.data(), dy.data(), dx, dw.data(), db ? db->data() : nullptr,
+                               act == Activation::relu ? y.data() : nullptr);
+  }
+
+ private:
+  int check(const Tensor& x, const BackgroundDelta<float>& d) const {
+    need_cpu(x, "conv2d input");
+    const int n = x.shape().n;
+    check_shape(x, {n, g_.in_c, g_.in_h, g_.in_w}, "conv2d input");
+    if (d.batch() != n || d.background.size() != size_t(g_.in_c) || d.offsets[0] != 0 ||
+        size_t(d.listed()) != d.index.size())
+      fail("conv2d delta input: ", d.batch(), " samples, ", d.background.size(), " background values and ",
+           d.index.size(), " positions do not describe the ", x.shape().str(), " input");
+    const uint32_t plane = uint32_t(g_.in_h) * uint32_t(g_.in_w);
+    for (int s = 0; s < n; ++s) {
+      if (d.offsets[s + 1] < d.offsets[s])
+        fail("conv2d delta input: the offsets of sample ", s, " decrease (", d.offsets[s], " to ", d.offsets[s + 1], ")");
+      for (int64_t e = d.offsets[s]; e < d.offsets[s + 1]; ++e)
+        if (d.index[e] >= plane || (e > d.offsets[s] && d.index[e] <= d.index[e - 1]))
+          fail("conv2d delta input: sample ", s, " lists position ", d.index[e], " out of order or outside its ",
+               g_.in_h, "x", g_.in_w, " plane");
+    }
+    return n;
+  }
+  ConvGeom g_;
 };
 
 class CpuPool final : public PoolOp {
@@ -162,6 +225,7 @@ class CpuBackend final : public Backend {
     if (!why.empty()) fail("conv2d + max_pool2d over sparse input: ", why);
     return std::make_unique<CpuSparseConvPool>(g, p);
   }
+  std::unique_ptr<DeltaConvOp> make_delta_conv(const ConvGeom& g) override { return std::make_unique<CpuDeltaConv>(g); }
   std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) override { return std::make_unique<CpuPool>(g); }
   std::unique_ptr<BatchNormOp> make_batchnorm(int c, double eps, double factor) override {
     return std::make_unique<CpuBatchNorm>(c, eps, factor);

@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
+#include "nn/background_delta.hpp"
 #include "nn/geometry.hpp"
 #include "nn/random.hpp"
 #include "nn/update_math.hpp"
@@ -567,11 +569,14 @@ inline int sparse_pool_band_rows(const ConvGeom& g, const PoolGeom& p, int band)
 
 // p is the pooling over the convolution's output (p.c = g.out_c, p.in_h = g.out_h(), p.in_w =
 // g.out_w()); y is batch x out_c x p.out_h() x p.out_w(), winners batch x p.out_h() x p.out_w()
-// x out_c.
+// x out_c, or null (inference: no backward pass follows). `listed` receives y as a background +
+// sparse delta (background_delta.hpp): the background act(bias), and per sample the pooled
+// positions of the windows that hold a touched position (on the band route: all of them).
 template <typename T>
 void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, const int64_t* offsets,
                               const uint32_t* index, const T* value, const T* w, const T* b, T* y, uint16_t* winners,
-                              bool relu, int band = 0, PoolRoute route = PoolRoute::automatic) {
+                              BackgroundDelta<T>& listed, bool relu, int band = 0,
+                              PoolRoute route = PoolRoute::automatic) {
   const int OH = g.out_h(), OW = g.out_w(), M = g.out_c, K = g.k_size(), PH = p.out_h(), PW = p.out_w();
   const size_t PP = size_t(PH) * PW;
   std::vector<T> wt(size_t(K) * M);
@@ -589,6 +594,7 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
   const int prows = sparse_pool_band_rows(g, p, band), bands = (PH + prows - 1) / prows;
   const int max_rows = (prows - 1) * p.sh + p.kh;  // conv rows of a full band
   const long items = long(batch) * bands;
+  std::unique_ptr<uint8_t[]> window_listed(new uint8_t[size_t(batch) * PP]);  // every byte is written
 #pragma omp parallel
   {
     std::vector<T> buf(size_t(max_rows) * OW * M), best_v(M);
@@ -622,12 +628,11 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
           for (int ky = 0; ky < p.kh; ++ky)
             for (int kx = 0; kx < p.kw; ++kx) any |= tp[at + size_t(ky) * OW + kx] != 0;
           T* yo = y + size_t(n) * M * PP + size_t(py) * PW + px;
-          uint16_t* wo = winners + ((size_t(n) * PH + py) * PW + px) * M;
+          uint16_t* wo = winners ? winners + ((size_t(n) * PH + py) * PW + px) * M : nullptr;
+          window_listed[size_t(n) * PP + size_t(py) * PW + px] = any;
           if (!any) {
-            for (int f = 0; f < M; ++f) {
-              yo[f * PP] = background[f];
-              wo[f] = background_winner[f];
-            }
+            for (int f = 0; f < M; ++f) yo[f * PP] = background[f];
+            if (wo) std::copy_n(background_winner.data(), M, wo);
             continue;
           }
           // Scan the window in row-major order; strict >: the first maximum wins a tie.
@@ -670,22 +675,41 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
                 }
               }
             }
-          for (int f = 0; f < M; ++f) {
-            yo[f * PP] = bv[f];
-            wo[f] = relu && !(bv[f] > T(0)) ? kPoolMasked : uint16_t(bi[f]);
-          }
+          for (int f = 0; f < M; ++f) yo[f * PP] = bv[f];
+          if (wo)
+            for (int f = 0; f < M; ++f) wo[f] = relu && !(bv[f] > T(0)) ? kPoolMasked : uint16_t(bi[f]);
         }
     }
   }
+  listed.background = background;
+  listed.offsets.assign(size_t(batch) + 1, 0);
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < batch; ++n)
+    listed.offsets[n + 1] = std::count(window_listed.get() + size_t(n) * PP, window_listed.get() + size_t(n + 1) * PP,
+                                       uint8_t(1));
+  for (int n = 0; n < batch; ++n) listed.offsets[n + 1] += listed.offsets[n];
+  listed.index.resize(size_t(listed.offsets[batch]));
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < batch; ++n) {
+    const uint8_t* m = window_listed.get() + size_t(n) * PP;
+    uint32_t* out = listed.index.data() + listed.offsets[n];
+    for (size_t q = 0; q < PP; ++q)
+      if (m[q]) *out++ = uint32_t(q);
+  }
 }
 
-// dw (OIHW) and db (when non-null) are overwritten from dy (batch x out_c x PH x PW) and the
-// winners of the forward pass (which carry the ReLU mask). Per-thread partial sums over samples
-// (static schedule), reduced in thread order: bit-identical for a given thread count.
+// dw (OIHW) and db (when non-null) are overwritten from dy, the gradient with respect to the
+// pooled output as a BackgroundDeltaGrad over the forward's `listed` positions (a dense gradient
+// goes through background_delta_grad_from_dense first), and the winners of the forward pass (which
+// carry the ReLU mask). An unlisted window holds no position a cell reaches, so its gradient goes
+// to db alone, masked as its winner (background_winner) is: dy.background is all that is needed
+// there. Per-thread partial sums over samples (static schedule), reduced in thread order:
+// bit-identical for a given thread count.
 template <typename T>
 void sparse_conv_pool_backward(const ConvGeom& g, const PoolGeom& p, int batch, const int64_t* offsets,
-                               const uint32_t* index, const T* value, const T* dy, const uint16_t* winners, T* dw,
-                               T* db, int band = 0, PoolRoute route = PoolRoute::automatic) {
+                               const uint32_t* index, const T* value, const BackgroundDelta<T>& listed,
+                               const BackgroundDeltaGrad<T>& dy, const uint16_t* winners, bool relu, T* dw, T* db,
+                               int band = 0, PoolRoute route = PoolRoute::automatic) {
   const int OH = g.out_h(), OW = g.out_w(), M = g.out_c, K = g.k_size(), PH = p.out_h(), PW = p.out_w();
   const size_t PP = size_t(PH) * PW, wcount = size_t(K) * M;
   // The pooled windows holding each conv row and column (window_range divides: once per row and
@@ -698,23 +722,32 @@ void sparse_conv_pool_backward(const ConvGeom& g, const PoolGeom& p, int batch, 
   for (int k = 0; k < p.kh * p.kw; ++k) win_y[k] = k / p.kw, win_x[k] = k % p.kw;
   const int rows = sparse_conv_band_rows(g, band);
   const int threads = max_threads();
-  std::vector<std::vector<T>> dw_part(threads), db_part(threads);  // dw_part as K x M
+  std::vector<std::vector<T>> dw_part(threads);  // as K x M
+  std::vector<std::vector<double>> db_part(threads);
+  const int64_t* lo = listed.offsets.data();
+  const uint32_t* li = listed.index.data();
 #pragma omp parallel
   {
     const int th = thread_id();
     dw_part[th].assign(wcount, T(0));
-    db_part[th].assign(M, T(0));
+    db_part[th].assign(M, 0.0);
     T* dwt = dw_part[th].data();
-    std::vector<T> gl;    // the cell route: the sample's dy, channel-last, zero where masked
+    double* dbs = db_part[th].data();
+    // The cell route: the sample's dy, channel-last, zero where masked. Written at the listed
+    // windows only: the cells read no other (a window holding an output a cell feeds is listed).
+    std::vector<T> gl;
     std::vector<T> gbuf;  // the band route: the band's routed gradient, channel-last
-    std::vector<double> dbs(M);
 #pragma omp for schedule(static)
     for (int n = 0; n < batch; ++n) {
       const uint16_t* wn = winners + size_t(n) * PP * M;
-      const T* dyn = dy + size_t(n) * M * PP;
+      const int64_t e0 = lo[n], e1 = lo[n + 1];
+      for (int64_t e = e0; e < e1; ++e) {  // db: the listed windows' masked gradient
+        const uint16_t* wq = wn + size_t(li[e]) * M;
+        const T* d = dy.touched.data() + size_t(e) * M;
+        for (int f = 0; f < M; ++f) dbs[f] += double(wq[f] != kPoolMasked ? d[f] : T(0));
+      }
       if (sparse_pool_use_bands(g, route, offsets[n + 1] - offsets[n])) {
         gbuf.resize(size_t(rows) * OW * M);
-        std::fill(dbs.begin(), dbs.end(), 0.0);
         for (int r0 = 0; r0 < OH; r0 += rows) {
           const int r1 = std::min(OH, r0 + rows);
           // The pooled rows whose windows reach into [r0, r1); each winner lands in one band.
@@ -722,42 +755,34 @@ void sparse_conv_pool_backward(const ConvGeom& g, const PoolGeom& p, int batch, 
           if (pya > pyb) continue;  // rows no window reads: no gradient
           T* __restrict gb = gbuf.data();
           std::fill_n(gb, size_t(r1 - r0) * OW * M, T(0));
-          for (int py = pya; py <= pyb; ++py)
-            for (int px = 0; px < PW; ++px) {
-              const size_t q = size_t(py) * PW + px;
-              const uint16_t* wq = wn + q * M;
-              for (int f = 0; f < M; ++f) {  // branch-free: masks and bands are coin flips
-                const uint16_t wv = wq[f];
-                const bool ok = wv != kPoolMasked;
-                const int k = ok ? wv : 0, oy = py * p.sh + win_y[k] - r0;
-                const bool in = ok && oy >= 0 && oy < r1 - r0;
-                const T d = dyn[size_t(f) * PP + q];
-                const T gv = in ? d : T(0);
-                gb[(size_t(in ? oy : 0) * OW + px * p.sw + win_x[k]) * M + f] += gv;
-                dbs[f] += double(gv);
-              }
+          const uint32_t* first = std::lower_bound(li + e0, li + e1, uint32_t(pya) * uint32_t(PW));
+          const uint32_t* last = std::lower_bound(first, li + e1, uint32_t(pyb + 1) * uint32_t(PW));
+          for (const uint32_t* e = first; e < last; ++e) {
+            const int py = int(*e / uint32_t(PW)), px = int(*e % uint32_t(PW));
+            const uint16_t* wq = wn + size_t(*e) * M;
+            const T* d = dy.touched.data() + size_t(e - li) * M;
+            for (int f = 0; f < M; ++f) {  // branch-free: masks and bands are coin flips
+              const uint16_t wv = wq[f];
+              const bool ok = wv != kPoolMasked;
+              const int k = ok ? wv : 0, oy = py * p.sh + win_y[k] - r0;
+              const bool in = ok && oy >= 0 && oy < r1 - r0;
+              gb[(size_t(in ? oy : 0) * OW + px * p.sw + win_x[k]) * M + f] += in ? d[f] : T(0);
             }
+          }
           for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
                                  [&](const uint32_t* e, int c, int row, int col) {
                                    sparse_grad_cell(g, OH, OW, value[e - index], c, row, col, r0, r1, gb, dwt);
                                  });
         }
-        for (int f = 0; f < M; ++f) db_part[th][f] += T(dbs[f]);
         continue;
       }
-      gl.resize(PP * M);
-      for (int f = 0; f < M; ++f) {
-        const T* d = dyn + size_t(f) * PP;
-        double sum = 0;  // a plane is tens of thousands of terms: sum them in double
-        for (size_t i = 0; i < PP; ++i) {
-          T gv = d[i];  // unconditional load: if-converted
-          gv = wn[i * M + f] != kPoolMasked ? gv : T(0);
-          gl[i * M + f] = gv;
-          sum += double(gv);
-        }
-        db_part[th][f] += T(sum);
-      }
       if (offsets[n] == offsets[n + 1]) continue;
+      gl.resize(PP * M);
+      for (int64_t e = e0; e < e1; ++e) {
+        const size_t q = size_t(li[e]) * M;
+        const T* d = dy.touched.data() + size_t(e) * M;
+        for (int f = 0; f < M; ++f) gl[q + f] = wn[q + f] != kPoolMasked ? d[f] : T(0);
+      }
       for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], 0, OH,
                              [&](const uint32_t* e, int c, int row, int col) {
                                const T v = value[e - index];
@@ -788,14 +813,310 @@ void sparse_conv_pool_backward(const ConvGeom& g, const PoolGeom& p, int batch, 
     }
   }
   std::fill(dw, dw + wcount, T(0));
-  if (db) std::fill(db, db + M, T(0));
+  std::vector<double> dbsum(M, 0.0);
+  for (int f = 0; f < M; ++f)  // the unlisted windows: masked where a fused ReLU left act(bias) <= 0
+    dbsum[f] = relu && !(listed.background[f] > T(0)) ? 0.0 : double(dy.background[f]);
   for (int th = 0; th < threads; ++th) {
     if (dw_part[th].empty()) continue;
     for (int f = 0; f < M; ++f)
       for (int k = 0; k < K; ++k) dw[size_t(f) * K + k] += dw_part[th][size_t(k) * M + f];
-    if (db)
-      for (int f = 0; f < M; ++f) db[f] += db_part[th][f];
+    for (int f = 0; f < M; ++f) dbsum[f] += db_part[th][f];
   }
+  if (db)
+    for (int f = 0; f < M; ++f) db[f] = T(dbsum[f]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution over a background + sparse delta input (background_delta.hpp): the convolution
+// after the fused sparse head, whose input is act(bias) of the head everywhere but at the listed
+// pooled positions (~1,200 of the paper's 22,500 per image). Same results as conv2d_forward and
+// conv2d_backward on the dense input, at the cost of the listed positions:
+//
+//   y = conv(background image) + sum over listed positions q of (x[q] - background) scattered to
+//   the outputs whose windows hold q.
+//
+// conv(background image) is one image for the whole batch; it depends on the position only
+// through the zero padding (the taps that land inside the input form a rectangle per output), so
+// it is b + a rectangle sum of the per-tap responses sum_c background[c] * w[f][c][ky][kx], from
+// 2-D prefix sums. Backward likewise: with S = sum over samples of the (masked) dy,
+//   db = sum of S;  dw[f][c][ky][kx] = background[c] * G[f][ky][kx] + the listed positions' terms,
+//   G[f][ky][kx] = sum of S[f] over the outputs where tap (ky, kx) lands inside (a rectangle);
+//   dx exact at the listed positions; per channel, the sum of dx over every other position of
+//   every sample = sum_{f, ky, kx} w[f][c][ky][kx] * G[f][ky][kx] - the listed positions' dx.
+// The outputs of a sample are summed channel-last (all filters of a position side by side, so a
+// listed position adds contiguous vectors against the weights as [ky][kx][c][f]).
+
+// The outputs o in [lo, hi] along one axis whose tap t lands inside the input: 0 <= o * stride
+// + t - pad < in (lo > hi: none).
+inline void outputs_reading_tap(int t, int stride, int pad, int in, int out, int& lo, int& hi) {
+  const int a = pad - t, b = in - 1 + pad - t;
+  lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+  hi = b < 0 ? -1 : std::min(out - 1, b / stride);
+}
+// The taps [lo, hi] along one axis of output o that land inside the input.
+inline void taps_inside(int o, int stride, int pad, int k, int in, int& lo, int& hi) {
+  const int first = o * stride - pad;  // tap t reads first + t
+  lo = std::max(0, -first);
+  hi = std::min(k - 1, in - 1 - first);
+}
+
+// OIHW -> [ky][kx][c][f] (`filters_last`) or [ky][kx][f][c].
+template <typename T>
+std::vector<T> taps_major(const ConvGeom& g, const T* w, bool filters_last) {
+  const int C = g.in_c, M = g.out_c, KK = g.kh * g.kw;
+  std::vector<T> t(size_t(KK) * C * M);
+  for (int f = 0; f < M; ++f)
+    for (int c = 0; c < C; ++c)
+      for (int k = 0; k < KK; ++k)
+        t[filters_last ? (size_t(k) * C + c) * M + f : (size_t(k) * M + f) * C + c] = w[(size_t(f) * C + c) * KK + k];
+  return t;
+}
+
+// 2-D prefix sums over a rows x cols grid of M-vectors: s[((i * (cols + 1)) + j) * M + f] is the
+// sum of v over rows < i and columns < j. rect_sum reads a rectangle [r0, r1] x [c0, c1] back.
+template <typename V>
+std::vector<double> prefix_sums_2d(int rows, int cols, int M, V&& v) {
+  std::vector<double> s(size_t(rows + 1) * (cols + 1) * M, 0.0);
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j)
+      for (int f = 0; f < M; ++f) {
+        const size_t at = (size_t(i + 1) * (cols + 1) + j + 1) * M + f;
+        s[at] = v(i, j, f) + s[at - M] + s[at - size_t(cols + 1) * M] - s[at - size_t(cols + 2) * M];
+      }
+  return s;
+}
+inline double rect_sum(const std::vector<double>& s, int cols, int M, int r0, int r1, int c0, int c1, int f) {
+  if (r0 > r1 || c0 > c1) return 0.0;
+  auto at = [&](int i, int j) { return s[(size_t(i) * (cols + 1) + j) * M + f]; };
+  return at(r1 + 1, c1 + 1) - at(r0, c1 + 1) - at(r1 + 1, c0) + at(r0, c0);
+}
+
+// b + conv(background image) at every output, channel-last (OH * OW x M); wt as [ky][kx][c][f].
+template <typename T>
+std::vector<T> delta_conv_background(const ConvGeom& g, const T* background, const T* wt, const T* b) {
+  const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w();
+  const std::vector<double> s = prefix_sums_2d(g.kh, g.kw, M, [&](int ky, int kx, int f) {
+    double r = 0;
+    for (int c = 0; c < C; ++c) r += double(background[c]) * double(wt[((size_t(ky) * g.kw + kx) * C + c) * M + f]);
+    return r;
+  });
+  std::vector<T> base(size_t(OH) * OW * M);
+  for (int oy = 0; oy < OH; ++oy) {
+    int ky0, ky1;
+    taps_inside(oy, g.sh, g.pad_top, g.kh, g.in_h, ky0, ky1);
+    for (int ox = 0; ox < OW; ++ox) {
+      int kx0, kx1;
+      taps_inside(ox, g.sw, g.pad_left, g.kw, g.in_w, kx0, kx1);
+      for (int f = 0; f < M; ++f)
+        base[(size_t(oy) * OW + ox) * M + f] = T((b ? double(b[f]) : 0.0) + rect_sum(s, g.kw, M, ky0, ky1, kx0, kx1, f));
+    }
+  }
+  return base;
+}
+
+// Calls f(entry, q, iy, ix) for every listed position of sample n, with dl[c] = x[n][c][q] -
+// background[c] filled.
+template <typename T, typename F>
+void for_listed_deltas(const ConvGeom& g, int n, const T* x, const BackgroundDelta<T>& d, T* dl, F&& f) {
+  const size_t plane = size_t(g.in_h) * g.in_w;
+  const T* xn = x + size_t(n) * g.in_c * plane;
+  for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e) {
+    const uint32_t q = d.index[e];
+    for (int c = 0; c < g.in_c; ++c) dl[c] = xn[c * plane + q] - d.background[c];
+    f(e, q, int(q / uint32_t(g.in_w)), int(q % uint32_t(g.in_w)));
+  }
+}
+
+// y (NCHW) = conv(x) + b, with `relu` max(., 0); x is N x in_c x in_h x in_w, equal to
+// d.background[c] wherever d lists no position (read at the listed ones only).
+template <typename T>
+void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w,
+                          const T* b, T* y, bool relu) {
+  const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w();
+  const size_t P = size_t(OH) * OW;
+  const std::vector<T> wt = taps_major(g, w, true);
+  const std::vector<T> base = delta_conv_background(g, d.background.data(), wt.data(), b);
+  const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+#pragma omp parallel
+  {
+    std::vector<T> buf(P * M), dl(C);
+#pragma omp for schedule(static)
+    for (int n = 0; n < batch; ++n) {
+      T* __restrict acc = buf.data();
+      std::copy(base.begin(), base.end(), acc);
+      for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t, uint32_t, int iy, int ix) {
+        bool any = false;
+        for (int c = 0; c < C; ++c) any |= dl[c] != T(0);
+        if (!any) return;  // a listed window that kept the background (all channels)
+        int oh0, oh1, ow0, ow1;
+        window_range(iy, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
+        window_range(ix, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
+        for (int oh = oh0; oh <= oh1; ++oh) {
+          const int ky = iy + g.pad_top - oh * g.sh;
+          for (int ow = ow0; ow <= ow1; ++ow) {
+            const int kx = ix + g.pad_left - ow * g.sw;
+            const T* __restrict wk = wt.data() + size_t(ky * g.kw + kx) * C * M;
+            T* __restrict a = acc + (size_t(oh) * OW + ow) * M;
+            for (int c = 0; c < C; ++c) {
+              const T v = dl[c];
+#pragma omp simd
+              for (int f = 0; f < M; ++f) a[f] += v * wk[size_t(c) * M + f];
+            }
+          }
+        }
+      });
+      T* yn = y + size_t(n) * M * P;
+      for (int f = 0; f < M; ++f)
+        for (size_t o = 0; o < P; ++o) yn[f * P + o] = std::max(acc[o * M + f], floor);
+    }
+  }
+}
+
+// dw (OIHW) and db (when non-null) are overwritten; dx (when non-null) gets the input gradient:
+// exact at d's listed positions, and per channel the sum over every other position. With
+// `relu_y` (forward's output with a fused ReLU), dy is masked by relu_y > 0 as it is read.
+// Per-thread partial sums over samples (static schedule), reduced in thread order: bit-identical
+// for a given thread count.
+template <typename T>
+void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w,
+                           const T* dy, BackgroundDeltaGrad<T>* dx, T* dw, T* db, const T* relu_y = nullptr) {
+  const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w(), KK = g.kh * g.kw;
+  const size_t P = size_t(OH) * OW, wcount = size_t(KK) * C * M;
+  const std::vector<T> wf = taps_major(g, w, false);  // [ky][kx][f][c], for dx
+  const int threads = max_threads();
+  std::vector<std::vector<T>> dw_part(threads);  // [ky][kx][c][f]
+  std::vector<std::vector<double>> s_part(threads), dx_part(threads);
+  if (dx) {
+    dx->touched.resize(size_t(d.listed()) * C);
+    dx->background.assign(C, T(0));
+  }
+#pragma omp parallel
+  {
+    const int th = thread_id();
+    dw_part[th].assign(wcount, T(0));
+    s_part[th].assign(P * M, 0.0);
+    dx_part[th].assign(C, 0.0);
+    T* __restrict dwt = dw_part[th].data();
+    double* __restrict s = s_part[th].data();
+    std::vector<T> gl(P * M), dl(C), dxe(C);
+#pragma omp for schedule(static)
+    for (int n = 0; n < batch; ++n) {
+      for (int f = 0; f < M; ++f) {
+        const size_t at = (size_t(n) * M + f) * P;
+        for (size_t o = 0; o < P; ++o) {
+          T gv = dy[at + o];  // unconditional load: if-converted
+          gv = !relu_y || relu_y[at + o] > T(0) ? gv : T(0);
+          gl[o * M + f] = gv;
+        }
+      }
+      for (size_t i = 0; i < P * M; ++i) s[i] += double(gl[i]);
+      for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t e, uint32_t, int iy, int ix) {
+        std::fill(dxe.begin(), dxe.end(), T(0));
+        int oh0, oh1, ow0, ow1;
+        window_range(iy, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
+        window_range(ix, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
+        for (int oh = oh0; oh <= oh1; ++oh) {
+          const int ky = iy + g.pad_top - oh * g.sh;
+          for (int ow = ow0; ow <= ow1; ++ow) {
+            const int kx = ix + g.pad_left - ow * g.sw;
+            const size_t k = size_t(ky) * g.kw + kx;
+            const T* __restrict gp = gl.data() + (size_t(oh) * OW + ow) * M;
+            T* __restrict dk = dwt + k * C * M;
+            for (int c = 0; c < C; ++c) {
+              const T v = dl[c];
+#pragma omp simd
+              for (int f = 0; f < M; ++f) dk[size_t(c) * M + f] += v * gp[f];
+            }
+            if (!dx) continue;
+            const T* __restrict wk = wf.data() + k * M * C;
+            T* __restrict xe = dxe.data();
+            for (int f = 0; f < M; ++f) {
+              const T gv = gp[f];
+#pragma omp simd
+              for (int c = 0; c < C; ++c) xe[c] += gv * wk[size_t(f) * C + c];
+            }
+          }
+        }
+        if (!dx) return;
+        for (int c = 0; c < C; ++c) {
+          dx->touched[size_t(e) * C + c] = dxe[c];
+          dx_part[th][c] += double(dxe[c]);
+        }
+      });
+    }
+  }
+  std::vector<double> S(P * M, 0.0), listed_dx(C, 0.0);
+  std::fill(dw, dw + wcount, T(0));
+  for (int th = 0; th < threads; ++th) {
+    if (dw_part[th].empty()) continue;
+    for (size_t i = 0; i < P * M; ++i) S[i] += s_part[th][i];
+    for (int f = 0; f < M; ++f)
+      for (int c = 0; c < C; ++c)
+        for (int k = 0; k < KK; ++k) dw[(size_t(f) * C + c) * KK + k] += dw_part[th][(size_t(k) * C + c) * M + f];
+    for (int c = 0; c < C; ++c) listed_dx[c] += dx_part[th][c];
+  }
+  // G[f][ky][kx]: S summed over the outputs where tap (ky, kx) lands inside.
+  const std::vector<double> ps =
+      prefix_sums_2d(OH, OW, M, [&](int oy, int ox, int f) { return S[(size_t(oy) * OW + ox) * M + f]; });
+  std::vector<double> G(size_t(M) * KK), bg_dx(C, 0.0);
+  for (int ky = 0; ky < g.kh; ++ky) {
+    int oy0, oy1;
+    outputs_reading_tap(ky, g.sh, g.pad_top, g.in_h, OH, oy0, oy1);
+    for (int kx = 0; kx < g.kw; ++kx) {
+      int ox0, ox1;
+      outputs_reading_tap(kx, g.sw, g.pad_left, g.in_w, OW, ox0, ox1);
+      for (int f = 0; f < M; ++f) G[size_t(f) * KK + ky * g.kw + kx] = rect_sum(ps, OW, M, oy0, oy1, ox0, ox1, f);
+    }
+  }
+  for (int f = 0; f < M; ++f)
+    for (int c = 0; c < C; ++c)
+      for (int k = 0; k < KK; ++k) {
+        const size_t i = (size_t(f) * C + c) * KK;
+        dw[i + k] = T(double(dw[i + k]) + double(d.background[c]) * G[size_t(f) * KK + k]);
+        bg_dx[c] += double(w[i + k]) * G[size_t(f) * KK + k];
+      }
+  if (db)
+    for (int f = 0; f < M; ++f) {
+      double sum = 0;
+      for (size_t o = 0; o < P; ++o) sum += S[o * M + f];
+      db[f] = T(sum);
+    }
+  if (dx)
+    for (int c = 0; c < C; ++c) dx->background[c] = T(bg_dx[c] - listed_dx[c]);
+}
+
+// A dense gradient (N x C x plane, NCHW) as a BackgroundDeltaGrad over d's listed positions: read
+// there; elsewhere summed per channel in double (a plane's total minus its listed values).
+template <typename T>
+void background_delta_grad_from_dense(const BackgroundDelta<T>& d, int channels, size_t plane, const T* dy,
+                                      BackgroundDeltaGrad<T>& out) {
+  const int batch = d.batch(), C = channels;
+  out.touched.resize(size_t(d.listed()) * C);
+  const int threads = max_threads();
+  std::vector<std::vector<double>> part(threads);
+#pragma omp parallel
+  {
+    const int th = thread_id();
+    part[th].assign(C, 0.0);
+#pragma omp for schedule(static)
+    for (int n = 0; n < batch; ++n)
+      for (int c = 0; c < C; ++c) {
+        const T* p = dy + (size_t(n) * C + c) * plane;
+        double total = 0;
+        for (size_t i = 0; i < plane; ++i) total += double(p[i]);
+        for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e) {
+          const T v = p[d.index[e]];
+          out.touched[size_t(e) * C + c] = v;
+          total -= double(v);
+        }
+        part[th][c] += total;
+      }
+  }
+  std::vector<double> sum(C, 0.0);
+  for (int th = 0; th < threads; ++th)
+    for (int c = 0; c < C && !part[th].empty(); ++c) sum[c] += part[th][c];
+  out.background.resize(C);
+  for (int c = 0; c < C; ++c) out.background[c] = T(sum[c]);
 }
 
 // ---------------------------------------------------------------------------------------------

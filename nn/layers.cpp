@@ -69,19 +69,32 @@ Shape Conv2d::setup(Backend& backend, const Shape& in, Rng& rng, uint64_t) {
     bias_.grad = Tensor({1, cfg_.filters, 1, 1}, backend.device());
   }
   op_ = backend.make_conv(geom_);
+  delta_op_ = backend.make_delta_conv(geom_);
   return {1, cfg_.filters, geom_.out_h(), geom_.out_w()};
 }
 
 const Tensor& Conv2d::forward(const Tensor& x, bool) {
   x_ = &x;
+  delta_x_ = nullptr;
   sparse_ = pooled_ = false;
   op_->forward(x, kernel_.value, bias_.value, y_, act_);
+  return y_;
+}
+
+const Tensor& Conv2d::forward_delta(const Tensor& x, const BackgroundDelta<float>& d, bool) {
+  if (!delta_op_) fail("conv2d: the ", device_name(backend_->device()), " backend has no convolution over delta input");
+  x_ = &x;
+  delta_x_ = nullptr;
+  sparse_ = pooled_ = false;
+  delta_op_->forward(x, d, kernel_.value, bias_.value, y_, act_);
+  delta_x_ = &d;
   return y_;
 }
 
 const Tensor& Conv2d::forward_sparse(const SparseBatch& x, bool) {
   if (!sparse_op_) sparse_op_ = backend_->make_sparse_conv(geom_);
   x_ = nullptr;
+  delta_x_ = nullptr;
   sparse_ = pooled_ = false;
   sparse_op_->forward(x, kernel_.value, bias_.value, y_, act_);
   sparse_x_ = x;
@@ -89,7 +102,7 @@ const Tensor& Conv2d::forward_sparse(const SparseBatch& x, bool) {
   return y_;
 }
 
-const Tensor& Conv2d::forward_sparse_pooled(const SparseBatch& x, const PoolGeom& pool, bool) {
+const Tensor& Conv2d::forward_sparse_pooled(const SparseBatch& x, const PoolGeom& pool, bool training) {
   const bool same = sparse_pool_op_ && pool.c == pool_.c && pool.in_h == pool_.in_h && pool.in_w == pool_.in_w &&
                     pool.kh == pool_.kh && pool.kw == pool_.kw && pool.sh == pool_.sh && pool.sw == pool_.sw;
   if (!same) {
@@ -97,11 +110,21 @@ const Tensor& Conv2d::forward_sparse_pooled(const SparseBatch& x, const PoolGeom
     pool_ = pool;
   }
   x_ = nullptr;
+  delta_x_ = nullptr;
   sparse_ = pooled_ = false;
-  sparse_pool_op_->forward(x, kernel_.value, bias_.value, pooled_y_, act_);
+  sparse_pool_op_->forward(x, kernel_.value, bias_.value, pooled_y_, act_, training);
   sparse_x_ = x;
   sparse_ = pooled_ = true;
   return pooled_y_;
+}
+
+const BackgroundDelta<float>* Conv2d::pooled_output_delta() const {
+  return pooled_ ? sparse_pool_op_->output_delta() : nullptr;
+}
+
+void Conv2d::backward_pooled(const BackgroundDeltaGrad<float>& dy) {
+  if (!pooled_) fail("conv2d: backward_pooled() without a pooled sparse forward pass");
+  sparse_pool_op_->backward(sparse_x_, kernel_.value, dy, kernel_.grad, cfg_.use_bias ? &bias_.grad : nullptr, act_);
 }
 
 const Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
@@ -116,6 +139,11 @@ const Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
     return none_;
   }
   need_input(x_, "conv2d");
+  if (delta_x_) {
+    delta_op_->backward(*x_, *delta_x_, kernel_.value, y_, dy, need_dx ? &delta_dx_ : nullptr, kernel_.grad,
+                        cfg_.use_bias ? &bias_.grad : nullptr, act_);
+    return none_;
+  }
   op_->backward(*x_, kernel_.value, y_, dy, need_dx ? &dx_ : nullptr, kernel_.grad,
                 cfg_.use_bias ? &bias_.grad : nullptr, act_);
   return need_dx ? dx_ : none_;

@@ -75,6 +75,20 @@ class Conv2d final : public Layer {
   // work, which the model then skips), through the backend's SparseConvPoolOp: returns the pooled
   // output; backward() then takes the gradient with respect to it.
   const Tensor& forward_sparse_pooled(const SparseBatch& x, const PoolGeom& pool, bool training);
+  // The last forward_sparse_pooled's output as a background + sparse delta
+  // (SparseConvPoolOp::output_delta); null where the backend has no DeltaConvOp.
+  const BackgroundDelta<float>* pooled_output_delta() const;
+  // After a training forward_sparse_pooled: backward() from the gradient with respect to the
+  // pooled output in delta form (the next conv2d's delta_grad()) instead of a dense one.
+  void backward_pooled(const BackgroundDeltaGrad<float>& dy);
+  // Whether forward_delta can run (the backend has a DeltaConvOp).
+  bool accepts_delta_input() const { return delta_op_ != nullptr; }
+  // x, a dense input equal to d.background wherever d lists no position (the fused sparse head's
+  // output and its pooled_output_delta()), through the backend's DeltaConvOp: the same output as
+  // forward(x). backward() then fills the parameter gradients and, with need_dx, delta_grad()
+  // (returning an empty tensor). x and d must stay alive and unchanged until backward().
+  const Tensor& forward_delta(const Tensor& x, const BackgroundDelta<float>& d, bool training);
+  const BackgroundDeltaGrad<float>& delta_grad() const { return delta_dx_; }
   std::vector<Param*> params() override;
   const ConvGeom& geometry() const { return geom_; }
   // The model fuses a following ReLU into the convolution (see Activation in backend.hpp).
@@ -87,10 +101,13 @@ class Conv2d final : public Layer {
   std::unique_ptr<ConvOp> op_;
   std::unique_ptr<SparseConvOp> sparse_op_;           // made on the first sparse forward pass
   std::unique_ptr<SparseConvPoolOp> sparse_pool_op_;  // made on the first pooled one
+  std::unique_ptr<DeltaConvOp> delta_op_;             // null where the backend has none
   PoolGeom pool_;                                     // sparse_pool_op_'s pooling
   SparseBatch sparse_x_;                              // input of the last forward pass when it was sparse
+  const BackgroundDelta<float>* delta_x_ = nullptr;   // the last forward's delta input, when it had one
   bool sparse_ = false, pooled_ = false;              // what the last forward pass was
   Tensor pooled_y_;
+  BackgroundDeltaGrad<float> delta_dx_;
   Param kernel_{"kernel", {}, {}, true}, bias_{"bias", {}, {}, true};
 };
 

@@ -231,7 +231,7 @@ const Tensor& Model::forward(const Tensor& batch, bool training) {
   if (s.n < 1 || s.c != opt_.input.c || s.h != opt_.input.h || s.w != opt_.input.w)
     fail("model input: expected N x ", opt_.input.c, " x ", opt_.input.h, " x ", opt_.input.w, ", got ", s.str());
   check_device(batch, backend_->device(), "model input");
-  pooled_forward_ = false;
+  pooled_forward_ = delta_forward_ = false;
   return run_layers(0, &batch, training);
 }
 
@@ -248,6 +248,12 @@ bool Model::sparse_pool_fused() const {
          sparse_conv_pool_unsupported(conv->geometry(), pool->geometry()).empty();
 }
 
+bool Model::sparse_delta_conv() const {
+  if (!opt_.sparse_delta_conv || layers_.size() < 4 || !sparse_pool_fused()) return false;
+  const auto* conv = dynamic_cast<const Conv2d*>(layers_[3].get());
+  return conv && conv->accepts_delta_input();
+}
+
 const Tensor& Model::forward(const SparseBatch& batch, bool training) {
   auto* conv = dynamic_cast<Conv2d*>(layers_.at(0).get());
   if (!conv)
@@ -257,17 +263,27 @@ const Tensor& Model::forward(const SparseBatch& batch, bool training) {
   if (profile_) fwd_secs_.resize(layers_.size(), 0.0);
   logits_ = nullptr;
   have_grad_ = false;
-  const bool pooled = sparse_pool_fused();
-  auto t0 = std::chrono::steady_clock::now();
-  const Tensor* x =
-      pooled ? &conv->forward_sparse_pooled(batch, dynamic_cast<MaxPool2d&>(*layers_[2]).geometry(), training)
-             : &conv->forward_sparse(batch, training);
-  if (profile_) {
-    backend_->synchronize();
-    fwd_secs_[0] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  const Tensor& logits = run_layers(pooled ? 3 : 1, x, training);
+  const bool pooled = sparse_pool_fused(), delta = sparse_delta_conv();
+  auto timed = [&](size_t layer, auto&& run) -> const Tensor& {
+    auto t0 = std::chrono::steady_clock::now();
+    const Tensor& y = run();
+    if (profile_) {
+      backend_->synchronize();
+      fwd_secs_[layer] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    return y;
+  };
+  const Tensor* x = &timed(0, [&]() -> const Tensor& {
+    return pooled ? conv->forward_sparse_pooled(batch, dynamic_cast<MaxPool2d&>(*layers_[2]).geometry(), training)
+                  : conv->forward_sparse(batch, training);
+  });
+  if (delta)
+    x = &timed(3, [&]() -> const Tensor& {
+      return dynamic_cast<Conv2d&>(*layers_[3]).forward_delta(*x, *conv->pooled_output_delta(), training);
+    });
+  const Tensor& logits = run_layers(delta ? 4 : pooled ? 3 : 1, x, training);
   pooled_forward_ = pooled;
+  delta_forward_ = delta;
   return logits;
 }
 
@@ -300,7 +316,10 @@ void Model::backward() {
   for (size_t i = layers_.size(); i-- > 0;) {
     if (pooled_forward_ && (i == 1 || i == 2)) continue;  // their work is layer 0's fused op
     auto t0 = std::chrono::steady_clock::now();
-    dy = &layers_[i]->backward(*dy, i > 0);
+    if (delta_forward_ && i == 0)  // layer 3 left its input gradient in delta form
+      dynamic_cast<Conv2d&>(*layers_[0]).backward_pooled(dynamic_cast<const Conv2d&>(*layers_[3]).delta_grad());
+    else
+      dy = &layers_[i]->backward(*dy, i > 0);
     if (profile_) {
       backend_->synchronize();
       bwd_secs_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -365,6 +384,7 @@ std::string Model::profile_report() const {
     char line[160];
     const char* note = pooled_forward_ && i == 0               ? "  (conv2d + relu + max_pool2d, sparse)"
                        : pooled_forward_ && (i == 1 || i == 2) ? "  (in 00)"
+                       : delta_forward_ && i == 3              ? "  (over 00's background + delta)"
                                                                : "";
     std::snprintf(line, sizeof line, "%02zu %-12s forward %9.2f ms  backward %9.2f ms%s\n", i,
                   layers_[i]->type().c_str(), i < fwd_secs_.size() ? fwd_secs_[i] * 1e3 : 0.0,

@@ -49,6 +49,10 @@ struct ModelOptions {
   // With sparse input, run conv2d + (fused) relu + max_pool2d as one op when the model starts so
   // (Model::sparse_pool_fused()); same results, off to test or profile the layers apart.
   bool fuse_sparse_pool = true;
+  // With the fused sparse conv + pool, run a conv2d right after it as a convolution over its
+  // background + sparse delta output (Model::sparse_delta_conv(); Backend::make_delta_conv, CPU
+  // only); same results, off to test or profile the dense convolution there.
+  bool sparse_delta_conv = true;
 };
 
 class Model {
@@ -77,6 +81,10 @@ class Model {
   // are conv2d, relu (fused into it) and max_pool2d, and ModelOptions::fuse_sparse_pool is on.
   // The parameters stay the conv2d's; the profile puts the op's time under layer 0.
   bool sparse_pool_fused() const;
+  // Whether forward(SparseBatch) then runs layer 3 over the fused op's background + sparse delta
+  // output (Backend::make_delta_conv): sparse_pool_fused(), layer 3 is a conv2d, the backend has
+  // a DeltaConvOp and ModelOptions::sparse_delta_conv is on.
+  bool sparse_delta_conv() const;
   // Mean softmax cross-entropy of the last forward's logits; prepares the logits' gradient.
   double loss_and_grad(const std::vector<int32_t>& labels);
   // Fills every parameter's gradient.
@@ -128,6 +136,7 @@ class Model {
   Tensor probs_, dlogits_;
   bool have_grad_ = false;
   bool pooled_forward_ = false;  // the last forward ran the fused sparse conv + pool (layers 0-2)
+  bool delta_forward_ = false;   // and layer 3 over its delta output
   bool profile_ = false;
   std::vector<double> fwd_secs_, bwd_secs_;
 };

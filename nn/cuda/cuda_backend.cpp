@@ -152,7 +152,7 @@ class CudaSparseConv final : public SparseConvOp {
 class CudaSparseConvPool final : public SparseConvPoolOp {
  public:
   CudaSparseConvPool(const ConvGeom& g, const PoolGeom& p) : g_(g), p_(p) {}
-  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
+  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act, bool) override {
     check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cuda, "conv2d sparse input");
     const int n = x.shape.n;
     z_.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cuda);
@@ -175,6 +175,12 @@ class CudaSparseConvPool final : public SparseConvPoolOp {
     if (db) db_partial_.resize(std::max(db_partial_.size(), size_t(n) * g_.out_c));
     cuda::sparse_conv_pool_backward(g_, p_, n, x.nnz, x.offsets, x.index, x.value, winners_.data(), dy.data(),
                                     dw.data(), db ? db->data() : nullptr, db ? db_partial_.data() : nullptr, nullptr);
+  }
+  // No DeltaConvOp on this backend: the convolution after the head stays cuDNN's.
+  const BackgroundDelta<float>* output_delta() const override { return nullptr; }
+  void backward(const SparseBatch&, const Tensor&, const BackgroundDeltaGrad<float>&, Tensor&, Tensor*,
+                Activation) override {
+    fail("conv2d + max_pool2d sparse backward: the cuda backend takes a dense output gradient only");
   }
 
  private:
@@ -255,6 +261,7 @@ class CudaBackend final : public Backend {
     if (!why.empty()) fail("conv2d + max_pool2d over sparse input: ", why);
     return std::make_unique<CudaSparseConvPool>(g, p);
   }
+  std::unique_ptr<DeltaConvOp> make_delta_conv(const ConvGeom&) override { return nullptr; }
   std::unique_ptr<PoolOp> make_pool(const PoolGeom& g) override { return std::make_unique<CudaPool>(dnn_, g); }
   std::unique_ptr<BatchNormOp> make_batchnorm(int c, double eps, double factor) override {
     return std::make_unique<CudaBatchNorm>(dnn_, c, eps, factor);

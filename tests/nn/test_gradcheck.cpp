@@ -465,11 +465,15 @@ PoolRun fused_run(const PoolCase& pc, const SparseCase& x, const Vec& w, const V
   const size_t ycount = size_t(pc.batch) * pc.g.out_c * p.out_h() * p.out_w();
   PoolRun r{Vec(ycount, 7.0), Vec(w.size(), 7.0), Vec(b.size(), 7.0)};  // garbage: must be overwritten
   std::vector<uint16_t> winners(ycount, 12345);
+  BackgroundDelta<double> listed;
   cpu::sparse_conv_pool_forward(pc.g, p, pc.batch, x.offsets.data(), x.index.data(), x.value.data(), w.data(), b.data(),
-                                r.y.data(), winners.data(), pc.relu, pc.band, pc.route);
-  if (!dy.empty())
-    cpu::sparse_conv_pool_backward(pc.g, p, pc.batch, x.offsets.data(), x.index.data(), x.value.data(), dy.data(),
-                                   winners.data(), r.dw.data(), r.db.data(), pc.band, pc.route);
+                                r.y.data(), winners.data(), listed, pc.relu, pc.band, pc.route);
+  if (!dy.empty()) {
+    BackgroundDeltaGrad<double> dyd;
+    cpu::background_delta_grad_from_dense(listed, pc.g.out_c, size_t(p.out_h()) * p.out_w(), dy.data(), dyd);
+    cpu::sparse_conv_pool_backward(pc.g, p, pc.batch, x.offsets.data(), x.index.data(), x.value.data(), listed, dyd,
+                                   winners.data(), pc.relu, r.dw.data(), r.db.data(), pc.band, pc.route);
+  }
   return r;
 }
 

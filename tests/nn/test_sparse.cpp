@@ -407,7 +407,7 @@ OpRun run_conv_pool(Backend& be, const PoolOpCase& c, const SparseBatch& x, Acti
   Tensor dy = Tensor::from_host(random_values(ys.count(), 3), ys, d);
   if (path == PoolPath::fused) {
     auto op = be.make_sparse_conv_pool(g, p);
-    op->forward(x, w, b, y, act);
+    op->forward(x, w, b, y, act, true);
     op->backward(x, w, dy, dw, &db, act);
     return {y.to_host(), dw.to_host(), db.to_host()};
   }
@@ -508,18 +508,22 @@ TEST(SparseConvPoolOp, BitIdenticalRunToRunAndRefusals) {
 
 namespace {
 
-// The paper network (or another model file) with layer 0's biases of both signs, in three
-// models of one seed: fused sparse, unfused sparse, dense.
+// The paper network (or another model file) with layer 0's biases of both signs, in four models
+// of one seed: fused sparse with the delta conv after it, fused without it, unfused sparse, dense.
 void check_model_fused_unfused_dense(const std::string& path, Shape input, int batch, int cells, double tol) {
   auto be = make_cpu_backend();
   ModelOptions opt{input, 5, 29};
-  ModelOptions unfused = opt;
+  ModelOptions no_delta = opt, unfused = opt;
+  no_delta.sparse_delta_conv = false;
   unfused.fuse_sparse_pool = false;
-  Model mf = Model::from_file(path, opt, *be), mu = Model::from_file(path, unfused, *be),
-        md = Model::from_file(path, opt, *be);
+  Model mdelta = Model::from_file(path, opt, *be), mf = Model::from_file(path, no_delta, *be),
+        mu = Model::from_file(path, unfused, *be), md = Model::from_file(path, opt, *be);
+  ASSERT_TRUE(mdelta.sparse_delta_conv());
   ASSERT_TRUE(mf.sparse_pool_fused());
+  ASSERT_FALSE(mf.sparse_delta_conv());
   ASSERT_FALSE(mu.sparse_pool_fused());
-  for (Model* m : {&mf, &mu, &md}) {
+  ASSERT_FALSE(mu.sparse_delta_conv());
+  for (Model* m : {&mdelta, &mf, &mu, &md}) {
     Param* bias = m->named_params()[1].param;
     ASSERT_EQ(m->named_params()[1].name, "00_conv2d/bias");
     std::vector<float> b(bias->value.count());
@@ -532,17 +536,23 @@ void check_model_fused_unfused_dense(const std::string& path, Shape input, int b
   Tensor xd = densify(x.view(), DeviceKind::cpu);
   std::vector<int32_t> labels;
   for (int i = 0; i < batch; ++i) labels.push_back((i * 2 + 1) % 5);
-  ModelRun rf = run_model(mf, nullptr, &x.view(), labels), ru = run_model(mu, nullptr, &x.view(), labels),
-           rd = run_model(md, &xd, nullptr, labels);
+  ModelRun rdelta = run_model(mdelta, nullptr, &x.view(), labels), rf = run_model(mf, nullptr, &x.view(), labels),
+           ru = run_model(mu, nullptr, &x.view(), labels), rd = run_model(md, &xd, nullptr, labels);
   {
     SCOPED_TRACE("fused vs unfused sparse");
     EXPECT_EQ(rf.logits, ru.logits);  // the pooled output is bit-identical, and so all that follows
     expect_same_run(rf, ru, tol);
   }
   {
+    SCOPED_TRACE("delta conv vs the dense conv after the fused op");
+    expect_same_run(rdelta, rf, tol);
+  }
+  {
     SCOPED_TRACE("fused vs dense");
     expect_same_run(rf, rd, tol);
+    expect_same_run(rdelta, rd, tol);
   }
+  EXPECT_ALL_CLOSE(mdelta.predict(x.view()), md.predict(xd), tol, tol);
   EXPECT_ALL_CLOSE(mf.predict(x.view()), md.predict(xd), tol, tol);
 }
 
