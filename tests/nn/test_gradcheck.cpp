@@ -504,6 +504,41 @@ void expect_fused_equals_dense(const PoolCase& pc, const SparseCase& x, const Ve
   EXPECT_ALL_CLOSE(f.db, d.db, 1e-12, 1e-12);
 }
 
+// No perturbation of the head's weights may flip a winner or cross the kink. A step of 1e-5 in
+// one weight moves an output by at most 3e-5 (values below 3), so in every window two positions
+// closer than 2e-4 must be both unreached (equal biases, which move together) or both cut to 0 by
+// the ReLU, and no pre-activation may be within 2e-4 of 0.
+void expect_no_winner_flips(const PoolCase& pc, const SparseCase& x, const Vec& w, const Vec& b) {
+  const ConvGeom& g = pc.g;
+  const PoolGeom p = pc.pool();
+  const int N = pc.batch;
+  PoolCase plain = pc;
+  plain.relu = false;
+  Vec z, reach, ones(w.size(), 1.0), zero_b(b.size(), 0.0);
+  dense_run(plain, x, w, b, {}, &z);
+  dense_run(plain, x, ones, zero_b, {}, &reach);  // > 0 where some cell reaches (values are > 0)
+  const int OH = g.out_h(), OW = g.out_w();
+  size_t risky = 0, kinks = 0;
+  for (size_t i = 0; i < z.size(); ++i) kinks += pc.relu && std::fabs(z[i]) < 2e-4;
+  auto act = [&](double v) { return pc.relu ? std::max(v, 0.0) : v; };
+  for (int pl = 0; pl < N * g.out_c; ++pl)
+    for (int py = 0; py < p.out_h(); ++py)
+      for (int px = 0; px < p.out_w(); ++px)
+        for (int i = 0; i < p.kh * p.kw; ++i)
+          for (int j = i + 1; j < p.kh * p.kw; ++j) {
+            auto at = [&](int k) {
+              return size_t(pl) * OH * OW + size_t(py * p.sh + k / p.kw) * OW + px * p.sw + k % p.kw;
+            };
+            const size_t a = at(i), c = at(j);
+            if (std::fabs(act(z[a]) - act(z[c])) >= 2e-4) continue;
+            const bool both_unreached = reach[a] == 0 && reach[c] == 0;
+            const bool both_cut = pc.relu && z[a] < 0 && z[c] < 0;
+            risky += !both_unreached && !both_cut;
+          }
+  ASSERT_EQ(kinks, 0u) << "pick another seed: a pre-activation sits on the ReLU kink";
+  ASSERT_EQ(risky, 0u) << "pick another seed: a window's winner could flip";
+}
+
 // Random weights and cells (no ties between positions a cell reaches), biases of both signs.
 void check_sparse_conv_pool_route(const PoolCase& pc) {
   const ConvGeom& g = pc.g;
@@ -518,37 +553,8 @@ void check_sparse_conv_pool_route(const PoolCase& pc) {
   Vec b = random_vec(g.out_c, 62, 0.3, 1.0);
   for (size_t i = 0; i < b.size(); i += 2) b[i] = -b[i];
 
-  // No perturbation may flip a winner or cross the kink. A step of 1e-5 in one weight moves an
-  // output by at most 3e-5 (values below 3), so in every window two positions closer than 2e-4
-  // must be both unreached (equal biases, which move together) or both cut to 0 by the ReLU, and
-  // no pre-activation may be within 2e-4 of 0.
-  {
-    PoolCase plain = pc;
-    plain.relu = false;
-    Vec z, reach, ones(w.size(), 1.0), zero_b(b.size(), 0.0);
-    dense_run(plain, x, w, b, {}, &z);
-    dense_run(plain, x, ones, zero_b, {}, &reach);  // > 0 where some cell reaches (values are > 0)
-    const int OH = g.out_h(), OW = g.out_w();
-    size_t risky = 0, kinks = 0;
-    for (size_t i = 0; i < z.size(); ++i) kinks += pc.relu && std::fabs(z[i]) < 2e-4;
-    auto act = [&](double v) { return pc.relu ? std::max(v, 0.0) : v; };
-    for (int pl = 0; pl < N * g.out_c; ++pl)
-      for (int py = 0; py < p.out_h(); ++py)
-        for (int px = 0; px < p.out_w(); ++px)
-          for (int i = 0; i < p.kh * p.kw; ++i)
-            for (int j = i + 1; j < p.kh * p.kw; ++j) {
-              auto at = [&](int k) {
-                return size_t(pl) * OH * OW + size_t(py * p.sh + k / p.kw) * OW + px * p.sw + k % p.kw;
-              };
-              const size_t a = at(i), c = at(j);
-              if (std::fabs(act(z[a]) - act(z[c])) >= 2e-4) continue;
-              const bool both_unreached = reach[a] == 0 && reach[c] == 0;
-              const bool both_cut = pc.relu && z[a] < 0 && z[c] < 0;
-              risky += !both_unreached && !both_cut;
-            }
-    ASSERT_EQ(kinks, 0u) << "pick another seed: a pre-activation sits on the ReLU kink";
-    ASSERT_EQ(risky, 0u) << "pick another seed: a window's winner could flip";
-  }
+  expect_no_winner_flips(pc, x, w, b);
+  if (::testing::Test::HasFatalFailure()) return;
 
   GradCase c;
   c.inputs = {&w, &b};
@@ -625,4 +631,190 @@ TEST(GradCheck, SparseConvPoolTiesPickTheDenseMaxPoolsWinner) {
       check_sparse_conv_pool_ties({same_geom(2, 30, 31, 3, 3, 1), 3, 3, 2, 2, 3, relu, band});
       check_sparse_conv_pool_ties({same_geom(1, 30, 31, 5, 3, 2), 2, 3, 1, 2, 2, relu, band});
     }
+}
+
+// ---- The convolution over the fused head's background + sparse delta output ----------------
+// The fused sparse conv + pool, then delta_conv2d_forward/backward over its listed positions,
+// against the dense chain (conv -> act -> max pool -> conv) on the densified batch in double:
+// the output, every parameter's gradient and the input gradient of the delta conv (exact at the
+// listed positions, one sum per channel elsewhere) to 1e-12; and numeric gradients of all four
+// parameters through both ops.
+
+namespace {
+
+struct DeltaCase {
+  PoolCase head;
+  double cells;  // per sample, on average: few enough that many pooled windows stay background
+  int filters, k, stride;
+  bool same;  // Keras "same", else "valid"
+  bool relu;  // fused into the delta conv
+  ConvGeom conv() const {
+    const PoolGeom p = head.pool();
+    return same ? same_geom(head.g.out_c, p.out_h(), p.out_w(), filters, k, stride)
+                : geom(head.g.out_c, p.out_h(), p.out_w(), filters, k, k, stride, stride, 0, 0, 0, 0);
+  }
+};
+
+struct ChainRun {
+  Vec y, dw1, db1, dw2, db2;
+  Vec listed_dx, background_dx;  // the delta conv's input gradient
+  BackgroundDelta<double> listed;
+};
+
+ChainRun delta_chain(const DeltaCase& dc, const SparseCase& x, const Vec& w1, const Vec& b1, const Vec& w2,
+                     const Vec& b2, const Vec& dy) {
+  const PoolCase& pc = dc.head;
+  const PoolGeom p = pc.pool();
+  const ConvGeom g2 = dc.conv();
+  const int N = pc.batch;
+  ChainRun r;
+  Vec y1(size_t(N) * pc.g.out_c * p.out_h() * p.out_w(), 7.0);
+  std::vector<uint16_t> winners(y1.size(), 12345);
+  cpu::sparse_conv_pool_forward(pc.g, p, N, x.offsets.data(), x.index.data(), x.value.data(), w1.data(), b1.data(),
+                                y1.data(), winners.data(), r.listed, pc.relu, pc.band, pc.route);
+  r.y.assign(size_t(N) * g2.out_c * g2.out_h() * g2.out_w(), 7.0);  // garbage: must be overwritten
+  cpu::delta_conv2d_forward(g2, N, y1.data(), r.listed, w2.data(), b2.data(), r.y.data(), dc.relu);
+  if (dy.empty()) return r;
+  BackgroundDeltaGrad<double> dx;
+  r.dw2.assign(w2.size(), 7.0), r.db2.assign(b2.size(), 7.0), r.dw1.assign(w1.size(), 7.0), r.db1.assign(b1.size(), 7.0);
+  cpu::delta_conv2d_backward(g2, N, y1.data(), r.listed, w2.data(), dy.data(), &dx, r.dw2.data(), r.db2.data(),
+                             dc.relu ? r.y.data() : nullptr);
+  cpu::sparse_conv_pool_backward(pc.g, p, N, x.offsets.data(), x.index.data(), x.value.data(), r.listed, dx,
+                                 winners.data(), pc.relu, r.dw1.data(), r.db1.data(), pc.band, pc.route);
+  r.listed_dx = dx.touched;
+  r.background_dx = dx.background;
+  return r;
+}
+
+// The same chain dense: the dense input gradient is read back in the delta conv's form.
+ChainRun dense_chain(const DeltaCase& dc, const SparseCase& x, const Vec& w1, const Vec& b1, const Vec& w2,
+                     const Vec& b2, const Vec& dy, const BackgroundDelta<double>& listed) {
+  const PoolCase& pc = dc.head;
+  const PoolGeom p = pc.pool();
+  const ConvGeom &g1 = pc.g, g2 = dc.conv();
+  const int N = pc.batch;
+  ChainRun r;
+  Vec z(size_t(N) * g1.out_c * g1.out_h() * g1.out_w()), y1(size_t(N) * g1.out_c * p.out_h() * p.out_w());
+  cpu::conv2d_forward(g1, N, x.dense.data(), w1.data(), b1.data(), z.data(), 0, pc.relu);
+  cpu::maxpool_forward(p, N, z.data(), y1.data());
+  r.y.resize(size_t(N) * g2.out_c * g2.out_h() * g2.out_w());
+  cpu::conv2d_forward(g2, N, y1.data(), w2.data(), b2.data(), r.y.data(), 0, dc.relu);
+  Vec dy1(y1.size()), dz(z.size()), dx0(x.dense.size());
+  r.dw2.resize(w2.size()), r.db2.resize(b2.size()), r.dw1.resize(w1.size()), r.db1.resize(b1.size());
+  cpu::conv2d_backward(g2, N, y1.data(), w2.data(), dy.data(), dy1.data(), r.dw2.data(), r.db2.data(), 0,
+                       dc.relu ? r.y.data() : nullptr);
+  cpu::maxpool_backward(p, N, z.data(), dy1.data(), dz.data());
+  cpu::conv2d_backward(g1, N, x.dense.data(), w1.data(), dz.data(), dx0.data(), r.dw1.data(), r.db1.data(), 0,
+                       pc.relu ? z.data() : nullptr);
+  // Read at the listed positions; the others summed directly (no total minus the listed ones).
+  const size_t plane = size_t(p.out_h()) * p.out_w();
+  r.background_dx.assign(g1.out_c, 0.0);
+  for (int n = 0; n < N; ++n) {
+    std::vector<bool> is_listed(plane, false);
+    for (int64_t e = listed.offsets[n]; e < listed.offsets[n + 1]; ++e) is_listed[listed.index[e]] = true;
+    for (int64_t e = listed.offsets[n]; e < listed.offsets[n + 1]; ++e)
+      for (int c = 0; c < g1.out_c; ++c) r.listed_dx.push_back(dy1[(size_t(n) * g1.out_c + c) * plane + listed.index[e]]);
+    for (int c = 0; c < g1.out_c; ++c)
+      for (size_t q = 0; q < plane; ++q)
+        if (!is_listed[q]) r.background_dx[c] += dy1[(size_t(n) * g1.out_c + c) * plane + q];
+  }
+  return r;
+}
+
+void expect_delta_chain_equals_dense(const DeltaCase& dc, const SparseCase& x, const Vec& w1, const Vec& b1,
+                                     const Vec& w2, const Vec& b2) {
+  const ConvGeom g2 = dc.conv();
+  const Vec dy = random_vec(size_t(dc.head.batch) * g2.out_c * g2.out_h() * g2.out_w(), 91);
+  const ChainRun f = delta_chain(dc, x, w1, b1, w2, b2, dy), d = dense_chain(dc, x, w1, b1, w2, b2, dy, f.listed);
+  // Some of the pooled windows are listed, not all (the band route lists them all).
+  const PoolGeom p = dc.head.pool();
+  EXPECT_GT(f.listed.listed(), 0);
+  if (dc.head.route == cpu::PoolRoute::cells)
+    EXPECT_LT(f.listed.listed(), int64_t(dc.head.batch - 1) * p.out_h() * p.out_w() * 3 / 4);
+  EXPECT_ALL_CLOSE(f.y, d.y, 1e-12, 1e-12);
+  EXPECT_ALL_CLOSE(f.dw2, d.dw2, 1e-12, 1e-12);
+  EXPECT_ALL_CLOSE(f.db2, d.db2, 1e-12, 1e-12);
+  EXPECT_ALL_CLOSE(f.listed_dx, d.listed_dx, 1e-12, 1e-12);
+  EXPECT_ALL_CLOSE(f.background_dx, d.background_dx, 1e-12, 1e-12);
+  EXPECT_ALL_CLOSE(f.dw1, d.dw1, 1e-12, 1e-12);
+  EXPECT_ALL_CLOSE(f.db1, d.db1, 1e-12, 1e-12);
+}
+
+// Ties everywhere (as check_sparse_conv_pool_ties_route: every sum exact), and random values.
+void check_delta_conv_route(const DeltaCase& dc) {
+  const PoolCase& pc = dc.head;
+  const ConvGeom& g = pc.g;
+  ASSERT_TRUE(dc.conv().valid());
+  const double density = dc.cells / (double(g.in_c) * g.in_h * g.in_w);
+  {
+    SCOPED_TRACE("ties");
+    SparseCase x = random_sparse(g, pc.batch, density, 80 + g.kh);
+    for (auto& v : x.value) v = std::round(v);
+    for (size_t n = 0, e = 0; n + 1 < x.offsets.size(); ++n)
+      for (; e < size_t(x.offsets[n + 1]); ++e) x.dense[n * size_t(g.in_c) * g.in_h * g.in_w + x.index[e]] = x.value[e];
+    Vec w1 = random_vec(size_t(g.out_c) * g.k_size(), 81, -2.5, 2.5), w2 = random_vec(size_t(dc.filters) * g.out_c * dc.k * dc.k, 82, -2.5, 2.5);
+    for (auto& v : w1) v = std::round(v);
+    for (auto& v : w2) v = std::round(v);
+    Vec b1(g.out_c), b2(dc.filters);
+    for (int f = 0; f < g.out_c; ++f) b1[f] = f % 3 == 0 ? -1.0 : f % 3 == 1 ? 2.0 : 0.0;
+    for (int f = 0; f < dc.filters; ++f) b2[f] = f % 2 ? 1.0 : -3.0;
+    expect_delta_chain_equals_dense(dc, x, w1, b1, w2, b2);
+  }
+  {
+    SCOPED_TRACE("random");
+    SparseCase x = random_sparse(g, pc.batch, density, 83 + g.kh);
+    Vec w1 = random_vec(size_t(g.out_c) * g.k_size(), 84), w2 = random_vec(size_t(dc.filters) * g.out_c * dc.k * dc.k, 85);
+    Vec b1 = random_vec(g.out_c, 86, 0.3, 1.0), b2 = random_vec(dc.filters, 87);
+    for (size_t i = 0; i < b1.size(); i += 2) b1[i] = -b1[i];
+    expect_delta_chain_equals_dense(dc, x, w1, b1, w2, b2);
+  }
+}
+void check_delta_conv(const DeltaCase& dc) {
+  on_every_route(dc.head, [&](const PoolCase& pc) {
+    DeltaCase c = dc;
+    c.head = pc;
+    check_delta_conv_route(c);
+  });
+}
+
+// PoolCase{conv, pool kh, kw, sh, sw, batch, relu, band}; 3 samples: sample 1 is empty.
+PoolCase delta_head(int in_c, int size, int k, int s, bool relu) {
+  return {same_geom(in_c, size, size + 3, 4, k, s), 2, 2, 2, 2, 3, relu, 0};
+}
+
+}  // namespace
+
+TEST(GradCheck, DeltaConvAfterTheSparseHeadEqualsTheDenseChain) {
+  for (bool relu : {true, false})
+    for (int in_c : {1, 2}) {
+      SCOPED_TRACE((relu ? "relu, " : "no relu, ") + std::to_string(in_c) + " input channels");
+      // Like the paper: 10x10 stride 5 "same" on both; then 'valid' and stride 1.
+      check_delta_conv({delta_head(in_c, 120, 10, 5, relu), 30, 3, 10, 5, true, relu});
+      check_delta_conv({delta_head(in_c, 120, 10, 5, relu), 30, 3, 10, 5, false, !relu});
+      check_delta_conv({delta_head(in_c, 36, 5, 1, relu), 8, 3, 5, 1, false, relu});  // LeNet-like
+      check_delta_conv({delta_head(in_c, 36, 5, 1, relu), 8, 2, 3, 1, true, !relu});
+    }
+}
+
+TEST(GradCheck, DeltaConvNumericGradientsThroughBothOps) {
+  for (bool relu : {true, false}) {
+    SCOPED_TRACE(relu ? "relu" : "no relu");
+    const DeltaCase dc{{same_geom(2, 23, 21, 3, 10, 5), 2, 2, 2, 2, 3, relu, 0}, 8, 2, 3, 1, true, false};
+    const PoolCase& pc = dc.head;
+    SparseCase x = random_sparse(pc.g, pc.batch, 0.01, 95);
+    Vec w1 = random_vec(size_t(pc.g.out_c) * pc.g.k_size(), 96), w2 = random_vec(size_t(dc.filters) * pc.g.out_c * 9, 97);
+    Vec b1 = random_vec(pc.g.out_c, 98, 0.3, 1.0), b2 = random_vec(dc.filters, 99);
+    for (size_t i = 0; i < b1.size(); i += 2) b1[i] = -b1[i];
+    expect_no_winner_flips(pc, x, w1, b1);
+    if (::testing::Test::HasFatalFailure()) return;
+    GradCase c;
+    c.inputs = {&w1, &b1, &w2, &b2};
+    c.names = {"head dw", "head db", "delta conv dw", "delta conv db"};
+    c.forward = [&] { return delta_chain(dc, x, w1, b1, w2, b2, {}).y; };
+    c.backward = [&](const Vec& dy) {
+      ChainRun r = delta_chain(dc, x, w1, b1, w2, b2, dy);
+      return std::vector<Vec>{r.dw1, r.db1, r.dw2, r.db2};
+    };
+    check_gradients(c);
+  }
 }
