@@ -146,8 +146,9 @@ class CpuDeltaConv final : public DeltaConvOp {
            d.index.size(), " positions do not describe the ", x.shape().str(), " input");
     const uint32_t plane = uint32_t(g_.in_h) * uint32_t(g_.in_w);
     for (int s = 0; s < n; ++s) {
-      if (d.offsets[s + 1] < d.offsets[s])
-        fail("conv2d delta input: the offsets of sample ", s, " decrease (", d.offsets[s], " to ", d.offsets[s + 1], ")");
+      if (d.offsets[s + 1] < d.offsets[s] || d.offsets[s + 1] > d.listed())
+        fail("conv2d delta input: the offsets of sample ", s, " (", d.offsets[s], " to ", d.offsets[s + 1],
+             ") decrease or pass the ", d.listed(), " positions");
       for (int64_t e = d.offsets[s]; e < d.offsets[s + 1]; ++e)
         if (d.index[e] >= plane || (e > d.offsets[s] && d.index[e] <= d.index[e - 1]))
           fail("conv2d delta input: sample ", s, " lists position ", d.index[e], " out of order or outside its ",

@@ -297,6 +297,8 @@ TEST(SparseModel, TrainingStepsOnTheGpuEqualTheCpu) {
     OwnedSparseBatch xg = x.to(DeviceKind::cuda);
     Model mc = Model::from_file(model_path(name), {input, 5, 23}, *cpu);
     Model mg = Model::from_file(model_path(name), {input, 5, 23}, *gpu);
+    EXPECT_TRUE(mc.sparse_delta_conv());
+    EXPECT_FALSE(mg.sparse_delta_conv());  // cuDNN's convolution after the fused op on the GPU
     std::vector<int32_t> labels;
     for (int i = 0; i < batch; ++i) labels.push_back((i * 3) % 5);
     ModelRun a = run_model(mc, nullptr, &x.view(), labels), b = run_model(mg, nullptr, &xg.view(), labels);
@@ -504,6 +506,79 @@ TEST(SparseConvPoolOp, BitIdenticalRunToRunAndRefusals) {
   Tensor dy({c.batch, 10, 30, 30}, DeviceKind::cpu);
   e = flowpic::testing::error_of([&] { op->backward(x.view(), w, dy, dw, nullptr, Activation::relu); });
   EXPECT_NE(e.find("no forward pass"), std::string::npos) << e;
+  // An inference forward keeps nothing for backward (no winners), but still lists its output.
+  Tensor bias({1, 10, 1, 1}, DeviceKind::cpu), y;
+  op->forward(x.view(), w, bias, y, Activation::relu, false);
+  ASSERT_NE(op->output_delta(), nullptr);
+  EXPECT_EQ(op->output_delta()->batch(), c.batch);
+  e = flowpic::testing::error_of([&] { op->backward(x.view(), w, dy, dw, nullptr, Activation::relu); });
+  EXPECT_NE(e.find("no forward pass of this batch (5 samples, training)"), std::string::npos) << e;
+}
+
+TEST(DeltaConvOp, RefusesADeltaThatDoesNotDescribeItsInput) {
+  auto be = make_cpu_backend();
+  ConvGeom g = same_geom(2, 6, 5, 3, 3, 1);
+  auto op = be->make_delta_conv(g);
+  ASSERT_NE(op, nullptr);
+  Tensor x({2, 2, 6, 5}, DeviceKind::cpu), w({3, 2, 3, 3}, DeviceKind::cpu), b({1, 3, 1, 1}, DeviceKind::cpu), y;
+  BackgroundDelta<float> d{{0.5f, 0.0f}, {0, 1, 3}, {4, 2, 29}};
+  EXPECT_NO_THROW(op->forward(x, d, w, b, y, Activation::relu));
+  auto error = [&](BackgroundDelta<float> bad) {
+    return flowpic::testing::error_of([&] { op->forward(x, bad, w, b, y, Activation::relu); });
+  };
+  BackgroundDelta<float> bad = d;
+  bad.background.pop_back();
+  std::string e = error(bad);
+  EXPECT_NE(e.find("conv2d delta input: 2 samples, 1 background values and 3 positions do not describe the 2x2x6x5"),
+            std::string::npos)
+      << e;
+  bad = d;
+  bad.index = {4, 29, 2};
+  e = error(bad);
+  EXPECT_NE(e.find("sample 1 lists position 2 out of order or outside its 6x5 plane"), std::string::npos) << e;
+  bad = d;
+  bad.index = {4, 2, 30};
+  e = error(bad);
+  EXPECT_NE(e.find("sample 1 lists position 30 out of order or outside its 6x5 plane"), std::string::npos) << e;
+  bad = d;
+  bad.offsets = {0, 4, 3};
+  e = error(bad);
+  EXPECT_NE(e.find("the offsets of sample 0 (0 to 4) decrease or pass the 3 positions"), std::string::npos) << e;
+}
+
+TEST(SparseModel, DeltaConvOnlyAfterTheFusedOpAndProfiledAsSuch) {
+  auto be = make_cpu_backend();
+  auto build = [&](const char* after, bool delta) {
+    json arch = json::parse(std::string(R"({"layers": [
+        {"type": "conv2d", "filters": 3, "kernel_size": 5, "strides": 2, "padding": "same"}, {"type": "relu"},
+        {"type": "max_pool2d", "pool_size": 2}, )") + after + R"(, {"type": "flatten"},
+        {"type": "dense", "units": "classes"}]})");
+    ModelOptions opt{{1, 1, 40, 40}, 3, 5};
+    opt.sparse_delta_conv = delta;
+    return Model::from_json(arch, "m.json", opt, *be);
+  };
+  const char* conv = R"({"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same"}, {"type": "relu"})";
+  const char* pool = R"({"type": "max_pool2d"})";
+  EXPECT_TRUE(build(conv, true).sparse_delta_conv());
+  EXPECT_FALSE(build(conv, false).sparse_delta_conv());
+  EXPECT_FALSE(build(pool, true).sparse_delta_conv());
+
+  Shape bs{3, 1, 40, 40};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, 12, 8), bs, DeviceKind::cpu);
+  const std::vector<int32_t> labels{0, 1, 2};
+  Model on = build(conv, true), off = build(conv, false);
+  expect_same_run(run_model(on, nullptr, &x.view(), labels), run_model(off, nullptr, &x.view(), labels), 1e-5);
+  on.set_profiling(true);
+  run_model(on, nullptr, &x.view(), labels);
+  EXPECT_NE(on.profile_report().find("03 conv2d       forward"), std::string::npos) << on.profile_report();
+  EXPECT_NE(on.profile_report().find("(over 00's background + delta)"), std::string::npos) << on.profile_report();
+  off.set_profiling(true);
+  run_model(off, nullptr, &x.view(), labels);
+  EXPECT_EQ(off.profile_report().find("background + delta"), std::string::npos) << off.profile_report();
+  // Inference through the delta conv, then a dense batch: the layers run apart again.
+  Tensor xd = densify(x.view(), DeviceKind::cpu);
+  EXPECT_ALL_CLOSE(on.predict(x.view()), off.predict(xd), 1e-5, 1e-5);
+  EXPECT_NO_THROW(run_model(on, &xd, nullptr, labels));
 }
 
 namespace {
