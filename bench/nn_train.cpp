@@ -11,7 +11,11 @@
 // each with its own model of the same seed; the JSON line gives both medians. When the model
 // starts conv2d -> relu -> max_pool2d the sparse path runs those three as one fused op
 // (Model::sparse_pool_fused); the step is then also timed with them apart (the sparse conv, then
-// the dense max pool: "sparse_unfused_median_ms").
+// the dense max pool: "sparse_unfused_median_ms"). When a conv2d follows, the sparse path runs it
+// over the fused op's background + sparse delta output (Model::sparse_delta_conv); the step is
+// also timed with the dense convolution there ("sparse_nodelta_median_ms"), and inference
+// (forward with training off, as Model::predict) both ways ("predict_median_ms",
+// "predict_nodelta_median_ms").
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -141,16 +145,18 @@ std::vector<float> sparse_images(Shape bs, long k, Rng& rng) {
 
 int run_sparse(const Args& a, Backend& backend) {
   if (!a.dump.empty()) fail("--dump is for the dense benchmark only; drop --sparse-nnz or --dump");
-  ModelOptions unfused{a.input, a.classes, 1};
+  ModelOptions unfused{a.input, a.classes, 1}, no_delta{a.input, a.classes, 1};
   unfused.fuse_sparse_pool = false;
+  no_delta.sparse_delta_conv = false;
   Model sparse_model = Model::from_file(a.model, {a.input, a.classes, 1}, backend);
   Model unfused_model = Model::from_file(a.model, unfused, backend);
+  Model nodelta_model = Model::from_file(a.model, no_delta, backend);
   Model dense_model = Model::from_file(a.model, {a.input, a.classes, 1}, backend);
   if (!sparse_model.accepts_sparse_input())
     fail("--sparse-nnz: the model's first layer is ", sparse_model.layer(0).type(), ", not conv2d");
-  const bool fused = sparse_model.sparse_pool_fused();
+  const bool fused = sparse_model.sparse_pool_fused(), delta = sparse_model.sparse_delta_conv();
   Adam sparse_opt(sparse_model, AdamConfig{}), unfused_opt(unfused_model, AdamConfig{}),
-      dense_opt(dense_model, AdamConfig{});
+      nodelta_opt(nodelta_model, AdamConfig{}), dense_opt(dense_model, AdamConfig{});
   Shape bs = a.input.with_n(a.batch);
   Rng rng(42, 0);
   OwnedSparseBatch xs = sparse_from_dense(sparse_images(bs, a.sparse_nnz, rng), bs, backend.device());
@@ -159,24 +165,25 @@ int run_sparse(const Args& a, Backend& backend) {
   for (auto& l : labels) l = int32_t(rng.next_u64() % a.classes);
   std::fprintf(stderr,
                "bench_nn_train: %s, %s, input %dx%dx%d, batch %d, %ld cells per image (density %.5f), threads %d, "
-               "sparse conv + pool %s\n",
+               "sparse conv + pool %s%s\n",
                a.model.c_str(), backend.description().c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.sparse_nnz,
-               double(a.sparse_nnz) / double(bs.sample_count()), cpu::max_threads(), fused ? "fused" : "not fused");
-  auto sparse_step = [&] {
-    sparse_model.forward(xs.view(), true);
-    double loss = sparse_model.loss_and_grad(labels);
-    sparse_model.backward();
-    sparse_opt.step();
+               double(a.sparse_nnz) / double(bs.sample_count()), cpu::max_threads(), fused ? "fused" : "not fused",
+               delta ? ", delta conv after it" : "");
+  auto sparse_train_step = [&](Model& m, Adam& opt) {
+    m.forward(xs.view(), true);
+    double loss = m.loss_and_grad(labels);
+    m.backward();
+    opt.step();
     backend.synchronize();
     return loss;
   };
-  auto unfused_step = [&] {
-    unfused_model.forward(xs.view(), true);
-    double loss = unfused_model.loss_and_grad(labels);
-    unfused_model.backward();
-    unfused_opt.step();
+  auto sparse_step = [&] { return sparse_train_step(sparse_model, sparse_opt); };
+  auto unfused_step = [&] { return sparse_train_step(unfused_model, unfused_opt); };
+  auto nodelta_step = [&] { return sparse_train_step(nodelta_model, nodelta_opt); };
+  auto predict = [&](Model& m) {
+    m.forward(xs.view(), false);
     backend.synchronize();
-    return loss;
+    return 0.0;
   };
   auto dense_step = [&] {
     dense_model.forward(xd, true);
@@ -190,15 +197,25 @@ int run_sparse(const Args& a, Backend& backend) {
   double sparse_med = time_steps("sparse ", a, sparse_model, sparse_step, &sparse_cpu);
   double unfused_med = fused ? time_steps("sparse-unfused ", a, unfused_model, unfused_step, &unfused_cpu) : sparse_med;
   if (!fused) unfused_cpu = sparse_cpu;
+  double nodelta_cpu = sparse_cpu, predict_cpu = 0, predict_nodelta_cpu = 0;
+  double nodelta_med = delta ? time_steps("sparse-nodelta ", a, nodelta_model, nodelta_step, &nodelta_cpu) : sparse_med;
+  double predict_med = time_steps("predict ", a, sparse_model, [&] { return predict(sparse_model); }, &predict_cpu);
+  double predict_nodelta_med =
+      delta ? time_steps("predict-nodelta ", a, nodelta_model, [&] { return predict(nodelta_model); },
+                         &predict_nodelta_cpu)
+            : predict_med;
   double dense_med = time_steps("dense ", a, dense_model, dense_step, &dense_cpu);
   std::printf(
       "{\"engine\": \"flowpic\", \"device\": \"%s\", \"model\": \"%s\", \"input\": \"%dx%dx%d\", \"batch\": %d, "
-      "\"iters\": %d, \"sparse_nnz\": %ld, \"sparse_pool_fused\": %s, \"sparse_median_ms\": %.3f, "
-      "\"sparse_median_cpu_ms\": %.3f, \"sparse_unfused_median_ms\": %.3f, \"sparse_unfused_median_cpu_ms\": %.3f, "
-      "\"dense_median_ms\": %.3f, \"dense_median_cpu_ms\": %.3f, \"speedup\": %.2f}\n",
+      "\"iters\": %d, \"sparse_nnz\": %ld, \"sparse_pool_fused\": %s, \"sparse_delta_conv\": %s, "
+      "\"sparse_median_ms\": %.3f, \"sparse_median_cpu_ms\": %.3f, \"sparse_unfused_median_ms\": %.3f, "
+      "\"sparse_unfused_median_cpu_ms\": %.3f, \"sparse_nodelta_median_ms\": %.3f, \"predict_median_ms\": %.3f, "
+      "\"predict_nodelta_median_ms\": %.3f, \"dense_median_ms\": %.3f, \"dense_median_cpu_ms\": %.3f, "
+      "\"speedup\": %.2f}\n",
       a.device.c_str(), a.model.c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.iters, a.sparse_nnz,
-      fused ? "true" : "false", sparse_med * 1e3, sparse_cpu * 1e3, unfused_med * 1e3, unfused_cpu * 1e3,
-      dense_med * 1e3, dense_cpu * 1e3, dense_med / sparse_med);
+      fused ? "true" : "false", delta ? "true" : "false", sparse_med * 1e3, sparse_cpu * 1e3, unfused_med * 1e3,
+      unfused_cpu * 1e3, nodelta_med * 1e3, predict_med * 1e3, predict_nodelta_med * 1e3, dense_med * 1e3,
+      dense_cpu * 1e3, dense_med / sparse_med);
   return 0;
 }
 

@@ -860,15 +860,14 @@ inline void taps_inside(int o, int stride, int pad, int k, int in, int& lo, int&
   hi = std::min(k - 1, in - 1 - first);
 }
 
-// OIHW -> [ky][kx][c][f] (`filters_last`) or [ky][kx][f][c].
+// OIHW -> [ky][kx][c][f]: a tap's filters side by side.
 template <typename T>
-std::vector<T> taps_major(const ConvGeom& g, const T* w, bool filters_last) {
+std::vector<T> taps_major(const ConvGeom& g, const T* w) {
   const int C = g.in_c, M = g.out_c, KK = g.kh * g.kw;
   std::vector<T> t(size_t(KK) * C * M);
   for (int f = 0; f < M; ++f)
     for (int c = 0; c < C; ++c)
-      for (int k = 0; k < KK; ++k)
-        t[filters_last ? (size_t(k) * C + c) * M + f : (size_t(k) * M + f) * C + c] = w[(size_t(f) * C + c) * KK + k];
+      for (int k = 0; k < KK; ++k) t[(size_t(k) * C + c) * M + f] = w[(size_t(f) * C + c) * KK + k];
   return t;
 }
 
@@ -927,21 +926,66 @@ void for_listed_deltas(const ConvGeom& g, int n, const T* x, const BackgroundDel
   }
 }
 
+// How a sample's delta term is summed: per listed position (scatter), or, when it lists many
+// positions (a dense FlowPic lists them all), by im2col + GEMM over its delta image (x -
+// background at the listed positions, 0 elsewhere and in the padding), the dense convolution's
+// way: conv(x) = conv(background image) + conv(delta image) either way. automatic takes GEMM when
+// the scatter's multiply-adds are over 1 / advantage of the GEMM's: OpenBLAS's GEMM runs its own
+// wide vector kernels, the scatter loops what the build targets. The advantages are measured on
+// the paper network's second convolution and LeNet-5's (docs/nn.md): 2 forward, 4 backward (two
+// products per position and tap there, one a read-modify-write of dw). Tests force each route.
+enum class DeltaRoute { automatic, scatter, gemm };
+constexpr int kDeltaGemmAdvantageForward = 2, kDeltaGemmAdvantageBackward = 4;
+inline bool delta_use_gemm(const ConvGeom& g, DeltaRoute route, int64_t listed, int advantage) {
+  if (route != DeltaRoute::automatic) return route == DeltaRoute::gemm;
+  const int64_t per = int64_t((g.kh + g.sh - 1) / g.sh) * ((g.kw + g.sw - 1) / g.sw);  // outputs per position, at most
+  return listed * per * advantage >= int64_t(g.out_h()) * g.out_w() * g.kh * g.kw;
+}
+
+// Sample n's delta image (in_c x in_h x in_w) into img.
+template <typename T>
+void delta_image(const ConvGeom& g, int n, const T* x, const BackgroundDelta<T>& d, std::vector<T>& img) {
+  const size_t plane = size_t(g.in_h) * g.in_w;
+  img.assign(size_t(g.in_c) * plane, T(0));
+  const T* xn = x + size_t(n) * g.in_c * plane;
+  for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e)
+    for (int c = 0; c < g.in_c; ++c) img[c * plane + d.index[e]] = xn[c * plane + d.index[e]] - d.background[c];
+}
+
 // y (NCHW) = conv(x) + b, with `relu` max(., 0); x is N x in_c x in_h x in_w, equal to
 // d.background[c] wherever d lists no position (read at the listed ones only).
 template <typename T>
 void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w,
-                          const T* b, T* y, bool relu) {
+                          const T* b, T* y, bool relu, DeltaRoute route = DeltaRoute::automatic) {
   const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w();
   const size_t P = size_t(OH) * OW;
-  const std::vector<T> wt = taps_major(g, w, true);
+  const std::vector<T> wt = taps_major(g, w);
   const std::vector<T> base = delta_conv_background(g, d.background.data(), wt.data(), b);
   const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+  const int K = g.k_size();
+  const ConvTiling t = conv_tiling(g, 1, 0);  // rows per GEMM on the GEMM route
+  single_threaded_blas();
 #pragma omp parallel
   {
-    std::vector<T> buf(P * M), dl(C);
+    std::vector<T> buf(P * M), dl(C), img, col, ym;
 #pragma omp for schedule(static)
     for (int n = 0; n < batch; ++n) {
+      T* yn = y + size_t(n) * M * P;
+      if (delta_use_gemm(g, route, d.offsets[n + 1] - d.offsets[n], kDeltaGemmAdvantageForward)) {
+        delta_image(g, n, x, d, img);
+        col.resize(size_t(K) * t.rows * OW);
+        ym.resize(size_t(M) * P);
+        for (int r0 = 0; r0 < OH; r0 += t.rows) {
+          const int r1 = std::min(OH, r0 + t.rows);
+          const size_t cols = size_t(r1 - r0) * OW;
+          im2col_band(g, img.data(), r0, r1, col.data(), cols);
+          gemm(false, false, M, int(cols), K, T(1), w, K, col.data(), int(cols), T(0), ym.data() + size_t(r0) * OW,
+               int(P));
+        }
+        for (int f = 0; f < M; ++f)
+          for (size_t o = 0; o < P; ++o) yn[f * P + o] = std::max(ym[f * P + o] + base[o * M + f], floor);
+        continue;
+      }
       T* __restrict acc = buf.data();
       std::copy(base.begin(), base.end(), acc);
       for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t, uint32_t, int iy, int ix) {
@@ -965,7 +1009,6 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
           }
         }
       });
-      T* yn = y + size_t(n) * M * P;
       for (int f = 0; f < M; ++f)
         for (size_t o = 0; o < P; ++o) yn[f * P + o] = std::max(acc[o * M + f], floor);
     }
@@ -979,12 +1022,15 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
 // for a given thread count.
 template <typename T>
 void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w,
-                           const T* dy, BackgroundDeltaGrad<T>* dx, T* dw, T* db, const T* relu_y = nullptr) {
-  const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w(), KK = g.kh * g.kw;
-  const size_t P = size_t(OH) * OW, wcount = size_t(KK) * C * M;
-  const std::vector<T> wf = taps_major(g, w, false);  // [ky][kx][f][c], for dx
+                           const T* dy, BackgroundDeltaGrad<T>* dx, T* dw, T* db, const T* relu_y = nullptr,
+                           DeltaRoute route = DeltaRoute::automatic) {
+  const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w(), KK = g.kh * g.kw, K = g.k_size();
+  const size_t P = size_t(OH) * OW, wcount = size_t(KK) * C * M, plane = size_t(g.in_h) * g.in_w;
+  const std::vector<T> wt = taps_major(g, w);
+  const ConvTiling t = conv_tiling(g, 1, 0);          // rows per GEMM on the GEMM route
+  single_threaded_blas();
   const int threads = max_threads();
-  std::vector<std::vector<T>> dw_part(threads);  // [ky][kx][c][f]
+  std::vector<std::vector<T>> dw_part(threads), dwg_part(threads);  // [ky][kx][c][f]; the GEMM route's OIHW
   std::vector<std::vector<double>> s_part(threads), dx_part(threads);
   if (dx) {
     dx->touched.resize(size_t(d.listed()) * C);
@@ -998,7 +1044,7 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
     dx_part[th].assign(C, 0.0);
     T* __restrict dwt = dw_part[th].data();
     double* __restrict s = s_part[th].data();
-    std::vector<T> gl(P * M), dl(C), dxe(C);
+    std::vector<T> gl(P * M), gm, dl(C), dxf(size_t(C) * M), img, col, dcol, dimg;
 #pragma omp for schedule(static)
     for (int n = 0; n < batch; ++n) {
       for (int f = 0; f < M; ++f) {
@@ -1010,8 +1056,39 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
         }
       }
       for (size_t i = 0; i < P * M; ++i) s[i] += double(gl[i]);
+      if (delta_use_gemm(g, route, d.offsets[n + 1] - d.offsets[n], kDeltaGemmAdvantageBackward)) {
+        gm.resize(P * M);
+        for (int f = 0; f < M; ++f)  // the GEMMs read dy filter-major
+          for (size_t o = 0; o < P; ++o) gm[f * P + o] = gl[o * M + f];
+        delta_image(g, n, x, d, img);
+        if (dwg_part[th].empty()) dwg_part[th].assign(size_t(M) * K, T(0));
+        col.resize(size_t(K) * t.rows * OW);
+        if (dx) {
+          dcol.resize(col.size());
+          dimg.assign(size_t(C) * plane, T(0));
+        }
+        for (int r0 = 0; r0 < OH; r0 += t.rows) {
+          const int r1 = std::min(OH, r0 + t.rows);
+          const size_t cols = size_t(r1 - r0) * OW;
+          const T* gband = gm.data() + size_t(r0) * OW;
+          im2col_band(g, img.data(), r0, r1, col.data(), cols);
+          gemm(false, true, M, K, int(cols), T(1), gband, int(P), col.data(), int(cols), T(1), dwg_part[th].data(), K);
+          if (dx) {
+            gemm(true, false, K, int(cols), M, T(1), w, K, gband, int(P), T(0), dcol.data(), int(cols));
+            col2im_band(g, dcol.data(), r0, r1, dimg.data(), cols);
+          }
+        }
+        if (dx)
+          for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e)
+            for (int c = 0; c < C; ++c) {
+              const T v = dimg[c * plane + d.index[e]];
+              dx->touched[size_t(e) * C + c] = v;
+              dx_part[th][c] += double(v);
+            }
+        continue;
+      }
       for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t e, uint32_t, int iy, int ix) {
-        std::fill(dxe.begin(), dxe.end(), T(0));
+        std::fill(dxf.begin(), dxf.end(), T(0));
         int oh0, oh1, ow0, ow1;
         window_range(iy, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
         window_range(ix, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
@@ -1028,19 +1105,22 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
               for (int f = 0; f < M; ++f) dk[size_t(c) * M + f] += v * gp[f];
             }
             if (!dx) continue;
-            const T* __restrict wk = wf.data() + k * M * C;
-            T* __restrict xe = dxe.data();
-            for (int f = 0; f < M; ++f) {
-              const T gv = gp[f];
+            // dx[c] += sum_f w[f][c][ky][kx] * dy[f]: summed per filter here (vectors over f, as
+            // the weights lie), across filters once per position below.
+            const T* __restrict wk = wt.data() + k * C * M;
+            T* __restrict xf = dxf.data();
+            for (int c = 0; c < C; ++c) {
 #pragma omp simd
-              for (int c = 0; c < C; ++c) xe[c] += gv * wk[size_t(f) * C + c];
+              for (int f = 0; f < M; ++f) xf[size_t(c) * M + f] += wk[size_t(c) * M + f] * gp[f];
             }
           }
         }
         if (!dx) return;
         for (int c = 0; c < C; ++c) {
-          dx->touched[size_t(e) * C + c] = dxe[c];
-          dx_part[th][c] += double(dxe[c]);
+          T v = 0;
+          for (int f = 0; f < M; ++f) v += dxf[size_t(c) * M + f];
+          dx->touched[size_t(e) * C + c] = v;
+          dx_part[th][c] += double(v);
         }
       });
     }
@@ -1053,6 +1133,7 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
     for (int f = 0; f < M; ++f)
       for (int c = 0; c < C; ++c)
         for (int k = 0; k < KK; ++k) dw[(size_t(f) * C + c) * KK + k] += dw_part[th][(size_t(k) * C + c) * M + f];
+    for (size_t i = 0; i < dwg_part[th].size(); ++i) dw[i] += dwg_part[th][i];
     for (int c = 0; c < C; ++c) listed_dx[c] += dx_part[th][c];
   }
   // G[f][ky][kx]: S summed over the outputs where tap (ky, kx) lands inside.

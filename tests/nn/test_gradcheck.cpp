@@ -644,6 +644,7 @@ namespace {
 
 struct DeltaCase {
   PoolCase head;
+  cpu::DeltaRoute route = cpu::DeltaRoute::automatic;
   double cells;  // per sample, on average: few enough that many pooled windows stay background
   int filters, k, stride;
   bool same;  // Keras "same", else "valid"
@@ -673,12 +674,12 @@ ChainRun delta_chain(const DeltaCase& dc, const SparseCase& x, const Vec& w1, co
   cpu::sparse_conv_pool_forward(pc.g, p, N, x.offsets.data(), x.index.data(), x.value.data(), w1.data(), b1.data(),
                                 y1.data(), winners.data(), r.listed, pc.relu, pc.band, pc.route);
   r.y.assign(size_t(N) * g2.out_c * g2.out_h() * g2.out_w(), 7.0);  // garbage: must be overwritten
-  cpu::delta_conv2d_forward(g2, N, y1.data(), r.listed, w2.data(), b2.data(), r.y.data(), dc.relu);
+  cpu::delta_conv2d_forward(g2, N, y1.data(), r.listed, w2.data(), b2.data(), r.y.data(), dc.relu, dc.route);
   if (dy.empty()) return r;
   BackgroundDeltaGrad<double> dx;
   r.dw2.assign(w2.size(), 7.0), r.db2.assign(b2.size(), 7.0), r.dw1.assign(w1.size(), 7.0), r.db1.assign(b1.size(), 7.0);
   cpu::delta_conv2d_backward(g2, N, y1.data(), r.listed, w2.data(), dy.data(), &dx, r.dw2.data(), r.db2.data(),
-                             dc.relu ? r.y.data() : nullptr);
+                             dc.relu ? r.y.data() : nullptr, dc.route);
   cpu::sparse_conv_pool_backward(pc.g, p, N, x.offsets.data(), x.index.data(), x.value.data(), r.listed, dx,
                                  winners.data(), pc.relu, r.dw1.data(), r.db1.data(), pc.band, pc.route);
   r.listed_dx = dx.touched;
@@ -769,11 +770,16 @@ void check_delta_conv_route(const DeltaCase& dc) {
     expect_delta_chain_equals_dense(dc, x, w1, b1, w2, b2);
   }
 }
+// On every route of the head and of the delta conv.
 void check_delta_conv(const DeltaCase& dc) {
   on_every_route(dc.head, [&](const PoolCase& pc) {
-    DeltaCase c = dc;
-    c.head = pc;
-    check_delta_conv_route(c);
+    for (cpu::DeltaRoute route : {cpu::DeltaRoute::scatter, cpu::DeltaRoute::gemm, cpu::DeltaRoute::automatic}) {
+      SCOPED_TRACE(route == cpu::DeltaRoute::scatter ? "scatter" : route == cpu::DeltaRoute::gemm ? "gemm" : "auto");
+      DeltaCase c = dc;
+      c.head = pc;
+      c.route = route;
+      check_delta_conv_route(c);
+    }
   });
 }
 
@@ -789,17 +795,18 @@ TEST(GradCheck, DeltaConvAfterTheSparseHeadEqualsTheDenseChain) {
     for (int in_c : {1, 2}) {
       SCOPED_TRACE((relu ? "relu, " : "no relu, ") + std::to_string(in_c) + " input channels");
       // Like the paper: 10x10 stride 5 "same" on both; then 'valid' and stride 1.
-      check_delta_conv({delta_head(in_c, 120, 10, 5, relu), 30, 3, 10, 5, true, relu});
-      check_delta_conv({delta_head(in_c, 120, 10, 5, relu), 30, 3, 10, 5, false, !relu});
-      check_delta_conv({delta_head(in_c, 36, 5, 1, relu), 8, 3, 5, 1, false, relu});  // LeNet-like
-      check_delta_conv({delta_head(in_c, 36, 5, 1, relu), 8, 2, 3, 1, true, !relu});
+      check_delta_conv({delta_head(in_c, 120, 10, 5, relu), cpu::DeltaRoute::automatic, 30, 3, 10, 5, true, relu});
+      check_delta_conv({delta_head(in_c, 120, 10, 5, relu), cpu::DeltaRoute::automatic, 30, 3, 10, 5, false, !relu});
+      check_delta_conv({delta_head(in_c, 36, 5, 1, relu), cpu::DeltaRoute::automatic, 8, 3, 5, 1, false, relu});  // LeNet-like
+      check_delta_conv({delta_head(in_c, 36, 5, 1, relu), cpu::DeltaRoute::automatic, 8, 2, 3, 1, true, !relu});
     }
 }
 
 TEST(GradCheck, DeltaConvNumericGradientsThroughBothOps) {
   for (bool relu : {true, false}) {
     SCOPED_TRACE(relu ? "relu" : "no relu");
-    const DeltaCase dc{{same_geom(2, 23, 21, 3, 10, 5), 2, 2, 2, 2, 3, relu, 0}, 8, 2, 3, 1, true, false};
+    for (cpu::DeltaRoute route : {cpu::DeltaRoute::scatter, cpu::DeltaRoute::gemm}) {
+    const DeltaCase dc{{same_geom(2, 23, 21, 3, 10, 5), 2, 2, 2, 2, 3, relu, 0}, route, 8, 2, 3, 1, true, false};
     const PoolCase& pc = dc.head;
     SparseCase x = random_sparse(pc.g, pc.batch, 0.01, 95);
     Vec w1 = random_vec(size_t(pc.g.out_c) * pc.g.k_size(), 96), w2 = random_vec(size_t(dc.filters) * pc.g.out_c * 9, 97);
@@ -816,5 +823,6 @@ TEST(GradCheck, DeltaConvNumericGradientsThroughBothOps) {
       return std::vector<Vec>{r.dw1, r.db1, r.dw2, r.db2};
     };
     check_gradients(c);
+    }
   }
 }
