@@ -913,6 +913,20 @@ std::vector<T> delta_conv_background(const ConvGeom& g, const T* background, con
   return base;
 }
 
+// Calls f(o, k) for every output o = oh * OW + ow whose window holds input position (iy, ix), with
+// k = ky * kw + kx the tap that reads it there.
+template <typename F>
+void for_outputs_reading(const ConvGeom& g, int iy, int ix, F&& f) {
+  const int OW = g.out_w();
+  int oh0, oh1, ow0, ow1;
+  window_range(iy, g.pad_top, g.kh, g.sh, g.out_h(), oh0, oh1);
+  window_range(ix, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
+  for (int oh = oh0; oh <= oh1; ++oh) {
+    const int ky = iy + g.pad_top - oh * g.sh;
+    for (int ow = ow0; ow <= ow1; ++ow) f(size_t(oh) * OW + ow, size_t(ky) * g.kw + (ix + g.pad_left - ow * g.sw));
+  }
+}
+
 // Calls f(entry, q, iy, ix) for every listed position of sample n, with dl[c] = x[n][c][q] -
 // background[c] filled.
 template <typename T, typename F>
@@ -992,22 +1006,15 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
         bool any = false;
         for (int c = 0; c < C; ++c) any |= dl[c] != T(0);
         if (!any) return;  // a listed window that kept the background (all channels)
-        int oh0, oh1, ow0, ow1;
-        window_range(iy, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
-        window_range(ix, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
-        for (int oh = oh0; oh <= oh1; ++oh) {
-          const int ky = iy + g.pad_top - oh * g.sh;
-          for (int ow = ow0; ow <= ow1; ++ow) {
-            const int kx = ix + g.pad_left - ow * g.sw;
-            const T* __restrict wk = wt.data() + size_t(ky * g.kw + kx) * C * M;
-            T* __restrict a = acc + (size_t(oh) * OW + ow) * M;
-            for (int c = 0; c < C; ++c) {
-              const T v = dl[c];
+        for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
+          const T* __restrict wk = wt.data() + k * C * M;
+          T* __restrict a = acc + o * M;
+          for (int c = 0; c < C; ++c) {
+            const T v = dl[c];
 #pragma omp simd
-              for (int f = 0; f < M; ++f) a[f] += v * wk[size_t(c) * M + f];
-            }
+            for (int f = 0; f < M; ++f) a[f] += v * wk[size_t(c) * M + f];
           }
-        }
+        });
       });
       for (int f = 0; f < M; ++f)
         for (size_t o = 0; o < P; ++o) yn[f * P + o] = std::max(acc[o * M + f], floor);
@@ -1089,32 +1096,24 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
       }
       for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t e, uint32_t, int iy, int ix) {
         std::fill(dxf.begin(), dxf.end(), T(0));
-        int oh0, oh1, ow0, ow1;
-        window_range(iy, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
-        window_range(ix, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
-        for (int oh = oh0; oh <= oh1; ++oh) {
-          const int ky = iy + g.pad_top - oh * g.sh;
-          for (int ow = ow0; ow <= ow1; ++ow) {
-            const int kx = ix + g.pad_left - ow * g.sw;
-            const size_t k = size_t(ky) * g.kw + kx;
-            const T* __restrict gp = gl.data() + (size_t(oh) * OW + ow) * M;
-            T* __restrict dk = dwt + k * C * M;
-            for (int c = 0; c < C; ++c) {
-              const T v = dl[c];
+        for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
+          const T* __restrict gp = gl.data() + o * M;
+          T* __restrict dk = dwt + k * C * M;
+          for (int c = 0; c < C; ++c) {
+            const T v = dl[c];
 #pragma omp simd
-              for (int f = 0; f < M; ++f) dk[size_t(c) * M + f] += v * gp[f];
-            }
-            if (!dx) continue;
-            // dx[c] += sum_f w[f][c][ky][kx] * dy[f]: summed per filter here (vectors over f, as
-            // the weights lie), across filters once per position below.
-            const T* __restrict wk = wt.data() + k * C * M;
-            T* __restrict xf = dxf.data();
-            for (int c = 0; c < C; ++c) {
-#pragma omp simd
-              for (int f = 0; f < M; ++f) xf[size_t(c) * M + f] += wk[size_t(c) * M + f] * gp[f];
-            }
+            for (int f = 0; f < M; ++f) dk[size_t(c) * M + f] += v * gp[f];
           }
-        }
+          if (!dx) return;
+          // dx[c] += sum_f w[f][c][ky][kx] * dy[f]: summed per filter here (vectors over f, as the
+          // weights lie), across filters once per position below.
+          const T* __restrict wk = wt.data() + k * C * M;
+          T* __restrict xf = dxf.data();
+          for (int c = 0; c < C; ++c) {
+#pragma omp simd
+            for (int f = 0; f < M; ++f) xf[size_t(c) * M + f] += wk[size_t(c) * M + f] * gp[f];
+          }
+        });
         if (!dx) return;
         for (int c = 0; c < C; ++c) {
           T v = 0;

@@ -730,8 +730,9 @@ void expect_delta_chain_equals_dense(const DeltaCase& dc, const SparseCase& x, c
   // Some of the pooled windows are listed, not all (the band route lists them all).
   const PoolGeom p = dc.head.pool();
   EXPECT_GT(f.listed.listed(), 0);
-  if (dc.head.route == cpu::PoolRoute::cells)
+  if (dc.head.route == cpu::PoolRoute::cells) {
     EXPECT_LT(f.listed.listed(), int64_t(dc.head.batch - 1) * p.out_h() * p.out_w() * 3 / 4);
+  }
   EXPECT_ALL_CLOSE(f.y, d.y, 1e-12, 1e-12);
   EXPECT_ALL_CLOSE(f.dw2, d.dw2, 1e-12, 1e-12);
   EXPECT_ALL_CLOSE(f.db2, d.db2, 1e-12, 1e-12);
