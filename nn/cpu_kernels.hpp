@@ -940,10 +940,43 @@ void for_listed_deltas(const ConvGeom& g, int n, const T* x, const BackgroundDel
   }
 }
 
-// How a sample's delta term is summed: per listed position (scatter), or, when it lists many
-// positions (a dense FlowPic lists them all), by im2col + GEMM over its delta image (x -
-// background at the listed positions, 0 elsewhere and in the padding), the dense convolution's
-// way: conv(x) = conv(background image) + conv(delta image) either way. automatic takes GEMM when
+// A dense gradient (N x C x plane, NCHW) as a BackgroundDeltaGrad over d's listed positions: read
+// there; elsewhere summed per channel in double (a plane's total minus its listed values).
+template <typename T>
+void background_delta_grad_from_dense(const BackgroundDelta<T>& d, int channels, size_t plane, const T* dy,
+                                      BackgroundDeltaGrad<T>& out) {
+  const int batch = d.batch(), C = channels;
+  out.touched.resize(size_t(d.listed()) * C);
+  const int threads = max_threads();
+  std::vector<std::vector<double>> part(threads);
+#pragma omp parallel
+  {
+    const int th = thread_id();
+    part[th].assign(C, 0.0);
+#pragma omp for schedule(static)
+    for (int n = 0; n < batch; ++n)
+      for (int c = 0; c < C; ++c) {
+        const T* p = dy + (size_t(n) * C + c) * plane;
+        double total = 0;
+        for (size_t i = 0; i < plane; ++i) total += double(p[i]);
+        for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e) {
+          const T v = p[d.index[e]];
+          out.touched[size_t(e) * C + c] = v;
+          total -= double(v);
+        }
+        part[th][c] += total;
+      }
+  }
+  std::vector<double> sum(C, 0.0);
+  for (int th = 0; th < threads; ++th)
+    for (int c = 0; c < C && !part[th].empty(); ++c) sum[c] += part[th][c];
+  out.background.resize(C);
+  for (int c = 0; c < C; ++c) out.background[c] = T(sum[c]);
+}
+
+// How a sample goes through: per listed position (scatter), or, when it lists many positions (a
+// dense FlowPic lists them all), through the dense convolution (conv2d_forward/backward: im2col
+// and GEMM over its input, with the other such samples of the batch). automatic takes GEMM when
 // the scatter's multiply-adds are over 1 / advantage of the GEMM's: OpenBLAS's GEMM runs its own
 // wide vector kernels, the scatter loops what the build targets. The advantages are measured on
 // the paper network's second convolution and LeNet-5's (docs/nn.md): 2 forward, 4 backward (two
@@ -956,50 +989,57 @@ inline bool delta_use_gemm(const ConvGeom& g, DeltaRoute route, int64_t listed, 
   return listed * per * advantage >= int64_t(g.out_h()) * g.out_w() * g.kh * g.kw;
 }
 
-// Sample n's delta image (in_c x in_h x in_w) into img.
+// The samples that take the GEMM route, and for each sample its place among them (-1: scatter).
+struct DeltaGemmSamples {
+  std::vector<int> samples, slot;
+};
 template <typename T>
-void delta_image(const ConvGeom& g, int n, const T* x, const BackgroundDelta<T>& d, std::vector<T>& img) {
-  const size_t plane = size_t(g.in_h) * g.in_w;
-  img.assign(size_t(g.in_c) * plane, T(0));
-  const T* xn = x + size_t(n) * g.in_c * plane;
-  for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e)
-    for (int c = 0; c < g.in_c; ++c) img[c * plane + d.index[e]] = xn[c * plane + d.index[e]] - d.background[c];
+DeltaGemmSamples delta_gemm_samples(const ConvGeom& g, const BackgroundDelta<T>& d, DeltaRoute route, int advantage) {
+  DeltaGemmSamples s;
+  s.slot.assign(size_t(d.batch()), -1);
+  for (int n = 0; n < d.batch(); ++n)
+    if (delta_use_gemm(g, route, d.offsets[n + 1] - d.offsets[n], advantage)) {
+      s.slot[n] = int(s.samples.size());
+      s.samples.push_back(n);
+    }
+  return s;
+}
+
+// The given samples of an N x per array, side by side.
+template <typename T>
+std::vector<T> gather_samples(const T* a, size_t per, const std::vector<int>& samples) {
+  std::vector<T> out(samples.size() * per);
+#pragma omp parallel for schedule(static) if (long(out.size()) >= kParallelMin)
+  for (long i = 0; i < long(samples.size()); ++i) std::copy_n(a + size_t(samples[i]) * per, per, out.data() + i * per);
+  return out;
 }
 
 // y (NCHW) = conv(x) + b, with `relu` max(., 0); x is N x in_c x in_h x in_w, equal to
-// d.background[c] wherever d lists no position (read at the listed ones only).
+// d.background[c] wherever d lists no position (read at the listed ones only). The GEMM route's
+// samples go through conv2d_forward together (with no copy when that is all of them).
 template <typename T>
 void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w,
                           const T* b, T* y, bool relu, DeltaRoute route = DeltaRoute::automatic) {
   const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w();
-  const size_t P = size_t(OH) * OW;
+  const size_t P = size_t(OH) * OW, per = size_t(C) * g.in_h * g.in_w;
+  const DeltaGemmSamples gs = delta_gemm_samples(g, d, route, kDeltaGemmAdvantageForward);
+  if (int(gs.samples.size()) == batch) return conv2d_forward(g, batch, x, w, b, y, 0, relu);
+  if (!gs.samples.empty()) {
+    const std::vector<T> xg = gather_samples(x, per, gs.samples);
+    std::vector<T> yg(gs.samples.size() * M * P);
+    conv2d_forward(g, int(gs.samples.size()), xg.data(), w, b, yg.data(), 0, relu);
+    for (size_t i = 0; i < gs.samples.size(); ++i)
+      std::copy_n(yg.data() + i * M * P, M * P, y + size_t(gs.samples[i]) * M * P);
+  }
   const std::vector<T> wt = taps_major(g, w);
   const std::vector<T> base = delta_conv_background(g, d.background.data(), wt.data(), b);
   const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
-  const int K = g.k_size();
-  const ConvTiling t = conv_tiling(g, 1, 0);  // rows per GEMM on the GEMM route
-  single_threaded_blas();
 #pragma omp parallel
   {
-    std::vector<T> buf(P * M), dl(C), img, col, ym;
+    std::vector<T> buf(P * M), dl(C);
 #pragma omp for schedule(static)
     for (int n = 0; n < batch; ++n) {
-      T* yn = y + size_t(n) * M * P;
-      if (delta_use_gemm(g, route, d.offsets[n + 1] - d.offsets[n], kDeltaGemmAdvantageForward)) {
-        delta_image(g, n, x, d, img);
-        col.resize(size_t(K) * t.rows * OW);
-        ym.resize(size_t(M) * P);
-        for (int r0 = 0; r0 < OH; r0 += t.rows) {
-          const int r1 = std::min(OH, r0 + t.rows);
-          const size_t cols = size_t(r1 - r0) * OW;
-          im2col_band(g, img.data(), r0, r1, col.data(), cols);
-          gemm(false, false, M, int(cols), K, T(1), w, K, col.data(), int(cols), T(0), ym.data() + size_t(r0) * OW,
-               int(P));
-        }
-        for (int f = 0; f < M; ++f)
-          for (size_t o = 0; o < P; ++o) yn[f * P + o] = std::max(ym[f * P + o] + base[o * M + f], floor);
-        continue;
-      }
+      if (gs.slot[n] >= 0) continue;
       T* __restrict acc = buf.data();
       std::copy(base.begin(), base.end(), acc);
       for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t, uint32_t, int iy, int ix) {
@@ -1016,6 +1056,7 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
           }
         });
       });
+      T* yn = y + size_t(n) * M * P;
       for (int f = 0; f < M; ++f)
         for (size_t o = 0; o < P; ++o) yn[f * P + o] = std::max(acc[o * M + f], floor);
     }
@@ -1026,18 +1067,44 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
 // exact at d's listed positions, and per channel the sum over every other position. With
 // `relu_y` (forward's output with a fused ReLU), dy is masked by relu_y > 0 as it is read.
 // Per-thread partial sums over samples (static schedule), reduced in thread order: bit-identical
-// for a given thread count.
+// for a given thread count. The GEMM route's samples go through conv2d_backward together (their
+// whole dw, db and dense dx), the others through the background terms and the scatter.
 template <typename T>
 void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w,
                            const T* dy, BackgroundDeltaGrad<T>* dx, T* dw, T* db, const T* relu_y = nullptr,
                            DeltaRoute route = DeltaRoute::automatic) {
-  const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w(), KK = g.kh * g.kw, K = g.k_size();
+  const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w(), KK = g.kh * g.kw;
   const size_t P = size_t(OH) * OW, wcount = size_t(KK) * C * M, plane = size_t(g.in_h) * g.in_w;
+  const DeltaGemmSamples gs = delta_gemm_samples(g, d, route, kDeltaGemmAdvantageBackward);
+  const int NG = int(gs.samples.size());
+  // The GEMM route: the dense backward of those samples, its input gradient read back in delta form.
+  std::vector<T> dwg(NG ? wcount : 0), dbg(NG ? M : 0);
+  BackgroundDeltaGrad<T> dxg;
+  if (NG) {
+    const bool all = NG == batch;
+    BackgroundDelta<T> sub{d.background, {0}, {}};  // d over those samples
+    for (int n : gs.samples) {
+      sub.index.insert(sub.index.end(), d.index.begin() + d.offsets[n], d.index.begin() + d.offsets[n + 1]);
+      sub.offsets.push_back(int64_t(sub.index.size()));
+    }
+    const size_t per = size_t(C) * plane, out = size_t(M) * P;
+    std::vector<T> xs = all ? std::vector<T>() : gather_samples(x, per, gs.samples);
+    std::vector<T> dys = all ? std::vector<T>() : gather_samples(dy, out, gs.samples);
+    std::vector<T> ys = all || !relu_y ? std::vector<T>() : gather_samples(relu_y, out, gs.samples);
+    std::vector<T> dense_dx(dx ? size_t(NG) * per : 0);
+    conv2d_backward(g, NG, all ? x : xs.data(), w, all ? dy : dys.data(), dx ? dense_dx.data() : nullptr, dwg.data(),
+                    dbg.data(), 0, !relu_y ? nullptr : all ? relu_y : ys.data());
+    if (dx) background_delta_grad_from_dense(sub, C, plane, dense_dx.data(), dxg);
+    if (all) {
+      std::copy(dwg.begin(), dwg.end(), dw);
+      if (db) std::copy(dbg.begin(), dbg.end(), db);
+      if (dx) *dx = std::move(dxg);
+      return;
+    }
+  }
   const std::vector<T> wt = taps_major(g, w);
-  const ConvTiling t = conv_tiling(g, 1, 0);          // rows per GEMM on the GEMM route
-  single_threaded_blas();
   const int threads = max_threads();
-  std::vector<std::vector<T>> dw_part(threads), dwg_part(threads);  // [ky][kx][c][f]; the GEMM route's OIHW
+  std::vector<std::vector<T>> dw_part(threads);  // [ky][kx][c][f]
   std::vector<std::vector<double>> s_part(threads), dx_part(threads);
   if (dx) {
     dx->touched.resize(size_t(d.listed()) * C);
@@ -1051,9 +1118,10 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
     dx_part[th].assign(C, 0.0);
     T* __restrict dwt = dw_part[th].data();
     double* __restrict s = s_part[th].data();
-    std::vector<T> gl(P * M), gm, dl(C), dxf(size_t(C) * M), img, col, dcol, dimg;
+    std::vector<T> gl(P * M), dl(C), dxf(size_t(C) * M);
 #pragma omp for schedule(static)
     for (int n = 0; n < batch; ++n) {
+      if (gs.slot[n] >= 0) continue;
       for (int f = 0; f < M; ++f) {
         const size_t at = (size_t(n) * M + f) * P;
         for (size_t o = 0; o < P; ++o) {
@@ -1063,37 +1131,6 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
         }
       }
       for (size_t i = 0; i < P * M; ++i) s[i] += double(gl[i]);
-      if (delta_use_gemm(g, route, d.offsets[n + 1] - d.offsets[n], kDeltaGemmAdvantageBackward)) {
-        gm.resize(P * M);
-        for (int f = 0; f < M; ++f)  // the GEMMs read dy filter-major
-          for (size_t o = 0; o < P; ++o) gm[f * P + o] = gl[o * M + f];
-        delta_image(g, n, x, d, img);
-        if (dwg_part[th].empty()) dwg_part[th].assign(size_t(M) * K, T(0));
-        col.resize(size_t(K) * t.rows * OW);
-        if (dx) {
-          dcol.resize(col.size());
-          dimg.assign(size_t(C) * plane, T(0));
-        }
-        for (int r0 = 0; r0 < OH; r0 += t.rows) {
-          const int r1 = std::min(OH, r0 + t.rows);
-          const size_t cols = size_t(r1 - r0) * OW;
-          const T* gband = gm.data() + size_t(r0) * OW;
-          im2col_band(g, img.data(), r0, r1, col.data(), cols);
-          gemm(false, true, M, K, int(cols), T(1), gband, int(P), col.data(), int(cols), T(1), dwg_part[th].data(), K);
-          if (dx) {
-            gemm(true, false, K, int(cols), M, T(1), w, K, gband, int(P), T(0), dcol.data(), int(cols));
-            col2im_band(g, dcol.data(), r0, r1, dimg.data(), cols);
-          }
-        }
-        if (dx)
-          for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e)
-            for (int c = 0; c < C; ++c) {
-              const T v = dimg[c * plane + d.index[e]];
-              dx->touched[size_t(e) * C + c] = v;
-              dx_part[th][c] += double(v);
-            }
-        continue;
-      }
       for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t e, uint32_t, int iy, int ix) {
         std::fill(dxf.begin(), dxf.end(), T(0));
         for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
@@ -1132,8 +1169,13 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
     for (int f = 0; f < M; ++f)
       for (int c = 0; c < C; ++c)
         for (int k = 0; k < KK; ++k) dw[(size_t(f) * C + c) * KK + k] += dw_part[th][(size_t(k) * C + c) * M + f];
-    for (size_t i = 0; i < dwg_part[th].size(); ++i) dw[i] += dwg_part[th][i];
     for (int c = 0; c < C; ++c) listed_dx[c] += dx_part[th][c];
+  }
+  if (NG) {  // the GEMM route's samples: their dw, and their input gradient in place
+    for (size_t i = 0; i < wcount; ++i) dw[i] += dwg[i];
+    for (int i = 0, e = 0; i < NG && dx; ++i)
+      for (int64_t at = d.offsets[gs.samples[i]]; at < d.offsets[gs.samples[i] + 1]; ++at, ++e)
+        std::copy_n(dxg.touched.data() + size_t(e) * C, C, dx->touched.data() + size_t(at) * C);
   }
   // G[f][ky][kx]: S summed over the outputs where tap (ky, kx) lands inside.
   const std::vector<double> ps =
@@ -1157,46 +1199,12 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
       }
   if (db)
     for (int f = 0; f < M; ++f) {
-      double sum = 0;
+      double sum = NG ? double(dbg[f]) : 0.0;
       for (size_t o = 0; o < P; ++o) sum += S[o * M + f];
       db[f] = T(sum);
     }
   if (dx)
-    for (int c = 0; c < C; ++c) dx->background[c] = T(bg_dx[c] - listed_dx[c]);
-}
-
-// A dense gradient (N x C x plane, NCHW) as a BackgroundDeltaGrad over d's listed positions: read
-// there; elsewhere summed per channel in double (a plane's total minus its listed values).
-template <typename T>
-void background_delta_grad_from_dense(const BackgroundDelta<T>& d, int channels, size_t plane, const T* dy,
-                                      BackgroundDeltaGrad<T>& out) {
-  const int batch = d.batch(), C = channels;
-  out.touched.resize(size_t(d.listed()) * C);
-  const int threads = max_threads();
-  std::vector<std::vector<double>> part(threads);
-#pragma omp parallel
-  {
-    const int th = thread_id();
-    part[th].assign(C, 0.0);
-#pragma omp for schedule(static)
-    for (int n = 0; n < batch; ++n)
-      for (int c = 0; c < C; ++c) {
-        const T* p = dy + (size_t(n) * C + c) * plane;
-        double total = 0;
-        for (size_t i = 0; i < plane; ++i) total += double(p[i]);
-        for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e) {
-          const T v = p[d.index[e]];
-          out.touched[size_t(e) * C + c] = v;
-          total -= double(v);
-        }
-        part[th][c] += total;
-      }
-  }
-  std::vector<double> sum(C, 0.0);
-  for (int th = 0; th < threads; ++th)
-    for (int c = 0; c < C && !part[th].empty(); ++c) sum[c] += part[th][c];
-  out.background.resize(C);
-  for (int c = 0; c < C; ++c) out.background[c] = T(sum[c]);
+    for (int c = 0; c < C; ++c) dx->background[c] = T(bg_dx[c] - listed_dx[c] + (NG ? double(dxg.background[c]) : 0.0));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -803,6 +803,23 @@ TEST(GradCheck, DeltaConvAfterTheSparseHeadEqualsTheDenseChain) {
     }
 }
 
+TEST(GradCheck, DeltaConvMixesRoutesWithinABatch) {
+  // Dense samples 0 and 2 (every window listed) take the GEMM route, the empty sample 1 the scatter.
+  for (bool relu : {true, false}) {
+    const DeltaCase dc{delta_head(2, 40, 5, 1, relu), cpu::DeltaRoute::automatic, 400, 3, 3, 1, true, relu};
+    SparseCase x = random_sparse(dc.head.g, dc.head.batch, 0.12, 88);
+    Vec w1 = random_vec(size_t(dc.head.g.out_c) * dc.head.g.k_size(), 84), w2 = random_vec(size_t(3) * 4 * 9, 85);
+    Vec b1 = random_vec(dc.head.g.out_c, 86, 0.3, 1.0), b2 = random_vec(3, 87);
+    for (size_t i = 0; i < b1.size(); i += 2) b1[i] = -b1[i];
+    const ChainRun f = delta_chain(dc, x, w1, b1, w2, b2, {});
+    for (int advantage : {cpu::kDeltaGemmAdvantageForward, cpu::kDeltaGemmAdvantageBackward}) {
+      const cpu::DeltaGemmSamples gs = cpu::delta_gemm_samples(dc.conv(), f.listed, dc.route, advantage);
+      EXPECT_EQ(gs.samples, (std::vector<int>{0, 2}));
+    }
+    expect_delta_chain_equals_dense(dc, x, w1, b1, w2, b2);
+  }
+}
+
 TEST(GradCheck, DeltaConvNumericGradientsThroughBothOps) {
   for (bool relu : {true, false}) {
     SCOPED_TRACE(relu ? "relu" : "no relu");
