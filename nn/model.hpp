@@ -120,7 +120,11 @@ class Model {
   bool has_batch_statistics() const;
 
   // Per-layer wall time (backend synchronised after each layer) for benchmarks; off by default.
-  void set_profiling(bool on) { profile_ = on; }
+  // Turning it on starts new totals.
+  void set_profiling(bool on) {
+    if (on && !profile_) fwd_secs_.clear(), bwd_secs_.clear();
+    profile_ = on;
+  }
   std::string profile_report() const;  // one line per layer: forward ms, backward ms (totals)
 
  private:
