@@ -199,10 +199,11 @@ int run_sparse(const Args& a, Backend& backend) {
   if (!fused) unfused_cpu = sparse_cpu;
   double nodelta_cpu = sparse_cpu, predict_cpu = 0, predict_nodelta_cpu = 0;
   double nodelta_med = delta ? time_steps("sparse-nodelta ", a, nodelta_model, nodelta_step, &nodelta_cpu) : sparse_med;
-  double predict_med = time_steps("predict ", a, sparse_model, [&] { return predict(sparse_model); }, &predict_cpu);
+  double predict_med = time_steps(
+      "predict ", a, sparse_model, [&] { return predict(sparse_model); }, &predict_cpu);
   double predict_nodelta_med =
-      delta ? time_steps("predict-nodelta ", a, nodelta_model, [&] { return predict(nodelta_model); },
-                         &predict_nodelta_cpu)
+      delta ? time_steps(
+                  "predict-nodelta ", a, nodelta_model, [&] { return predict(nodelta_model); }, &predict_nodelta_cpu)
             : predict_med;
   double dense_med = time_steps("dense ", a, dense_model, dense_step, &dense_cpu);
   std::printf(

@@ -685,8 +685,8 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
   listed.offsets.assign(size_t(batch) + 1, 0);
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < batch; ++n)
-    listed.offsets[n + 1] = std::count(window_listed.get() + size_t(n) * PP, window_listed.get() + size_t(n + 1) * PP,
-                                       uint8_t(1));
+    listed.offsets[n + 1] =
+        std::count(window_listed.get() + size_t(n) * PP, window_listed.get() + size_t(n + 1) * PP, uint8_t(1));
   for (int n = 0; n < batch; ++n) listed.offsets[n + 1] += listed.offsets[n];
   listed.index.resize(size_t(listed.offsets[batch]));
 #pragma omp parallel for schedule(static)
@@ -907,7 +907,8 @@ std::vector<T> delta_conv_background(const ConvGeom& g, const T* background, con
       int kx0, kx1;
       taps_inside(ox, g.sw, g.pad_left, g.kw, g.in_w, kx0, kx1);
       for (int f = 0; f < M; ++f)
-        base[(size_t(oy) * OW + ox) * M + f] = T((b ? double(b[f]) : 0.0) + rect_sum(s, g.kw, M, ky0, ky1, kx0, kx1, f));
+        base[(size_t(oy) * OW + ox) * M + f] =
+            T((b ? double(b[f]) : 0.0) + rect_sum(s, g.kw, M, ky0, ky1, kx0, kx1, f));
     }
   }
   return base;
@@ -1018,8 +1019,8 @@ std::vector<T> gather_samples(const T* a, size_t per, const std::vector<int>& sa
 // d.background[c] wherever d lists no position (read at the listed ones only). The GEMM route's
 // samples go through conv2d_forward together (with no copy when that is all of them).
 template <typename T>
-void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w,
-                          const T* b, T* y, bool relu, DeltaRoute route = DeltaRoute::automatic) {
+void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w, const T* b,
+                          T* y, bool relu, DeltaRoute route = DeltaRoute::automatic) {
   const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w();
   const size_t P = size_t(OH) * OW, per = size_t(C) * g.in_h * g.in_w;
   const DeltaGemmSamples gs = delta_gemm_samples(g, d, route, kDeltaGemmAdvantageForward);
@@ -1093,7 +1094,10 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
     std::vector<T> ys = all || !relu_y ? std::vector<T>() : gather_samples(relu_y, out, gs.samples);
     std::vector<T> dense_dx(dx ? size_t(NG) * per : 0);
     conv2d_backward(g, NG, all ? x : xs.data(), w, all ? dy : dys.data(), dx ? dense_dx.data() : nullptr, dwg.data(),
-                    dbg.data(), 0, !relu_y ? nullptr : all ? relu_y : ys.data());
+                    dbg.data(), 0,
+                    !relu_y ? nullptr
+                    : all   ? relu_y
+                            : ys.data());
     if (dx) background_delta_grad_from_dense(sub, C, plane, dense_dx.data(), dxg);
     if (all) {
       std::copy(dwg.begin(), dwg.end(), dw);

@@ -677,7 +677,8 @@ ChainRun delta_chain(const DeltaCase& dc, const SparseCase& x, const Vec& w1, co
   cpu::delta_conv2d_forward(g2, N, y1.data(), r.listed, w2.data(), b2.data(), r.y.data(), dc.relu, dc.route);
   if (dy.empty()) return r;
   BackgroundDeltaGrad<double> dx;
-  r.dw2.assign(w2.size(), 7.0), r.db2.assign(b2.size(), 7.0), r.dw1.assign(w1.size(), 7.0), r.db1.assign(b1.size(), 7.0);
+  r.dw2.assign(w2.size(), 7.0), r.db2.assign(b2.size(), 7.0), r.dw1.assign(w1.size(), 7.0),
+      r.db1.assign(b1.size(), 7.0);
   cpu::delta_conv2d_backward(g2, N, y1.data(), r.listed, w2.data(), dy.data(), &dx, r.dw2.data(), r.db2.data(),
                              dc.relu ? r.y.data() : nullptr, dc.route);
   cpu::sparse_conv_pool_backward(pc.g, p, N, x.offsets.data(), x.index.data(), x.value.data(), r.listed, dx,
@@ -714,7 +715,8 @@ ChainRun dense_chain(const DeltaCase& dc, const SparseCase& x, const Vec& w1, co
     std::vector<bool> is_listed(plane, false);
     for (int64_t e = listed.offsets[n]; e < listed.offsets[n + 1]; ++e) is_listed[listed.index[e]] = true;
     for (int64_t e = listed.offsets[n]; e < listed.offsets[n + 1]; ++e)
-      for (int c = 0; c < g1.out_c; ++c) r.listed_dx.push_back(dy1[(size_t(n) * g1.out_c + c) * plane + listed.index[e]]);
+      for (int c = 0; c < g1.out_c; ++c)
+        r.listed_dx.push_back(dy1[(size_t(n) * g1.out_c + c) * plane + listed.index[e]]);
     for (int c = 0; c < g1.out_c; ++c)
       for (size_t q = 0; q < plane; ++q)
         if (!is_listed[q]) r.background_dx[c] += dy1[(size_t(n) * g1.out_c + c) * plane + q];
@@ -754,7 +756,8 @@ void check_delta_conv_route(const DeltaCase& dc) {
     for (auto& v : x.value) v = std::round(v);
     for (size_t n = 0, e = 0; n + 1 < x.offsets.size(); ++n)
       for (; e < size_t(x.offsets[n + 1]); ++e) x.dense[n * size_t(g.in_c) * g.in_h * g.in_w + x.index[e]] = x.value[e];
-    Vec w1 = random_vec(size_t(g.out_c) * g.k_size(), 81, -2.5, 2.5), w2 = random_vec(size_t(dc.filters) * g.out_c * dc.k * dc.k, 82, -2.5, 2.5);
+    Vec w1 = random_vec(size_t(g.out_c) * g.k_size(), 81, -2.5, 2.5),
+        w2 = random_vec(size_t(dc.filters) * g.out_c * dc.k * dc.k, 82, -2.5, 2.5);
     for (auto& v : w1) v = std::round(v);
     for (auto& v : w2) v = std::round(v);
     Vec b1(g.out_c), b2(dc.filters);
@@ -765,7 +768,8 @@ void check_delta_conv_route(const DeltaCase& dc) {
   {
     SCOPED_TRACE("random");
     SparseCase x = random_sparse(g, pc.batch, density, 83 + g.kh);
-    Vec w1 = random_vec(size_t(g.out_c) * g.k_size(), 84), w2 = random_vec(size_t(dc.filters) * g.out_c * dc.k * dc.k, 85);
+    Vec w1 = random_vec(size_t(g.out_c) * g.k_size(), 84),
+        w2 = random_vec(size_t(dc.filters) * g.out_c * dc.k * dc.k, 85);
     Vec b1 = random_vec(g.out_c, 86, 0.3, 1.0), b2 = random_vec(dc.filters, 87);
     for (size_t i = 0; i < b1.size(); i += 2) b1[i] = -b1[i];
     expect_delta_chain_equals_dense(dc, x, w1, b1, w2, b2);
@@ -798,7 +802,8 @@ TEST(GradCheck, DeltaConvAfterTheSparseHeadEqualsTheDenseChain) {
       // Like the paper: 10x10 stride 5 "same" on both; then 'valid' and stride 1.
       check_delta_conv({delta_head(in_c, 120, 10, 5, relu), cpu::DeltaRoute::automatic, 30, 3, 10, 5, true, relu});
       check_delta_conv({delta_head(in_c, 120, 10, 5, relu), cpu::DeltaRoute::automatic, 30, 3, 10, 5, false, !relu});
-      check_delta_conv({delta_head(in_c, 36, 5, 1, relu), cpu::DeltaRoute::automatic, 8, 3, 5, 1, false, relu});  // LeNet-like
+      check_delta_conv(
+          {delta_head(in_c, 36, 5, 1, relu), cpu::DeltaRoute::automatic, 8, 3, 5, 1, false, relu});  // LeNet-like
       check_delta_conv({delta_head(in_c, 36, 5, 1, relu), cpu::DeltaRoute::automatic, 8, 2, 3, 1, true, !relu});
     }
 }
@@ -824,23 +829,24 @@ TEST(GradCheck, DeltaConvNumericGradientsThroughBothOps) {
   for (bool relu : {true, false}) {
     SCOPED_TRACE(relu ? "relu" : "no relu");
     for (cpu::DeltaRoute route : {cpu::DeltaRoute::scatter, cpu::DeltaRoute::gemm}) {
-    const DeltaCase dc{{same_geom(2, 23, 21, 3, 10, 5), 2, 2, 2, 2, 3, relu, 0}, route, 8, 2, 3, 1, true, false};
-    const PoolCase& pc = dc.head;
-    SparseCase x = random_sparse(pc.g, pc.batch, 0.01, 95);
-    Vec w1 = random_vec(size_t(pc.g.out_c) * pc.g.k_size(), 96), w2 = random_vec(size_t(dc.filters) * pc.g.out_c * 9, 97);
-    Vec b1 = random_vec(pc.g.out_c, 98, 0.3, 1.0), b2 = random_vec(dc.filters, 99);
-    for (size_t i = 0; i < b1.size(); i += 2) b1[i] = -b1[i];
-    expect_no_winner_flips(pc, x, w1, b1);
-    if (::testing::Test::HasFatalFailure()) return;
-    GradCase c;
-    c.inputs = {&w1, &b1, &w2, &b2};
-    c.names = {"head dw", "head db", "delta conv dw", "delta conv db"};
-    c.forward = [&] { return delta_chain(dc, x, w1, b1, w2, b2, {}).y; };
-    c.backward = [&](const Vec& dy) {
-      ChainRun r = delta_chain(dc, x, w1, b1, w2, b2, dy);
-      return std::vector<Vec>{r.dw1, r.db1, r.dw2, r.db2};
-    };
-    check_gradients(c);
+      const DeltaCase dc{{same_geom(2, 23, 21, 3, 10, 5), 2, 2, 2, 2, 3, relu, 0}, route, 8, 2, 3, 1, true, false};
+      const PoolCase& pc = dc.head;
+      SparseCase x = random_sparse(pc.g, pc.batch, 0.01, 95);
+      Vec w1 = random_vec(size_t(pc.g.out_c) * pc.g.k_size(), 96),
+          w2 = random_vec(size_t(dc.filters) * pc.g.out_c * 9, 97);
+      Vec b1 = random_vec(pc.g.out_c, 98, 0.3, 1.0), b2 = random_vec(dc.filters, 99);
+      for (size_t i = 0; i < b1.size(); i += 2) b1[i] = -b1[i];
+      expect_no_winner_flips(pc, x, w1, b1);
+      if (::testing::Test::HasFatalFailure()) return;
+      GradCase c;
+      c.inputs = {&w1, &b1, &w2, &b2};
+      c.names = {"head dw", "head db", "delta conv dw", "delta conv db"};
+      c.forward = [&] { return delta_chain(dc, x, w1, b1, w2, b2, {}).y; };
+      c.backward = [&](const Vec& dy) {
+        ChainRun r = delta_chain(dc, x, w1, b1, w2, b2, dy);
+        return std::vector<Vec>{r.dw1, r.db1, r.dw2, r.db2};
+      };
+      check_gradients(c);
     }
   }
 }

@@ -551,7 +551,8 @@ TEST(SparseModel, DeltaConvOnlyAfterTheFusedOpAndProfiledAsSuch) {
   auto build = [&](const char* after, bool delta) {
     json arch = json::parse(std::string(R"({"layers": [
         {"type": "conv2d", "filters": 3, "kernel_size": 5, "strides": 2, "padding": "same"}, {"type": "relu"},
-        {"type": "max_pool2d", "pool_size": 2}, )") + after + R"(, {"type": "flatten"},
+        {"type": "max_pool2d", "pool_size": 2}, )") +
+                            after + R"(, {"type": "flatten"},
         {"type": "dense", "units": "classes"}]})");
     ModelOptions opt{{1, 1, 40, 40}, 3, 5};
     opt.sparse_delta_conv = delta;
