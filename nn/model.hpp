@@ -70,7 +70,8 @@ class Model {
   const Tensor& forward(const Tensor& batch, bool training);
   // The same for a sparse batch (nn/sparse.hpp; N x C x H x W of the model's input, on the
   // backend's device): layer 0 runs the sparse-input convolution, so the model must start with a
-  // conv2d (accepts_sparse_input()); the rest is the dense path. Same logits as forward() on the
+  // conv2d (accepts_sparse_input()); the rest is the dense path (but for the fusions below:
+  // sparse_pool_fused(), sparse_delta_conv()). Same logits as forward() on the
   // densified batch, up to float rounding; loss_and_grad, backward and the optimizers are
   // unchanged (layer 0 never computes an input gradient). The batch's arrays must stay alive and
   // unchanged until backward().
