@@ -101,6 +101,19 @@ void radix_sort24(std::vector<uint32_t>& keys, std::vector<uint32_t>& tmp) {
   }
 }
 
+// Pixel indices in increasing order. A FlowPic window of a handful of packets (the usual
+// streaming window: 3 to 10) would spend nearly all of a radix sort in clearing its two 4096-entry
+// histograms (32 KB per image), so below kRadixMin keys a comparison sort (insertion sort for the
+// few: std::sort is one below 16 keys) is used; the order is the same either way.
+constexpr size_t kRadixMin = 2048;
+void sort_pixels(std::vector<uint32_t>& keys, std::vector<uint32_t>& tmp) {
+  if (keys.size() >= kRadixMin) {
+    radix_sort24(keys, tmp);
+    return;
+  }
+  std::sort(keys.begin(), keys.end());
+}
+
 // Writes an image of n floats front to back: zeros, and at each run of equal sorted keys the
 // transformed run length. On x86 the image goes out through non-temporal 64-byte stores: a
 // 9 MB image would otherwise be read into the cache (write-allocate) only to be overwritten,
@@ -147,7 +160,7 @@ void flowpic_sparse(const PacketColumns& pk, const FlowPicSpec& spec, const Imag
     int64_t px = pixel_of(pk, spec, w, p);
     if (px >= 0) keys.push_back(static_cast<uint32_t>(px));
   }
-  radix_sort24(keys, tmp);
+  sort_pixels(keys, tmp);
   uint32_t mx = 0;
   if (spec.transform == PixelTransform::kMax) {
     for (size_t i = 0, j; i < keys.size(); i = j) {
@@ -210,7 +223,7 @@ void build_flowpic_sparse_cpu(const PacketColumns& pk, const FlowPicSpec& spec, 
         const int64_t px = pixel_of(pk, spec, w, p);
         if (px >= 0) keys.push_back(static_cast<uint32_t>(px));
       }
-      radix_sort24(keys, tmp);
+      sort_pixels(keys, tmp);
       std::vector<uint32_t>& runs = out.scratch[i];  // pixel, count, pixel, count, ...
       runs.clear();
       for (size_t a = 0, b; a < keys.size(); a = b) {

@@ -3,6 +3,7 @@
 // the CUDA builder's cells equal the CPU builder's bit for bit (skipped without a device).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "common/error.hpp"
@@ -63,6 +64,11 @@ Batch make_batch(int resolution, const std::string& transform, bool per_directio
   Batch b;
   std::mt19937_64 rng(static_cast<uint64_t>(resolution) * 31 + transform.size());
   for (int f = 0; f < 10; ++f) ft::add_flow(b.store, ft::random_flow(rng, 200 + 150 * f, 0.2));
+  // A dense flow: thousands of packets in one window (the CPU builder's radix sort, not its comparison sort).
+  std::vector<ft::Pkt> dense;
+  std::uniform_int_distribution<uint32_t> size(40, 1500), dir(0, 1);
+  for (int i = 0; i < 3000; ++i) dense.push_back({i * 0.005, size(rng), static_cast<uint8_t>(dir(rng))});
+  ft::add_flow(b.store, dense);
   b.rep = RepresentationConfig::parse(R"({"type": "flowpic", "block_s": 30, "resolution": )" +
                                           std::to_string(resolution) + R"(, "transform": ")" + transform +
                                           R"(", "flow_view": "bidirectional", "channels": ")" +
@@ -70,6 +76,14 @@ Batch make_batch(int resolution, const std::string& transform, bool per_directio
                                       "repr.json");
   const SampleIndex idx = build_sample_index(b.store, b.rep);
   for (const Sample& s : idx.samples) b.windows.push_back(s.window);
+  // Windows of 1 to 10 packets (the streaming classifier's usual 3 to 10): the first packets of a
+  // few windows on the same time axis.
+  for (size_t i = 0; i < 4 && i < idx.samples.size(); ++i)
+    for (uint64_t k = 1; k <= 10; ++k) {
+      ImageWindow w = idx.samples[i].window;
+      w.end = std::min(w.end, w.begin + k);
+      b.windows.push_back(w);
+    }
   AugmentConfig loss;
   loss.type = AugmentType::kPacketLoss;
   loss.loss_window_s = 2;
@@ -95,6 +109,11 @@ TEST(SparseImages, DensifiedTheyAreTheDenseImages) {
       for (bool per_direction : {false, true}) {
         SCOPED_TRACE(std::to_string(resolution) + " " + transform + (per_direction ? " per_direction" : ""));
         Batch b = make_batch(resolution, transform, per_direction);
+        uint64_t most = 0;
+        for (const ImageWindow& w : b.windows) most = std::max(most, w.end - w.begin);
+        if (resolution < 1000) {
+          ASSERT_GE(most, 2048u) << "a window for the CPU builder's radix sort";
+        }
         auto builder = make_image_builder(b.rep.image_spec(), BuilderDevice::kCpu, host_columns(b.store));
         const size_t floats = builder->image_floats(), n = b.windows.size();
         std::vector<float> dense(n * floats);
