@@ -63,6 +63,7 @@ class CpuImageBuilder final : public ImageBuilder {
     return s;
   }
   void synchronize() override {}
+  void set_packets(const PacketColumns& host_packets) override { packets_ = host_packets; }
 
  private:
   PacketColumns packets_;
@@ -111,6 +112,10 @@ class GpuImageBuilder final : public ImageBuilder {
     return flowpic_->build_sparse(packets_.columns(), windows, count, stream_);
   }
   void synchronize() override { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+  void set_packets(const PacketColumns& host_packets) override {
+    synchronize();  // queued builds may still read the old columns
+    packets_ = DevicePackets(host_packets, stream_);
+  }
 
  private:
   // Declared first, destroyed last: the stream outlives the work the members below queue on it.

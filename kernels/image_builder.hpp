@@ -72,6 +72,10 @@ class ImageBuilder {
   virtual SparseImages build_sparse(const ImageWindow* windows, size_t count) = 0;
   // Waits until everything queued is done (the CPU builder has nothing to wait for).
   virtual void synchronize() = 0;
+  // Points the builder at other host packet columns, keeping its buffers: a streaming caller builds
+  // each batch from packets of its own. The CPU builder keeps the pointers (the columns must
+  // outlive its builds); the CUDA builder uploads them and waits, as when it is made.
+  virtual void set_packets(const PacketColumns& host_packets) = 0;
 
  protected:
   explicit ImageBuilder(const ImageSpec& spec) : spec_(spec) {}

@@ -250,3 +250,30 @@ TEST(ImageBuilderFrontEndGpu, PayloadImagesEqualTheCpuFrontEnd) {
     ASSERT_TRUE(same_bits(build_host_through(*gpu, w), want)) << "side " << spec.side << " build_host";
   }
 }
+
+// set_packets: a builder pointed at other packet columns builds (dense and sparse) what a builder
+// made over them builds, on either device; the streaming classifier keeps one builder this way.
+TEST(ImageBuilderFrontEnd, SetPacketsBuildsFromTheNewColumns) {
+  const PacketStore a = random_store(5, 4), b = random_store(6, 7);
+  FlowPicSpec spec;
+  spec.resolution = 32;
+  spec.transform = PixelTransform::kClip255;
+  const std::vector<ImageWindow> wb = flowpic_windows(b, spec);
+  auto fresh = make_image_builder(spec, BuilderDevice::kCpu, host_columns(b));
+  const std::vector<float> want = build_host_through(*fresh, wb);
+  const SparseImages cells = fresh->build_sparse(wb.data(), wb.size());
+  const std::vector<uint32_t> want_index(cells.index, cells.index + cells.nnz);
+  for (BuilderDevice device : {BuilderDevice::kCpu, BuilderDevice::kGpu}) {
+    if (device == BuilderDevice::kGpu && !cuda_device_available()) continue;
+    auto builder = make_image_builder(spec, device, host_columns(a));
+    const std::vector<ImageWindow> wa = flowpic_windows(a, spec);
+    build_host_through(*builder, wa);  // its buffers sized for the first columns
+    builder->set_packets(host_columns(b));
+    ASSERT_TRUE(same_bits(build_host_through(*builder, wb), want)) << builder_device_name(device);
+    if (device == BuilderDevice::kCpu) {
+      const SparseImages got = builder->build_sparse(wb.data(), wb.size());
+      ASSERT_EQ(got.nnz, cells.nnz);
+      EXPECT_EQ(std::vector<uint32_t>(got.index, got.index + got.nnz), want_index);
+    }
+  }
+}
