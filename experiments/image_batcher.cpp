@@ -80,8 +80,6 @@ InputChoice choose_batch_input(const std::string& setting, const nn::Model& mode
                 c.density);
   if (!no.empty()) {
     c.reason = "auto: dense, " + no;
-  } else if (pixels < kSparseMinPixels) {
-    c.reason = std::string("auto: dense, small images: ") + est;
   } else if (!(c.density < kSparseMaxDensity)) {
     c.reason = std::string("auto: dense, dense images: ") + est;
   } else {

@@ -41,11 +41,17 @@ struct InputChoice {
 // The input path for a setting "dense", "sparse" or "auto" (experiment key "input"). "sparse" is an
 // error (naming `where`) unless the model's first layer is a convolution (nn::Model::
 // accepts_sparse_input), the images are FlowPics and no image augmentation is configured (those
-// change built images). "auto" picks sparse when it is allowed, the images are large (at least
-// kSparseMinPixels pixels) and the samples' mean packets per image are under kSparseMaxDensity of
-// its pixels: there the first convolution's cost per non-zero cell beats its cost per pixel.
+// change built images). "auto" picks sparse when it is allowed and the samples' mean packets per
+// image (an upper bound on its non-zero cells) are under kSparseMaxDensity of its pixels: there the
+// first convolution's cost per non-zero cell beats its cost per pixel, whatever the image size.
+// Measured on the CPU backend (results/bench/classify.md, results/bench/sparse.md): 1500x1500 paper
+// windows (density 0.0009) 5.4x faster per training step; 32x32 mini-FlowPics of 3 to 10 packets
+// (classify's 15 s windows of a capture, density 0.003) 20% less CPU per window in inference;
+// 32x32 quickstart training windows (283 packets, 20 cells per image: cell density 0.02, packet
+// density 0.28, so auto keeps them dense) 1.12x (batch 32) and 1.16x (batch 1024) faster per
+// training step. The bound is conservative where many packets share a cell. (A minimum of 100x100
+// pixels kept small images dense before; no measurement supported it.) Not measured on the GPU.
 inline constexpr double kSparseMaxDensity = 0.02;
-inline constexpr size_t kSparseMinPixels = 100 * 100;
 InputChoice choose_batch_input(const std::string& setting, const nn::Model& model,
                                const RepresentationConfig& representation, bool image_augmentation,
                                const std::vector<Sample>& samples, const std::string& where);

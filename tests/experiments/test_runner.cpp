@@ -25,6 +25,7 @@
 #include "experiments/synthetic_store.hpp"
 #include "kernels/augment.hpp"
 #include "kernels/image_builder_cpu.hpp"
+#include "nn/backend.hpp"
 #include "nn/weights.hpp"
 #include "support/error_of.hpp"
 #include "support/tiny_store.hpp"
@@ -194,13 +195,33 @@ TEST_F(Runner, SparseInputTrainsLikeDense) {
     for (size_t i = 0; i < runs[0].groups[0].probabilities.size(); ++i)
       EXPECT_NEAR(runs[k].groups[0].probabilities[i], runs[0].groups[0].probabilities[i], 1e-4);
   }
-  // auto keeps small images dense, and explains.
+  // auto decides by density, not size: these 32x32 windows hold more packets than 2% of their
+  // pixels, so dense (and it says why) ...
   ExperimentConfig small =
       config(task, {R"(representation={"type": "flowpic", "resolution": 32, "block_s": 15})", big[1]});
   PreparedExperiment d = prepare_experiment(small, 5);
   const RunResult r = run_once(small, d, 5, "run_experiment test.json").result;
   EXPECT_EQ(r.provenance["input"]["path"], "dense");
-  EXPECT_NE(r.provenance["input"]["reason"].get<std::string>().find("small images"), std::string::npos);
+  EXPECT_NE(r.provenance["input"]["reason"].get<std::string>().find("dense images"), std::string::npos)
+      << r.provenance["input"].dump();
+  // ... while windows of 3 packets (classify's usual ones on a capture) go sparse at 32x32 too: the
+  // sparse first layer costs less CPU there (results/bench/classify.md).
+  {
+    const RepresentationConfig rep = RepresentationConfig::from_json(small.representation, {"test.json", ""});
+    auto backend = nn::make_backend("cpu");
+    nn::ModelOptions mo;
+    mo.input = {1, 1, 32, 32};
+    mo.classes = 3;
+    const nn::Model m = nn::Model::from_json(parse_json(R"({"layers": [{"type": "conv2d", "filters": 2, "kernel_size": 5},
+        {"type": "flatten"}, {"type": "dense", "units": "classes"}]})", "m.json"), "m.json", mo, *backend);
+    std::vector<Sample> tiny(10);
+    for (Sample& t : tiny) t.packets = 3;
+    const InputChoice c = choose_batch_input("auto", m, rep, false, tiny, "classify");
+    EXPECT_EQ(c.input, BatchInput::kSparse) << c.reason;
+    EXPECT_NE(c.reason.find("auto: sparse, 3 packets per image of 1024 pixels"), std::string::npos) << c.reason;
+    tiny[0].packets = 200;  // mean 22.7 packets: 2.2% of the pixels
+    EXPECT_EQ(choose_batch_input("auto", m, rep, false, tiny, "classify").input, BatchInput::kDense);
+  }
   // "sparse" where it cannot run: one line naming the reason.
   std::string m = flowpic::testing::error_of([&] {
     ExperimentConfig c = config(task, {"input=sparse"});
