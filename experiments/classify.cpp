@@ -1,6 +1,7 @@
 #include "experiments/classify.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -50,11 +51,6 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-std::string num(double x, const char* f = "%.6f") {
-  char b[64];
-  std::snprintf(b, sizeof b, f, x);
-  return b;
-}
 
 // What a record needs besides the window: class names, label columns and the sources' names and labels.
 struct RowContext {
@@ -90,21 +86,74 @@ std::string csv_header(const RowContext& c) {
   return out + "\n";
 }
 
+// printf's "%.<precision>f" or "%.<precision>g" of x appended: std::to_chars writes the same
+// characters (it is specified as printf in the C locale) without printf's format parsing and
+// locale, which was most of the time spent writing a row.
+void append_number(std::string& out, double x, std::chars_format format, int precision) {
+  char b[64];
+  const std::to_chars_result r = std::to_chars(b, b + sizeof b, x, format, precision);
+  if (r.ec == std::errc()) {
+    out.append(b, r.ptr);
+    return;
+  }
+  char big[512];  // |x| beyond about 1e57 in fixed notation: too long for b
+  std::snprintf(big, sizeof big, format == std::chars_format::fixed ? "%.*f" : "%.*g", precision, x);
+  out += big;
+}
+void append_fixed6(std::string& out, double x) {
+  append_number(out, x, std::chars_format::fixed, 6);
+}
+template <typename T>
+void append_int(std::string& out, T v) {
+  char b[24];
+  out.append(b, std::to_chars(b, b + sizeof b, v).ptr);
+}
+
 void csv_row(const RowContext& c, const Row& r, std::string& out) {
   const Sample& s = *r.sample;
   const Endpoints e = endpoints(*r.key, s.direction);
   const size_t k = c.class_names.size();
-  if (c.live) out += num(r.time) + ",";
-  out += csv_field(*r.capture) + "," + std::to_string(r.flow) + "," + e.src + "," + std::to_string(e.sport) + "," +
-         e.dst + "," + std::to_string(e.dport) + "," + protocol_name(r.key->protocol) + "," +
-         direction_name(s.direction) + "," + std::to_string(s.index) + "," + num(s.start) + "," +
-         num(r.flow_start + s.start) + "," + std::to_string(s.packets) + "," +
-         csv_field(c.class_names[static_cast<size_t>(r.predicted)]) + "," +
-         num(r.probs[static_cast<size_t>(r.predicted)]);
-  for (size_t j = 0; j < k; ++j) out += "," + num(r.probs[j], "%.7g");
+  if (c.live) {
+    append_fixed6(out, r.time);
+    out += ',';
+  }
+  out += csv_field(*r.capture);
+  out += ',';
+  append_int(out, r.flow);
+  out += ',';
+  out += e.src;
+  out += ',';
+  append_int(out, e.sport);
+  out += ',';
+  out += e.dst;
+  out += ',';
+  append_int(out, e.dport);
+  out += ',';
+  out += protocol_name(r.key->protocol);
+  out += ',';
+  out += direction_name(s.direction);
+  out += ',';
+  append_int(out, s.index);
+  out += ',';
+  append_fixed6(out, s.start);
+  out += ',';
+  append_fixed6(out, r.flow_start + s.start);
+  out += ',';
+  append_int(out, s.packets);
+  out += ',';
+  out += csv_field(c.class_names[static_cast<size_t>(r.predicted)]);
+  out += ',';
+  append_fixed6(out, r.probs[static_cast<size_t>(r.predicted)]);
+  for (size_t j = 0; j < k; ++j) {
+    out += ',';
+    append_number(out, r.probs[j], std::chars_format::general, 7);
+  }
   if (r.labels)
-    for (const auto& v : *r.labels) out += "," + csv_field(v);
-  out += "\n";
+    for (const auto& v : *r.labels) {
+      out += ',';
+      out += csv_field(v);
+    }
+  out += '\n';
 }
 
 json json_row(const RowContext& c, const Row& r) {
