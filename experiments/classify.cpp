@@ -445,6 +445,8 @@ StreamOptions offline_stream(const ClassifyOptions& o) {
   s.flow = o.flow;
   s.batch_size = std::max(1, o.batch_size);
   s.ordered = true;
+  s.runners = o.runners;
+  s.runner_threads = o.runner_threads;
   return s;
 }
 
@@ -599,6 +601,8 @@ ClassifyRun classify_live(const ClassifyOptions& o, const std::string& format, F
   so.batch_deadline_s = o.batch_deadline_s;
   so.ordered = false;
   so.finalize_on_clock = true;
+  so.runners = o.runners;
+  so.runner_threads = o.runner_threads;
   std::fprintf(stderr, "classify: capturing on %s (link type %d%s%s), model on %s; stop with Ctrl-C\n",
                o.interface.c_str(), link, o.filter.empty() ? "" : ", filter ", o.filter.c_str(),
                model.backend_name.c_str());

@@ -26,6 +26,8 @@ struct ClassifyOptions {
   std::vector<std::string> label_maps;  // optional: label the flows as training did (shown beside predictions)
   std::string device = "auto";          // cpu | cuda | auto
   int batch_size = 128;
+  // Inference threads and OpenMP threads of each (StreamOptions::runners, runner_threads; 0: auto).
+  int runners = 0, runner_threads = 0;
   bool progress = true;
   FlowOptions flow;  // idle timeout, linger, max_open_sessions (as ingestion's defaults)
 

@@ -4,6 +4,13 @@
 #include <chrono>
 #include <cmath>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef __linux__
+#include <pthread.h>
+#endif
+
 #include "common/error.hpp"
 #include "common/h5.hpp"
 #include "dataset/packet_store.hpp"
@@ -49,6 +56,7 @@ ClassifierModel load_classifier(const std::string& model_path, const std::string
          ": the file does not record its representation (a weights file saved without export_weights); "
          "give the experiment config it was trained with: --config configs/X.json");
   }
+  c.path = model_path;
   c.representation_json = rep.to_json();
   c.backend = std::shared_ptr<nn::Backend>(nn::make_backend(device));
   c.model = std::make_unique<nn::Model>(nn::load_model(model_path, *c.backend));
@@ -83,6 +91,26 @@ void atomic_max(std::atomic<uint64_t>& a, uint64_t v) {
 
 }  // namespace
 
+// One runner: a copy of the model (the first runner uses the ClassifierModel's) and its reused
+// buffers. Its job is handed over under the classifier's mutex: `busy` set by the collector with
+// `items`, `done` set by the runner with `probs` (or `error`).
+struct StreamClassifier::Runner {
+  std::shared_ptr<nn::Backend> backend;  // a copy's own; null for the first runner
+  std::unique_ptr<nn::Model> own;
+  nn::Model* model = nullptr;
+  int threads = 0;       // OpenMP threads on the runner's thread (0: the process default)
+  PacketStore packets;   // the batch's windows' packets, one window after another (columns only)
+  std::vector<Sample> samples;  // theirs, windows indexing `packets`
+  std::vector<size_t> ids;
+  std::unique_ptr<ImageBatcher> batcher;  // over `packets` and `samples`, made at the first batch
+  std::vector<Item> items;
+  std::vector<float> probs;
+  bool busy = false, done = false;
+  double ms = 0;
+  std::exception_ptr error;
+  std::thread thread;
+};
+
 StreamClassifier::StreamClassifier(ClassifierModel& model, const StreamOptions& options, const LabelMap* labels,
                                    RecordSink& sink)
     : model_(model),
@@ -94,6 +122,32 @@ StreamClassifier::StreamClassifier(ClassifierModel& model, const StreamOptions& 
       capacity_(options.queue_capacity ? options.queue_capacity
                                        : std::max<size_t>(64, 4 * static_cast<size_t>(options.batch_size))) {
   if (options_.batch_size < 1) fail("classify: the batch size must be at least 1");
+  // The runners: copies of the model on the cpu backend (one model per thread: a model keeps its
+  // activations); the cuda backend runs its batches one after another on its one stream anyway.
+  const bool cpu = model.backend->device() == nn::DeviceKind::cpu;
+  int cores = 1;
+#ifdef _OPENMP
+  cores = std::max(1, omp_get_max_threads());  // OMP_NUM_THREADS, else the cores
+#endif
+  int runners = options_.runners > 0 ? options_.runners : std::min(kDefaultCpuRunners, cores);
+  if (!cpu || model.path.empty()) runners = 1;
+  const int threads = !cpu ? 0 : options_.runner_threads > 0 ? options_.runner_threads : std::max(1, cores / runners);
+  for (int k = 0; k < runners; ++k) {
+    auto r = std::make_unique<Runner>();
+    if (k == 0) {
+      r->model = model.model.get();
+    } else {
+      r->backend = std::shared_ptr<nn::Backend>(nn::make_cpu_backend());
+      r->own = std::make_unique<nn::Model>(nn::load_model(model.path, *r->backend));
+      r->model = r->own.get();
+    }
+    r->threads = threads;
+    runners_.push_back(std::move(r));
+  }
+  for (auto& r : runners_) {
+    Runner* p = r.get();
+    p->thread = std::thread([this, p] { runner_loop(*p); });
+  }
   thread_ = std::thread([this] { worker(); });
 }
 
@@ -105,6 +159,13 @@ StreamClassifier::~StreamClassifier() {
   not_empty_.notify_all();
   not_full_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  job_.notify_all();
+  for (auto& r : runners_)
+    if (r->thread.joinable()) r->thread.join();
 }
 
 void StreamClassifier::check_worker() const {
@@ -188,7 +249,10 @@ void StreamClassifier::on_window(CompletedWindow& w) {
   item.is_window = true;
   item.flow = slots_[w.slot].flow;
   item.sample = w.sample;
-  std::swap(item.packets, w.packets);
+  const WindowPackets& p = w.packets;
+  item.packets.resize(p.size());
+  for (size_t i = 0; i < p.size(); ++i)
+    item.packets[i] = Packet{p.time[i], p.ip_length[i], p.payload_length[i], p.direction[i]};
   queued_.fetch_add(1, std::memory_order_relaxed);
   push(std::move(item));
 }
@@ -234,7 +298,7 @@ StreamCounters StreamClassifier::counters() const {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The inference thread
+// The collector and the runners
 
 void StreamClassifier::deliver_end(const FlowEnd& end) {
   auto it = held_.find(end.flow.session);
@@ -257,77 +321,150 @@ void StreamClassifier::deliver_end(const FlowEnd& end) {
   sink_.flow_end(end);
 }
 
-void StreamClassifier::run_batch(std::vector<Item>& batch) {
+void StreamClassifier::run_batch(Runner& r) {
   const auto t0 = std::chrono::steady_clock::now();
-  const size_t m = batch.size();
-  // The windows' packets as a small store of their own, each window's indices moved into it.
-  PacketStore store;
-  size_t total = 0;
-  for (const Item& it : batch) total += it.packets.size();
-  store.time.reserve(total);
-  store.ip_length.reserve(total);
-  store.payload_length.reserve(total);
-  store.direction.reserve(total);
-  store.tcp_flags.reserve(total);
-  std::vector<Sample> samples(m);
+  const size_t m = r.items.size();
+  // The windows' packets into the runner's columns, each window's indices moved there.
+  PacketStore& store = r.packets;
+  store.time.clear();
+  store.ip_length.clear();
+  store.payload_length.clear();
+  store.direction.clear();
+  r.samples.resize(m);
   for (size_t i = 0; i < m; ++i) {
-    const WindowPackets& p = batch[i].packets;
     const uint64_t at = store.time.size();
-    store.time.insert(store.time.end(), p.time.begin(), p.time.end());
-    store.ip_length.insert(store.ip_length.end(), p.ip_length.begin(), p.ip_length.end());
-    store.payload_length.insert(store.payload_length.end(), p.payload_length.begin(), p.payload_length.end());
-    store.direction.insert(store.direction.end(), p.direction.begin(), p.direction.end());
-    store.tcp_flags.insert(store.tcp_flags.end(), p.tcp_flags.begin(), p.tcp_flags.end());
-    samples[i] = batch[i].sample;
-    samples[i].window.begin += at;
-    samples[i].window.end += at;
+    for (const Packet& p : r.items[i].packets) {
+      store.time.push_back(p.time);
+      store.ip_length.push_back(p.ip_length);
+      store.payload_length.push_back(p.payload_length);
+      store.direction.push_back(p.direction);
+    }
+    Sample& s = r.samples[i];
+    s = r.items[i].sample;
+    s.window.begin += at;
+    s.window.end += at;
   }
-  nn::Model& model = *model_.model;
+  if (!r.batcher)
+    r.batcher = std::make_unique<ImageBatcher>(store, model_.representation, r.samples, r.model->device(),
+                                               std::max(options_.batch_size, static_cast<int>(m)), nullptr,
+                                               static_cast<BatchInput>(input_));
+  else
+    r.batcher->set_packets(store);
+  if (r.ids.size() < m) {
+    r.ids.resize(m);
+    for (size_t i = 0; i < m; ++i) r.ids[i] = i;
+  }
+  r.probs = r.batcher->predict(*r.model, r.ids.data(), m);
+  r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void StreamClassifier::runner_loop(Runner& r) {
+#ifdef __linux__
+  pthread_setname_np(pthread_self(), "flowpic-infer");
+#endif
+#ifdef _OPENMP
+  if (r.threads > 0) omp_set_num_threads(r.threads);  // this thread's parallel regions
+#endif
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      job_.wait(lock, [&] { return (r.busy && !r.done) || stopping_; });
+      if (stopping_) return;
+    }
+    try {
+      run_batch(r);
+    } catch (...) {
+      r.error = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      r.done = true;
+    }
+    not_empty_.notify_all();  // the collector
+  }
+}
+
+bool StreamClassifier::front_done() const { return !in_flight_.empty() && in_flight_.front().runner->done; }
+
+StreamClassifier::Runner& StreamClassifier::free_runner() {
+  for (;;) {
+    for (auto& r : runners_)
+      if (!r->busy) return *r;
+    finish_front();  // every runner busy: the oldest batch is the first to wait for
+  }
+}
+
+void StreamClassifier::submit(std::vector<Item>& batch) {
   if (!input_chosen_) {
     // The input path from the first batch's windows (the whole run's are not known in advance).
-    const InputChoice c = choose_batch_input("auto", model, model_.representation, false, samples, "classify");
+    std::vector<Sample> samples;
+    samples.reserve(batch.size());
+    for (const Item& it : batch) samples.push_back(it.sample);
+    const InputChoice c =
+        choose_batch_input("auto", *model_.model, model_.representation, false, samples, "classify");
     input_ = static_cast<int>(c.input);
     input_reason_ = c.reason + " (estimated on the first batch)";
     input_chosen_ = true;
   }
-  std::vector<float> probs;
+  Runner& r = free_runner();
   {
-    ImageBatcher batcher(store, model_.representation, samples, model_.backend->device(),
-                         std::max(options_.batch_size, static_cast<int>(m)), nullptr, static_cast<BatchInput>(input_));
-    std::vector<size_t> ids(m);
-    for (size_t i = 0; i < m; ++i) ids[i] = i;
-    probs = batcher.predict(model, ids.data(), m);
+    std::lock_guard<std::mutex> lock(mu_);
+    r.items.swap(batch);  // the runner's emptied vector comes back, its capacity kept
+    r.busy = true;
+    r.done = false;
   }
-  const size_t k = model_.class_names.size();
-  const double at = wall_now();
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  for (size_t i = 0; i < m; ++i) {
-    WindowResult r;
-    r.flow = batch[i].flow;
-    r.sample = batch[i].sample;
-    r.sample.flow = static_cast<uint32_t>(r.flow.session);
-    const float* row = probs.data() + i * k;
-    r.predicted = static_cast<int32_t>(std::max_element(row, row + k) - row);
-    r.probabilities.assign(row, row + k);
-    r.classified_at = at;
-    Held& h = held_[r.flow.session];
-    --h.outstanding;
-    if (options_.ordered)
-      h.results.push_back(std::move(r));
-    else
-      sink_.window(r);
-  }
-  classified_.fetch_add(m);
-  batches_.fetch_add(1);
-  batch_seconds_.store(batch_seconds_.load() + ms / 1000.0);
-  last_batch_ms_.store(ms);
-  max_batch_ms_.store(std::max(max_batch_ms_.load(), ms));
+  job_.notify_all();
   batch.clear();
-  for (const FlowEnd& e : pending_ends_) deliver_end(e);
+  in_flight_.push_back(InFlight{&r, std::move(pending_ends_)});
   pending_ends_.clear();
 }
 
+void StreamClassifier::finish_front() {
+  InFlight f = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  Runner& r = *f.runner;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    not_empty_.wait(lock, [&] { return r.done; });
+  }
+  if (r.error) std::rethrow_exception(r.error);
+  const size_t m = r.items.size();
+  const size_t k = model_.class_names.size();
+  const double at = wall_now();
+  for (size_t i = 0; i < m; ++i) {
+    WindowResult w;
+    w.flow = r.items[i].flow;
+    w.sample = r.items[i].sample;
+    w.sample.flow = static_cast<uint32_t>(w.flow.session);
+    const float* row = r.probs.data() + i * k;
+    w.predicted = static_cast<int32_t>(std::max_element(row, row + k) - row);
+    w.probabilities.assign(row, row + k);
+    w.classified_at = at;
+    Held& h = held_[w.flow.session];
+    --h.outstanding;
+    if (options_.ordered)
+      h.results.push_back(std::move(w));
+    else
+      sink_.window(w);
+  }
+  classified_.fetch_add(m);
+  batches_.fetch_add(1);
+  batch_seconds_.store(batch_seconds_.load() + r.ms / 1000.0);
+  last_batch_ms_.store(r.ms);
+  max_batch_ms_.store(std::max(max_batch_ms_.load(), r.ms));
+  r.items.clear();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    r.busy = false;
+    r.done = false;
+  }
+  for (const FlowEnd& e : f.ends) deliver_end(e);
+}
+
 void StreamClassifier::worker() {
+#ifdef __linux__
+  pthread_setname_np(pthread_self(), "flowpic-collect");
+#endif
   try {
     std::vector<Item> batch;
     const size_t n = static_cast<size_t>(options_.batch_size);
@@ -336,15 +473,17 @@ void StreamClassifier::worker() {
         std::chrono::duration<double>(options_.batch_deadline_s));
     for (;;) {
       Item item;
-      bool have = false, done = false;
+      bool have = false, done = false, finished = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        auto ready = [&] { return !queue_.empty() || closing_; };
+        auto ready = [&] { return !queue_.empty() || closing_ || front_done(); };
         if (!batch.empty() && options_.batch_deadline_s > 0)
           not_empty_.wait_until(lock, first + deadline, ready);
         else
           not_empty_.wait(lock, ready);
-        if (!queue_.empty()) {
+        if (front_done()) {
+          finished = true;  // a batch's records first: they free a runner and go out at once
+        } else if (!queue_.empty()) {
           item = std::move(queue_.front());
           queue_.pop_front();
           have = true;
@@ -352,25 +491,33 @@ void StreamClassifier::worker() {
           done = true;
         }
       }
+      if (finished) finish_front();
       if (have) not_full_.notify_one();
       if (have && item.is_window) {
         if (batch.empty()) first = std::chrono::steady_clock::now();
         ++held_[item.flow.session].outstanding;
         batch.push_back(std::move(item));
-        if (batch.size() >= n) run_batch(batch);
+        if (batch.size() >= n) submit(batch);
       } else if (have) {
         // A flow without windows can end at once; one with windows waits behind the flows with
-        // windows before it, so that records stay in flow order.
+        // windows before it, so that records stay in flow order: after the batch being formed, or
+        // when that is empty, after the newest batch in flight.
         auto it = held_.find(item.end.flow.session);
-        if (it == held_.end() || (it->second.outstanding == 0 && pending_ends_.empty()))
+        const bool waiting = !pending_ends_.empty() ||
+                             std::any_of(in_flight_.begin(), in_flight_.end(),
+                                         [](const InFlight& f) { return !f.ends.empty(); });
+        if (it == held_.end() || (it->second.outstanding == 0 && !waiting))
           deliver_end(item.end);
-        else
+        else if (!batch.empty() || in_flight_.empty())
           pending_ends_.push_back(std::move(item.end));
+        else
+          in_flight_.back().ends.push_back(std::move(item.end));
       }
       if (!batch.empty() && options_.batch_deadline_s > 0 && std::chrono::steady_clock::now() - first >= deadline)
-        run_batch(batch);
+        submit(batch);
       if (done) {
-        if (!batch.empty()) run_batch(batch);
+        if (!batch.empty()) submit(batch);
+        while (!in_flight_.empty()) finish_front();
         for (const FlowEnd& e : pending_ends_) deliver_end(e);
         pending_ends_.clear();
         return;

@@ -1,11 +1,16 @@
 #pragma once
 // The streaming classification pipeline that classify uses for captures and live interfaces:
 //   packets -> FlowAssembler (sessions, listener mode: no packets kept) -> WindowStream (windows
-//   as they complete, each with a copy of its packets) -> a bounded queue -> an inference thread
+//   as they complete, each with a copy of its packets) -> a bounded queue -> batched inference
 //   (batches of up to batch_size windows, or fewer after batch_deadline_s; the model's backend,
 //   GPU when it is one) -> a RecordSink.
 // Memory is bounded by the open sessions (at most FlowOptions::max_open_sessions, the oldest-idle
-// evicted), the packets their pending windows still need, and the queue; never by the input size.
+// evicted), the packets their pending windows still need, the queue and the batches in flight;
+// never by the input size.
+// Threads: the caller's (packets to windows), a collector (forms the batches, delivers the records
+// in order) and `runners` inference threads, each with its own copy of the model and reused
+// buffers (the batch's packets, its images or cells), so that batches run side by side and the
+// next batch's images are built while the previous one is in the network.
 // Ordered mode (captures): each flow's window records are held until the flow ends, then delivered
 // in the order classify always wrote them: by flow (the store's order: the order flows end), then
 // direction, then window; flow numbers are the store's. Immediate mode (live): each record as
@@ -41,6 +46,7 @@ ModelFacts read_model_facts(const std::string& path);
 
 // A trained model and what it was trained on.
 struct ClassifierModel {
+  std::string path;  // the model file (StreamClassifier's runners load copies from it)
   std::vector<std::string> class_names;
   RepresentationConfig representation;
   json representation_json;
@@ -78,7 +84,7 @@ struct FlowEnd {
   SessionEnd why = SessionEnd::kFinish;
 };
 
-// Called on the inference thread, in the order described above.
+// Called on the collector thread, in the order described above.
 class RecordSink {
  public:
   virtual ~RecordSink() = default;
@@ -93,8 +99,18 @@ struct StreamOptions {
   double batch_deadline_s = 0;     // > 0: a partial batch runs this long after its first window
   bool ordered = true;             // see above
   bool finalize_on_clock = false;  // advance() hands out windows whose time has passed (live)
-  size_t queue_capacity = 0;       // windows and flow ends waiting for the inference thread (0: 4 batches)
+  size_t queue_capacity = 0;       // windows and flow ends waiting for the collector (0: 4 batches)
+  // Inference threads running batches at once, each with its own copy of the model and
+  // `runner_threads` OpenMP threads (0: the OpenMP threads shared among them). 0: auto (the cuda
+  // backend one; the cpu backend kDefaultCpuRunners, fewer on fewer cores). The records are the
+  // same for any count (up to float rounding where the threads per runner differ).
+  int runners = 0;
+  int runner_threads = 0;
 };
+// Two runners of one thread each beat one runner of two threads on 2 cores shared with the capture
+// thread (the 1 GB capture: 3.6 s against 4.3 s wall, results/bench/classify.md): no OpenMP team
+// to wake per layer, and one batch's image building and hand-over overlap the other's network.
+inline constexpr int kDefaultCpuRunners = 2;
 
 // Counters, readable from any thread.
 struct StreamCounters {
@@ -103,7 +119,7 @@ struct StreamCounters {
   uint64_t flows = 0;           // flows ended and kept
   uint64_t open_sessions = 0;   // now
   uint64_t evicted = 0;         // sessions ended early by max_open_sessions
-  uint64_t windows_queued = 0;  // handed to the inference thread
+  uint64_t windows_queued = 0;  // handed to the collector
   uint64_t windows_classified = 0;
   uint64_t batches = 0;
   double batch_seconds = 0;  // total time running batches (image building + the model)
@@ -129,7 +145,7 @@ class StreamClassifier final : private SessionListener {
   // Ends every open session (the end of a file: sessions never span files).
   void end_source();
   // Waits until every window is classified and every record delivered; rethrows an error of the
-  // inference thread. Call once, after the last end_source().
+  // collector or a runner. Call once, after the last end_source().
   void finish();
 
   StreamCounters counters() const;
@@ -139,12 +155,24 @@ class StreamClassifier final : private SessionListener {
   const std::string& input_reason() const { return input_reason_; }
 
  private:
+  // A window's packet as the image builders read it (one allocation per window, not one per column).
+  struct Packet {
+    double time;
+    uint32_t ip_length, payload_length;
+    uint8_t direction;
+  };
   struct Item {
     bool is_window = true;
     StreamFlow flow;
     Sample sample;
-    WindowPackets packets;
+    std::vector<Packet> packets;
     FlowEnd end;
+  };
+  struct Runner;
+  // A batch handed to a runner, and the flow ends that wait for it.
+  struct InFlight {
+    Runner* runner = nullptr;
+    std::vector<FlowEnd> ends;
   };
   struct Slot {
     StreamFlow flow;
@@ -159,7 +187,12 @@ class StreamClassifier final : private SessionListener {
   void on_window(CompletedWindow& w);
   void push(Item&& item);
   void worker();
-  void run_batch(std::vector<Item>& batch);
+  void runner_loop(Runner& r);
+  void run_batch(Runner& r);
+  void submit(std::vector<Item>& batch);
+  Runner& free_runner();
+  void finish_front();
+  bool front_done() const;  // under mu_
   void deliver_end(const FlowEnd& end);
   void check_worker() const;
 
@@ -186,14 +219,19 @@ class StreamClassifier final : private SessionListener {
   std::atomic<bool> failed_{false};
   std::thread thread_;
   bool finished_ = false;
+  // The runners (under mu_: their jobs' hand-over).
+  std::vector<std::unique_ptr<Runner>> runners_;
+  std::condition_variable job_;
+  bool stopping_ = false;
 
-  // Inference thread state.
+  // Collector state.
   struct Held {
     uint32_t outstanding = 0;
     std::vector<WindowResult> results;
   };
   std::unordered_map<uint64_t, Held> held_;
-  std::vector<FlowEnd> pending_ends_;
+  std::deque<InFlight> in_flight_;     // oldest first; records are delivered in this order
+  std::vector<FlowEnd> pending_ends_;  // waiting for the batch being formed
   bool input_chosen_ = false;
   int input_ = 0;  // BatchInput
   std::string input_reason_;

@@ -123,6 +123,8 @@ ImageBatcher::ImageBatcher(const PacketStore& store, const RepresentationConfig&
 
 ImageBatcher::~ImageBatcher() = default;
 
+void ImageBatcher::set_packets(const PacketStore& store) { builder_->set_packets(host_columns(store)); }
+
 void ImageBatcher::stage_windows(const size_t* ids, size_t n, const uint64_t* keys) {
   FLOWPIC_ASSERT(n > 0 && n <= max_batch_);
   windows_.clear();

@@ -58,13 +58,18 @@ InputChoice choose_batch_input(const std::string& setting, const nn::Model& mode
 
 class ImageBatcher {
  public:
-  // The store, representation, samples and augmenter (null: none) must outlive the batcher.
+  // The store, representation, samples and augmenter (null: none) must outlive the batcher (the
+  // store: until set_packets names another).
   ImageBatcher(const PacketStore& store, const RepresentationConfig& representation, const std::vector<Sample>& samples,
                nn::DeviceKind device, int max_batch, const Augmenter* augmenter = nullptr,
                BatchInput input = BatchInput::kDense);
   ~ImageBatcher();
   ImageBatcher(const ImageBatcher&) = delete;
   ImageBatcher& operator=(const ImageBatcher&) = delete;
+
+  // Builds from `store`'s packets from now on, keeping every buffer (a streaming caller refills one
+  // small store per batch, and the samples vector given to the constructor, in place).
+  void set_packets(const PacketStore& store);
 
   // Images of samples ids[0..n) (indices into `samples`): an n x C x H x W view, valid
   // until the next build(). With `keys` (and an augmenter), image i is augmented with draw

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -357,6 +358,54 @@ TEST_F(Tiny, ClassifyReproducesEvaluation) {
     EXPECT_EQ(classification_json(c)["windows"].size(), c.samples.size());
   };
   check(result);
+  // Streaming the records to a file gives the collected records' text with any number of runners
+  // (batches of 7: several in flight at once, flows ending while their windows are in flight), and
+  // every number in it is printf's text of the value.
+  {
+    ClassifyOptions o;
+    o.model_path = result;
+    o.captures = {capture};
+    o.device = "cpu";
+    o.progress = false;
+    o.batch_size = 7;
+    o.runners = 1;
+    o.runner_threads = 1;
+    const Classification ref = classify_captures(o);
+    const std::string want = classification_csv(ref);
+    ASSERT_GT(ref.samples.size(), 3u * 7) << "batches enough for 3 runners";
+    for (int runners : {1, 2, 3}) {
+      o.runners = runners;
+      const std::string path = dir() + "/classify/stream" + std::to_string(runners) + ".csv";
+      FILE* f = std::fopen(path.c_str(), "wb");
+      ASSERT_NE(f, nullptr);
+      const ClassifyRun streamed = classify_captures_to(o, "csv", f);
+      std::fclose(f);
+      EXPECT_EQ(read_text(path), want) << runners << " runners";
+      EXPECT_EQ(streamed.windows, ref.samples.size());
+    }
+    std::istringstream lines(want);
+    std::string line;
+    std::getline(lines, line);  // the header
+    const size_t k = ref.class_names.size();
+    auto printf_of = [](const char* format, double x) {
+      char b[64];
+      std::snprintf(b, sizeof b, format, x);
+      return std::string(b);
+    };
+    for (size_t i = 0; i < ref.samples.size(); ++i) {
+      ASSERT_TRUE(std::getline(lines, line));
+      std::vector<std::string> f;
+      std::stringstream fields(line);
+      for (std::string v; std::getline(fields, v, ',');) f.push_back(v);
+      ASSERT_EQ(f.size(), 14 + k) << line;
+      const Sample& smp = ref.samples[i];
+      const float* p = ref.probabilities.data() + i * k;
+      EXPECT_EQ(f[9], printf_of("%.6f", smp.start));
+      EXPECT_EQ(f[10], printf_of("%.6f", ref.store.start_time[smp.flow] + smp.start));
+      EXPECT_EQ(f[13], printf_of("%.6f", p[ref.predicted[i]]));
+      for (size_t j = 0; j < k; ++j) EXPECT_EQ(f[14 + j], printf_of("%.7g", p[j])) << line;
+    }
+  }
   // The exported weights file carries the class names and representation: classify needs nothing else.
   const std::string exported = dir() + "/classify/exported.h5";
   const std::string log = dir() + "/export.log";
