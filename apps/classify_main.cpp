@@ -37,7 +37,12 @@ int classify_main(int argc, char** argv) {
   if (!std::getenv("OMP_WAIT_POLICY")) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
 #ifdef __linux__
-    execv("/proc/self/exe", argv);  // returns only if it failed
+    char self[4096];  // the program's own path (not /proc/self/exe: ps would call it "exe")
+    const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+      self[len] = '\0';
+      execv(self, argv);  // returns only if it failed
+    }
 #endif
   }
   auto app = cli::make_app(

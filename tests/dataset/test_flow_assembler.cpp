@@ -1,4 +1,5 @@
 // FlowAssembler: initiator, directions, idle timeout, TCP FIN/RST/SYN splits, out-of-order times.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -292,3 +293,21 @@ TEST(FlowAssemblerListener, EvictsTheLeastRecentlyActiveAndCountsIt) {
 
 }  // namespace
 }  // namespace flowpic
+
+// FlowKey::addr_string writes IPv4 addresses itself (classify prints two per record): the text
+// is inet_ntop's for every octet value; IPv6 still goes through inet_ntop.
+TEST(FlowKeyText, AddressesAreInetNtopsText) {
+  std::mt19937_64 rng(7);
+  FlowKey k;
+  k.ip_version = 4;
+  for (int i = 0; i < 2000; ++i) {
+    for (int b = 0; b < 4; ++b)
+      k.addr_a[b] = static_cast<uint8_t>(i < 256 ? (b == 0 ? i : b == 1 ? 255 - i : b == 2 ? 0 : 255) : rng());
+    char want[INET_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET, k.addr_a.data(), want, sizeof want), nullptr);
+    ASSERT_EQ(k.addr_string(true), want);
+  }
+  k.ip_version = 6;
+  for (int b = 0; b < 16; ++b) k.addr_b[b] = static_cast<uint8_t>(b == 15 ? 1 : 0);
+  EXPECT_EQ(k.addr_string(false), "::1");
+}
