@@ -119,8 +119,8 @@ uint32_t FlowAssembler::open_session(const EndpointPair& canonical, const Decode
   s.only_syns = true;
   s.id = next_id_++;
   push_back(active_, slot);
-  index_.emplace(canonical, slot);
-  peak_open_ = std::max(peak_open_, index_.size());
+  index_insert(slot, static_cast<uint32_t>(EndpointPairHash()(canonical)));
+  peak_open_ = std::max(peak_open_, index_count_);
   if (listener_) listener_->opened(slot, s.id, s.key);
   return slot;
 }
@@ -161,10 +161,8 @@ void FlowAssembler::add(const DecodedPacket& p, int64_t time_ns) {
   if (time_ns > clock_ns_) clock_ns_ = time_ns;
   expire(clock_ns_);
   EndpointPair canonical = canonical_of(p);
-  auto it = index_.find(canonical);
-  uint32_t slot = kNone;
-  if (it != index_.end()) {
-    slot = it->second;
+  uint32_t slot = index_find(canonical, static_cast<uint32_t>(EndpointPairHash()(canonical)));
+  if (slot != kNone) {
     const Session& s = slots_[slot];
     bool from_a = p.src_port == s.key.port_a && p.src == s.key.addr_a;
     if (must_split(s, p, time_ns, from_a ? 0 : 1)) {
@@ -174,7 +172,7 @@ void FlowAssembler::add(const DecodedPacket& p, int64_t time_ns) {
     }
   }
   if (slot == kNone) {
-    if (index_.size() >= options_.max_open_sessions) {
+    if (index_count_ >= options_.max_open_sessions) {
       // Make room: end the least recently active session (closing sessions first, they are done).
       if (closing_.head != kNone) {
         close_session(closing_.head, SessionEnd::kTcpClose);
@@ -186,6 +184,57 @@ void FlowAssembler::add(const DecodedPacket& p, int64_t time_ns) {
     slot = open_session(canonical, p, time_ns);
   }
   append(slot, p, time_ns);
+}
+
+uint32_t FlowAssembler::index_find(const EndpointPair& key, uint32_t hash) const {
+  if (index_.empty()) return kNone;
+  const size_t mask = index_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const IndexEntry& e = index_[i];
+    if (e.slot == kNone) return kNone;
+    if (e.hash == hash && slots_[e.slot].canonical == key) return e.slot;
+  }
+}
+
+void FlowAssembler::index_insert(uint32_t slot, uint32_t hash) {
+  if (2 * (index_count_ + 1) > index_.size()) {  // grow: at most half full
+    std::vector<IndexEntry> old(std::max<size_t>(64, 2 * index_.size()));
+    old.swap(index_);
+    const size_t mask = index_.size() - 1;
+    for (const IndexEntry& e : old) {
+      if (e.slot == kNone) continue;
+      size_t i = e.hash & mask;
+      while (index_[i].slot != kNone) i = (i + 1) & mask;
+      index_[i] = e;
+    }
+  }
+  const size_t mask = index_.size() - 1;
+  size_t i = hash & mask;
+  while (index_[i].slot != kNone) i = (i + 1) & mask;
+  index_[i] = IndexEntry{hash, slot};
+  ++index_count_;
+}
+
+void FlowAssembler::index_erase(uint32_t slot) {
+  const size_t mask = index_.size() - 1;
+  size_t i = static_cast<uint32_t>(EndpointPairHash()(slots_[slot].canonical)) & mask;
+  while (index_[i].slot != slot) {
+    FLOWPIC_ASSERT(index_[i].slot != kNone);
+    i = (i + 1) & mask;
+  }
+  // Backward shift: an entry after the hole moves into it unless its home lies cyclically in
+  // (hole, entry], where a probe from its home never passes the hole.
+  for (size_t j = i;;) {
+    j = (j + 1) & mask;
+    if (index_[j].slot == kNone) break;
+    const size_t home = index_[j].hash & mask;
+    const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    index_[i] = index_[j];
+    i = j;
+  }
+  index_[i] = IndexEntry{};
+  --index_count_;
 }
 
 void FlowAssembler::advance(int64_t now_ns) {
@@ -206,7 +255,7 @@ void FlowAssembler::expire(int64_t now_ns) {
 void FlowAssembler::close_session(uint32_t slot, SessionEnd why) {
   Session& s = slots_[slot];
   unlink(s.closing ? closing_ : active_, slot);
-  index_.erase(s.canonical);
+  index_erase(slot);
   if (listener_)
     listener_->closed(slot, s.id, why);
   else

@@ -2,6 +2,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 
@@ -220,6 +222,43 @@ TEST(FlowAssembler, ManyInterleavedFlowsKeepEveryPacket) {
     for (size_t i = 1; i < f.size(); ++i) ASSERT_LE(f.time[i] - f.time[i - 1], 5.0 + 1e-9);
   }
   EXPECT_EQ(total, n);
+  EXPECT_EQ(a.open_sessions(), 0u);
+}
+
+// Thousands of keys opening and ending in random order (the session index grows several times
+// and erases in the middle of probe runs): every flow holds exactly the packets of its key between
+// two idle gaps, as a plain map of keys computes them.
+TEST(FlowAssembler, ManyKeysSplitExactlyByIdleGaps) {
+  Collected out;
+  FlowOptions o;
+  o.idle_timeout_s = 2;
+  FlowAssembler a(o, out.sink());
+  std::mt19937 rng(11);
+  std::map<uint16_t, std::pair<int64_t, uint64_t>> open;  // port -> last time, packets
+  std::vector<std::pair<uint16_t, uint64_t>> want;       // (port, packets) of each flow
+  int64_t t = kBase;
+  for (int i = 0; i < 60000; ++i) {
+    t += rng() % (kSec / 500);
+    const uint16_t port = static_cast<uint16_t>(1000 + rng() % (i < 30000 ? 4000 : 300));
+    auto it = open.find(port);
+    if (it != open.end() && t - it->second.first > 2 * kSec) {
+      want.emplace_back(port, it->second.second);
+      open.erase(it);
+      it = open.end();
+    }
+    if (it == open.end()) it = open.emplace(port, std::make_pair(t, uint64_t{0})).first;
+    it->second.first = t;
+    ++it->second.second;
+    a.add(packet("10.0.0.1", port, "10.0.0.2", 53, 17), t);
+  }
+  a.finish();
+  for (const auto& [port, last_and_n] : open) want.emplace_back(port, last_and_n.second);
+  std::vector<std::pair<uint16_t, uint64_t>> got;
+  for (const FlowRecord& f : out.flows) got.emplace_back(f.key.port_a, f.size());
+  std::sort(want.begin(), want.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_GT(want.size(), 5000u);
+  EXPECT_EQ(got, want);
   EXPECT_EQ(a.open_sessions(), 0u);
 }
 
