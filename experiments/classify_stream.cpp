@@ -122,6 +122,7 @@ StreamClassifier::StreamClassifier(ClassifierModel& model, const StreamOptions& 
       capacity_(options.queue_capacity ? options.queue_capacity
                                        : std::max<size_t>(64, 4 * static_cast<size_t>(options.batch_size))) {
   if (options_.batch_size < 1) fail("classify: the batch size must be at least 1");
+  wake_at_ = std::min(capacity_, static_cast<size_t>(options_.batch_size));
   // The runners: copies of the model on the cpu backend (one model per thread: a model keeps its
   // activations); the cuda backend runs its batches one after another on its one stream anyway.
   const bool cpu = model.backend->device() == nn::DeviceKind::cpu;
@@ -262,8 +263,12 @@ void StreamClassifier::push(Item&& item) {
   not_full_.wait(lock, [&] { return queue_.size() < capacity_ || failed_.load() || closing_; });
   if (failed_.load()) std::rethrow_exception(error_);
   queue_.push_back(std::move(item));
+  // The collector sleeps only on an empty queue and takes all of it when it wakes: waking it for
+  // every item (a futex wake and two context switches per window on 2 cores) cost more than its
+  // work; offline it is woken when a batch's worth is queued (or at finish()), live at once.
+  const bool wake = options_.batch_deadline_s > 0 || queue_.size() == wake_at_;
   lock.unlock();
-  not_empty_.notify_one();
+  if (wake) not_empty_.notify_one();
 }
 
 void StreamClassifier::finish() {
@@ -471,9 +476,9 @@ void StreamClassifier::worker() {
     std::chrono::steady_clock::time_point first;
     const auto deadline = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(options_.batch_deadline_s));
+    std::deque<Item> incoming;  // what the queue held when the collector woke
     for (;;) {
-      Item item;
-      bool have = false, done = false, finished = false;
+      bool done = false, finished = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
         auto ready = [&] { return !queue_.empty() || closing_ || front_done(); };
@@ -481,24 +486,22 @@ void StreamClassifier::worker() {
           not_empty_.wait_until(lock, first + deadline, ready);
         else
           not_empty_.wait(lock, ready);
-        if (front_done()) {
-          finished = true;  // a batch's records first: they free a runner and go out at once
-        } else if (!queue_.empty()) {
-          item = std::move(queue_.front());
-          queue_.pop_front();
-          have = true;
-        } else if (closing_) {
+        finished = front_done();  // a batch's records first: they free a runner and go out at once
+        if (!queue_.empty())
+          incoming.swap(queue_);
+        else if (closing_ && !finished)
           done = true;
-        }
       }
       if (finished) finish_front();
-      if (have) not_full_.notify_one();
-      if (have && item.is_window) {
-        if (batch.empty()) first = std::chrono::steady_clock::now();
-        ++held_[item.flow.session].outstanding;
-        batch.push_back(std::move(item));
-        if (batch.size() >= n) submit(batch);
-      } else if (have) {
+      if (!incoming.empty()) not_full_.notify_one();
+      for (Item& item : incoming) {
+        if (item.is_window) {
+          if (batch.empty()) first = std::chrono::steady_clock::now();
+          ++held_[item.flow.session].outstanding;
+          batch.push_back(std::move(item));
+          if (batch.size() >= n) submit(batch);
+          continue;
+        }
         // A flow without windows can end at once; one with windows waits behind the flows with
         // windows before it, so that records stay in flow order: after the batch being formed, or
         // when that is empty, after the newest batch in flight.
@@ -513,6 +516,7 @@ void StreamClassifier::worker() {
         else
           in_flight_.back().ends.push_back(std::move(item.end));
       }
+      incoming.clear();
       if (!batch.empty() && options_.batch_deadline_s > 0 && std::chrono::steady_clock::now() - first >= deadline)
         submit(batch);
       if (done) {

@@ -214,6 +214,7 @@ class StreamClassifier final : private SessionListener {
   std::condition_variable not_empty_, not_full_;
   std::deque<Item> queue_;
   size_t capacity_;
+  size_t wake_at_ = 1;  // offline: the queue length at which push() wakes the collector
   bool closing_ = false;
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};
