@@ -2,13 +2,13 @@
 // traffic (experiments/classify.hpp). Exit status: 0 done (also --duration reached), 1 a run error,
 // 2 a usage error, 130 stopped by SIGINT or SIGTERM after writing every record completed so far
 // and the summary (the project's rule for an interrupted run, as run_experiment's Ctrl-C).
+#include <unistd.h>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
-#include <unistd.h>
 
 #include "apps/command_line.hpp"
 #include "common/atomic_file.hpp"

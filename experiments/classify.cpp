@@ -51,7 +51,6 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-
 // What a record needs besides the window: class names, label columns and the sources' names and labels.
 struct RowContext {
   std::vector<std::string> class_names;
@@ -100,9 +99,7 @@ void append_number(std::string& out, double x, std::chars_format format, int pre
   std::snprintf(big, sizeof big, format == std::chars_format::fixed ? "%.*f" : "%.*g", precision, x);
   out += big;
 }
-void append_fixed6(std::string& out, double x) {
-  append_number(out, x, std::chars_format::fixed, 6);
-}
+void append_fixed6(std::string& out, double x) { append_number(out, x, std::chars_format::fixed, 6); }
 template <typename T>
 void append_int(std::string& out, T v) {
   char b[24];

@@ -98,8 +98,8 @@ struct StreamClassifier::Runner {
   std::shared_ptr<nn::Backend> backend;  // a copy's own; null for the first runner
   std::unique_ptr<nn::Model> own;
   nn::Model* model = nullptr;
-  int threads = 0;       // OpenMP threads on the runner's thread (0: the process default)
-  PacketStore packets;   // the batch's windows' packets, one window after another (columns only)
+  int threads = 0;              // OpenMP threads on the runner's thread (0: the process default)
+  PacketStore packets;          // the batch's windows' packets, one window after another (columns only)
   std::vector<Sample> samples;  // theirs, windows indexing `packets`
   std::vector<size_t> ids;
   std::unique_ptr<ImageBatcher> batcher;  // over `packets` and `samples`, made at the first batch
@@ -405,8 +405,7 @@ void StreamClassifier::submit(std::vector<Item>& batch) {
     std::vector<Sample> samples;
     samples.reserve(batch.size());
     for (const Item& it : batch) samples.push_back(it.sample);
-    const InputChoice c =
-        choose_batch_input("auto", *model_.model, model_.representation, false, samples, "classify");
+    const InputChoice c = choose_batch_input("auto", *model_.model, model_.representation, false, samples, "classify");
     input_ = static_cast<int>(c.input);
     input_reason_ = c.reason + " (estimated on the first batch)";
     input_chosen_ = true;
@@ -506,9 +505,8 @@ void StreamClassifier::worker() {
         // windows before it, so that records stay in flow order: after the batch being formed, or
         // when that is empty, after the newest batch in flight.
         auto it = held_.find(item.end.flow.session);
-        const bool waiting = !pending_ends_.empty() ||
-                             std::any_of(in_flight_.begin(), in_flight_.end(),
-                                         [](const InFlight& f) { return !f.ends.empty(); });
+        const bool waiting = !pending_ends_.empty() || std::any_of(in_flight_.begin(), in_flight_.end(),
+                                                                   [](const InFlight& f) { return !f.ends.empty(); });
         if (it == held_.end() || (it->second.outstanding == 0 && !waiting))
           deliver_end(item.end);
         else if (!batch.empty() || in_flight_.empty())

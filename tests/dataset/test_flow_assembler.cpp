@@ -209,7 +209,7 @@ TEST(FlowAssembler, ManyInterleavedFlowsKeepEveryPacket) {
   FlowAssembler a(o, out.sink());
   std::mt19937 rng(7);
   std::map<uint16_t, std::pair<int64_t, uint64_t>> open;  // port -> last time, packets
-  std::vector<std::pair<uint16_t, uint64_t>> want;       // (port, packets) of each flow
+  std::vector<std::pair<uint16_t, uint64_t>> want;        // (port, packets) of each flow
   uint64_t n = 0;
   int64_t t = kBase;
   for (int i = 0; i < 40000; ++i) {

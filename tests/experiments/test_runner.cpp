@@ -212,8 +212,11 @@ TEST_F(Runner, SparseInputTrainsLikeDense) {
     nn::ModelOptions mo;
     mo.input = {1, 1, 32, 32};
     mo.classes = 3;
-    const nn::Model m = nn::Model::from_json(parse_json(R"({"layers": [{"type": "conv2d", "filters": 2, "kernel_size": 5},
-        {"type": "flatten"}, {"type": "dense", "units": "classes"}]})", "m.json"), "m.json", mo, *backend);
+    const json arch = parse_json(
+        R"({"layers": [{"type": "conv2d", "filters": 2, "kernel_size": 5}, {"type": "flatten"},
+                       {"type": "dense", "units": "classes"}]})",
+        "m.json");
+    const nn::Model m = nn::Model::from_json(arch, "m.json", mo, *backend);
     std::vector<Sample> tiny(10);
     for (Sample& t : tiny) t.packets = 3;
     const InputChoice c = choose_batch_input("auto", m, rep, false, tiny, "classify");
