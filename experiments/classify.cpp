@@ -254,41 +254,51 @@ class WriterSink final : public RecordSink {
     if (format_ == "csv") put(csv_header(ctx_));
     if (format_ == "json") put(json_head(ctx_));
   }
+  ~WriterSink() override { write_out(); }  // the records so far, when close() was not reached (an error)
   void window(const WindowResult& r) override {
     const std::string& capture = ctx_.source_names.at(r.flow.source);
     const std::vector<std::string>* labels =
         ctx_.label_columns.empty() ? nullptr : &ctx_.source_labels.at(r.flow.source);
     Row row{&capture,    r.sample.flow,          &r.flow.key, r.flow.start_time, &r.sample,
             r.predicted, r.probabilities.data(), labels,      r.classified_at};
-    line_.clear();
     if (format_ == "csv") {
-      csv_row(ctx_, row, line_);
+      csv_row(ctx_, row, buf_);  // straight into the output buffer
     } else if (format_ == "jsonl") {
-      line_ = json_row(ctx_, row).dump() + "\n";
+      buf_ += json_row(ctx_, row).dump() + "\n";
     } else {
-      line_ = json_element(json_row(ctx_, row), !any_);
+      buf_ += json_element(json_row(ctx_, row), !any_);
     }
     any_ = true;
-    put(line_);
+    if (flush_ || buf_.size() >= kWriteAt) write_out();
     if (flush_) std::fflush(out_);
     summary_.window(r.flow.session, r.predicted);
   }
   void flow_end(const FlowEnd& e) override { summary_.flow_end(e.flow.session); }
   void close() {
     if (format_ == "json") put(json_tail(any_));
+    write_out();
     std::fflush(out_);
     if (std::ferror(out_)) fail("classify: cannot write the records (", std::strerror(errno), ")");
   }
   const SummaryCounter& summary() const { return summary_; }
 
  private:
-  void put(const std::string& s) { std::fwrite(s.data(), 1, s.size(), out_); }
+  // Records are written 1 MB at a time (a row at a time with flush_each: live).
+  static constexpr size_t kWriteAt = size_t{1} << 20;
+  void put(const std::string& s) {
+    buf_ += s;
+    if (flush_) write_out();
+  }
+  void write_out() {
+    std::fwrite(buf_.data(), 1, buf_.size(), out_);
+    buf_.clear();
+  }
   const RowContext& ctx_;
   std::string format_;
   FILE* out_;
   bool flush_;
   bool any_ = false;
-  std::string line_;
+  std::string buf_;
   SummaryCounter summary_;
 };
 

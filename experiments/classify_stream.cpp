@@ -13,7 +13,6 @@
 
 #include "common/error.hpp"
 #include "common/h5.hpp"
-#include "dataset/packet_store.hpp"
 #include "experiments/config.hpp"
 #include "experiments/image_batcher.hpp"
 #include "nn/weights.hpp"
@@ -100,7 +99,7 @@ struct StreamClassifier::Runner {
   nn::Model* model = nullptr;
   int threads = 0;              // OpenMP threads on the runner's thread (0: the process default)
   PacketStore packets;          // the batch's windows' packets, one window after another (columns only)
-  std::vector<Sample> samples;  // theirs, windows indexing `packets`
+  std::vector<Sample> samples;  // theirs, windows indexing `packets` (both formed by the collector)
   std::vector<size_t> ids;
   std::unique_ptr<ImageBatcher> batcher;  // over `packets` and `samples`, made at the first batch
   std::vector<Item> items;
@@ -250,18 +249,17 @@ void StreamClassifier::on_window(CompletedWindow& w) {
   item.is_window = true;
   item.flow = slots_[w.slot].flow;
   item.sample = w.sample;
-  const WindowPackets& p = w.packets;
-  item.packets.resize(p.size());
-  for (size_t i = 0; i < p.size(); ++i)
-    item.packets[i] = Packet{p.time[i], p.ip_length[i], p.payload_length[i], p.direction[i]};
+  item.count = w.size;
   queued_.fetch_add(1, std::memory_order_relaxed);
-  push(std::move(item));
+  push(std::move(item), w.packets);
 }
 
-void StreamClassifier::push(Item&& item) {
+void StreamClassifier::push(Item&& item, const WindowPacket* packets) {
   std::unique_lock<std::mutex> lock(mu_);
   not_full_.wait(lock, [&] { return queue_.size() < capacity_ || failed_.load() || closing_; });
   if (failed_.load()) std::rethrow_exception(error_);
+  item.first = queue_packets_.size();
+  queue_packets_.insert(queue_packets_.end(), packets, packets + item.count);
   queue_.push_back(std::move(item));
   // The collector sleeps only on an empty queue and takes all of it when it wakes: waking it for
   // every item (a futex wake and two context switches per window on 2 cores) cost more than its
@@ -310,16 +308,32 @@ void StreamClassifier::deliver_end(const FlowEnd& end) {
   if (it != held_.end()) {
     Held& h = it->second;
     FLOWPIC_ASSERT(h.outstanding == 0);
-    if (options_.ordered) {
-      std::stable_sort(h.results.begin(), h.results.end(), [](const WindowResult& a, const WindowResult& b) {
-        return a.sample.direction != b.sample.direction ? a.sample.direction < b.sample.direction
-                                                        : a.sample.index < b.sample.index;
-      });
-      for (WindowResult& r : h.results) {
-        r.flow.flow = end.flow.flow;
-        r.sample.flow = end.flow.flow;
-        sink_.window(r);
-      }
+    // Ordered mode: the flow's records by direction, then window (the chain is in completion
+    // order; the sort is stable), each with the flow as it ended (the windows' copies of it differ
+    // only in its number, known now).
+    std::vector<uint32_t>& order = delivery_order_;
+    order.clear();
+    for (uint32_t e = h.head; e != kNoEntry; e = held_windows_[e].next) order.push_back(e);
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      const Sample& x = held_windows_[a].sample;
+      const Sample& y = held_windows_[b].sample;
+      return x.direction != y.direction ? x.direction < y.direction : x.index < y.index;
+    });
+    const size_t k = model_.class_names.size();
+    WindowResult& r = result_;
+    r.flow = end.flow;
+    for (uint32_t e : order) {
+      const HeldWindow& w = held_windows_[e];
+      r.sample = w.sample;
+      r.sample.flow = end.flow.flow;
+      r.predicted = w.predicted;
+      r.probabilities.assign(held_probs_.data() + e * k, held_probs_.data() + (e + 1) * k);
+      r.classified_at = w.classified_at;
+      sink_.window(r);
+    }
+    for (uint32_t e : order) {
+      held_windows_[e].next = free_held_;
+      free_held_ = e;
     }
     held_.erase(it);
   }
@@ -329,26 +343,8 @@ void StreamClassifier::deliver_end(const FlowEnd& end) {
 void StreamClassifier::run_batch(Runner& r) {
   const auto t0 = std::chrono::steady_clock::now();
   const size_t m = r.items.size();
-  // The windows' packets into the runner's columns, each window's indices moved there.
   PacketStore& store = r.packets;
-  store.time.clear();
-  store.ip_length.clear();
-  store.payload_length.clear();
-  store.direction.clear();
-  r.samples.resize(m);
-  for (size_t i = 0; i < m; ++i) {
-    const uint64_t at = store.time.size();
-    for (const Packet& p : r.items[i].packets) {
-      store.time.push_back(p.time);
-      store.ip_length.push_back(p.ip_length);
-      store.payload_length.push_back(p.payload_length);
-      store.direction.push_back(p.direction);
-    }
-    Sample& s = r.samples[i];
-    s = r.items[i].sample;
-    s.window.begin += at;
-    s.window.end += at;
-  }
+  FLOWPIC_ASSERT(r.samples.size() == m);
   if (!r.batcher)
     r.batcher = std::make_unique<ImageBatcher>(store, model_.representation, r.samples, r.model->device(),
                                                std::max(options_.batch_size, static_cast<int>(m)), nullptr,
@@ -413,12 +409,22 @@ void StreamClassifier::submit(std::vector<Item>& batch) {
   Runner& r = free_runner();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    r.items.swap(batch);  // the runner's emptied vector comes back, its capacity kept
+    r.items.swap(batch);  // the runner's emptied vectors come back, their capacity kept
+    std::swap(r.packets.time, batch_packets_.time);
+    std::swap(r.packets.ip_length, batch_packets_.ip_length);
+    std::swap(r.packets.payload_length, batch_packets_.payload_length);
+    std::swap(r.packets.direction, batch_packets_.direction);
+    r.samples.swap(batch_samples_);
     r.busy = true;
     r.done = false;
   }
   job_.notify_all();
   batch.clear();
+  batch_packets_.time.clear();
+  batch_packets_.ip_length.clear();
+  batch_packets_.payload_length.clear();
+  batch_packets_.direction.clear();
+  batch_samples_.clear();
   in_flight_.push_back(InFlight{&r, std::move(pending_ends_)});
   pending_ends_.clear();
 }
@@ -436,20 +442,41 @@ void StreamClassifier::finish_front() {
   const size_t k = model_.class_names.size();
   const double at = wall_now();
   for (size_t i = 0; i < m; ++i) {
-    WindowResult w;
-    w.flow = r.items[i].flow;
-    w.sample = r.items[i].sample;
-    w.sample.flow = static_cast<uint32_t>(w.flow.session);
+    const Item& item = r.items[i];
     const float* row = r.probs.data() + i * k;
-    w.predicted = static_cast<int32_t>(std::max_element(row, row + k) - row);
-    w.probabilities.assign(row, row + k);
-    w.classified_at = at;
-    Held& h = held_[w.flow.session];
+    const int32_t predicted = static_cast<int32_t>(std::max_element(row, row + k) - row);
+    Held& h = *item.held;
     --h.outstanding;
-    if (options_.ordered)
-      h.results.push_back(std::move(w));
-    else
+    if (!options_.ordered) {
+      WindowResult& w = result_;
+      w.flow = item.flow;
+      w.sample = item.sample;
+      w.sample.flow = static_cast<uint32_t>(w.flow.session);
+      w.predicted = predicted;
+      w.probabilities.assign(row, row + k);
+      w.classified_at = at;
       sink_.window(w);
+      continue;
+    }
+    uint32_t e = free_held_;
+    if (e != kNoEntry) {
+      free_held_ = held_windows_[e].next;
+    } else {
+      e = static_cast<uint32_t>(held_windows_.size());
+      held_windows_.emplace_back();
+      held_probs_.resize(held_probs_.size() + k);
+    }
+    HeldWindow& w = held_windows_[e];
+    w.sample = item.sample;
+    w.predicted = predicted;
+    w.classified_at = at;
+    w.next = kNoEntry;
+    std::copy(row, row + k, held_probs_.begin() + static_cast<std::ptrdiff_t>(e * k));
+    if (h.tail == kNoEntry)
+      h.head = e;
+    else
+      held_windows_[h.tail].next = e;
+    h.tail = e;
   }
   classified_.fetch_add(m);
   batches_.fetch_add(1);
@@ -465,6 +492,26 @@ void StreamClassifier::finish_front() {
   for (const FlowEnd& e : f.ends) deliver_end(e);
 }
 
+void StreamClassifier::add_to_batch(std::vector<Item>& batch, Item&& item, const WindowPacket* packets) {
+  Held& h = held_[item.flow.session];
+  ++h.outstanding;
+  item.held = &h;
+  PacketStore& store = batch_packets_;
+  const uint64_t at = store.time.size();
+  for (size_t i = 0; i < item.count; ++i) {
+    const WindowPacket& p = packets[i];
+    store.time.push_back(p.time);
+    store.ip_length.push_back(p.ip_length);
+    store.payload_length.push_back(p.payload_length);
+    store.direction.push_back(p.direction);
+  }
+  Sample s = item.sample;
+  s.window.begin += at;
+  s.window.end += at;
+  batch_samples_.push_back(s);
+  batch.push_back(std::move(item));
+}
+
 void StreamClassifier::worker() {
 #ifdef __linux__
   pthread_setname_np(pthread_self(), "flowpic-collect");
@@ -475,7 +522,8 @@ void StreamClassifier::worker() {
     std::chrono::steady_clock::time_point first;
     const auto deadline = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(options_.batch_deadline_s));
-    std::deque<Item> incoming;  // what the queue held when the collector woke
+    std::vector<Item> incoming;  // what the queue held when the collector woke (capacity kept)
+    std::vector<WindowPacket> incoming_packets;
     for (;;) {
       bool done = false, finished = false;
       {
@@ -486,9 +534,10 @@ void StreamClassifier::worker() {
         else
           not_empty_.wait(lock, ready);
         finished = front_done();  // a batch's records first: they free a runner and go out at once
-        if (!queue_.empty())
+        if (!queue_.empty()) {
           incoming.swap(queue_);
-        else if (closing_ && !finished)
+          incoming_packets.swap(queue_packets_);
+        } else if (closing_ && !finished)
           done = true;
       }
       if (finished) finish_front();
@@ -496,8 +545,8 @@ void StreamClassifier::worker() {
       for (Item& item : incoming) {
         if (item.is_window) {
           if (batch.empty()) first = std::chrono::steady_clock::now();
-          ++held_[item.flow.session].outstanding;
-          batch.push_back(std::move(item));
+          const WindowPacket* packets = incoming_packets.data() + item.first;
+          add_to_batch(batch, std::move(item), packets);
           if (batch.size() >= n) submit(batch);
           continue;
         }
@@ -515,6 +564,7 @@ void StreamClassifier::worker() {
           in_flight_.back().ends.push_back(std::move(item.end));
       }
       incoming.clear();
+      incoming_packets.clear();
       if (!batch.empty() && options_.batch_deadline_s > 0 && std::chrono::steady_clock::now() - first >= deadline)
         submit(batch);
       if (done) {

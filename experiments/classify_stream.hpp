@@ -1,7 +1,7 @@
 #pragma once
 // The streaming classification pipeline that classify uses for captures and live interfaces:
 //   packets -> FlowAssembler (sessions, listener mode: no packets kept) -> WindowStream (windows
-//   as they complete, each with a copy of its packets) -> a bounded queue -> batched inference
+//   as they complete, their packets read in place) -> a bounded queue -> batched inference
 //   (batches of up to batch_size windows, or fewer after batch_deadline_s; the model's backend,
 //   GPU when it is one) -> a RecordSink.
 // Memory is bounded by the open sessions (at most FlowOptions::max_open_sessions, the oldest-idle
@@ -29,6 +29,7 @@
 
 #include "dataset/flow_assembler.hpp"
 #include "dataset/label_map.hpp"
+#include "dataset/packet_store.hpp"
 #include "kernels/sample_index.hpp"
 #include "kernels/window_stream.hpp"
 #include "nn/backend.hpp"
@@ -155,17 +156,17 @@ class StreamClassifier final : private SessionListener {
   const std::string& input_reason() const { return input_reason_; }
 
  private:
-  // A window's packet as the image builders read it (one allocation per window, not one per column).
-  struct Packet {
-    double time;
-    uint32_t ip_length, payload_length;
-    uint8_t direction;
-  };
+  struct Held;
+  // A window or a flow end on its way to the collector. A window's packets are not in the item
+  // (no allocation per window): they are packets [first, first + count) of the arena that travels
+  // with the queue (queue_packets_); the collector copies them into the columns of the batch being
+  // formed (batch_packets_), which go to the runner as they are.
   struct Item {
     bool is_window = true;
     StreamFlow flow;
     Sample sample;
-    std::vector<Packet> packets;
+    size_t first = 0, count = 0;  // its packets in the queue's arena
+    Held* held = nullptr;         // its flow's collector state (set by the collector)
     FlowEnd end;
   };
   struct Runner;
@@ -185,7 +186,8 @@ class StreamClassifier final : private SessionListener {
   void packet(uint32_t slot, const SessionPacket& packet) override;
   void closed(uint32_t slot, uint64_t id, SessionEnd why) override;
   void on_window(CompletedWindow& w);
-  void push(Item&& item);
+  void push(Item&& item, const WindowPacket* packets = nullptr);
+  void add_to_batch(std::vector<Item>& batch, Item&& item, const WindowPacket* packets);
   void worker();
   void runner_loop(Runner& r);
   void run_batch(Runner& r);
@@ -212,7 +214,8 @@ class StreamClassifier final : private SessionListener {
   // The queue.
   std::mutex mu_;
   std::condition_variable not_empty_, not_full_;
-  std::deque<Item> queue_;
+  std::vector<Item> queue_;  // a vector, not a deque: a deque of items this size allocates a node per item
+  std::vector<WindowPacket> queue_packets_;  // the queued windows' packets (Item::first)
   size_t capacity_;
   size_t wake_at_ = 1;  // offline: the queue length at which push() wakes the collector
   bool closing_ = false;
@@ -225,12 +228,28 @@ class StreamClassifier final : private SessionListener {
   std::condition_variable job_;
   bool stopping_ = false;
 
-  // Collector state.
+  // Collector state. A flow's records waiting for its end (ordered mode) are a chain through a
+  // pool of entries reused from a free list, their probabilities at k * entry in held_probs_: no
+  // allocation per record once the pool has grown to the records held at once.
+  static constexpr uint32_t kNoEntry = 0xFFFFFFFFu;
+  struct HeldWindow {
+    Sample sample;
+    int32_t predicted = 0;
+    double classified_at = 0;
+    uint32_t next = kNoEntry;
+  };
   struct Held {
     uint32_t outstanding = 0;
-    std::vector<WindowResult> results;
+    uint32_t head = kNoEntry, tail = kNoEntry;  // the chain, oldest first
   };
-  std::unordered_map<uint64_t, Held> held_;
+  std::unordered_map<uint64_t, Held> held_;  // by session; a value's address is stable until erased
+  std::vector<HeldWindow> held_windows_;
+  std::vector<float> held_probs_;
+  uint32_t free_held_ = kNoEntry;
+  std::vector<uint32_t> delivery_order_;  // deliver_end's, reused
+  WindowResult result_;                   // reused for every record delivered
+  PacketStore batch_packets_;             // the batch being formed: its windows' packets (columns)...
+  std::vector<Sample> batch_samples_;     // ...and its samples, windows indexing them
   std::deque<InFlight> in_flight_;     // oldest first; records are delivered in this order
   std::vector<FlowEnd> pending_ends_;  // waiting for the batch being formed
   bool input_chosen_ = false;

@@ -90,13 +90,13 @@ void WindowStream::finalize_block(uint32_t slot, Session& s, View& v) {
   const double end = start + c.block_s;
   ++stats_.blocks;
   size_t a = v.head;
-  while (a < v.buf.size() && v.buf[a].t - v.origin < start) ++a;
+  while (a < v.buf.size() && v.buf[a].time - v.origin < start) ++a;
   size_t b = a;
-  while (b < v.buf.size() && (c.closed_end ? v.buf[b].t - v.origin <= end : v.buf[b].t - v.origin < end)) ++b;
+  while (b < v.buf.size() && (c.closed_end ? v.buf[b].time - v.origin <= end : v.buf[b].time - v.origin < end)) ++b;
   const uint64_t n = b - a;
   if (static_cast<int64_t>(n) <= c.packets_more_than) {
     ++stats_.blocks_few_packets;
-  } else if (c.span_more_than_s && !(v.buf[b - 1].t - v.buf[a].t > *c.span_more_than_s)) {
+  } else if (c.span_more_than_s && !(v.buf[b - 1].time - v.buf[a].time > *c.span_more_than_s)) {
     ++stats_.blocks_short_span;
   } else {
     Sample& o = out_.sample;
@@ -114,27 +114,10 @@ void WindowStream::finalize_block(uint32_t slot, Session& s, View& v) {
       o.window.t0 = v.origin + start;
       o.window.duration = c.block_s;
     } else {
-      o.window.t0 = v.buf[a].t;
-      o.window.duration = v.buf[b - 1].t - v.buf[a].t;
+      o.window.t0 = v.buf[a].time;
+      o.window.duration = v.buf[b - 1].time - v.buf[a].time;
     }
-    WindowPackets& w = out_.packets;
-    w.time.resize(n);
-    w.ip_length.resize(n);
-    w.payload_length.resize(n);
-    w.direction.resize(n);
-    w.tcp_flags.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      const Buffered& p = v.buf[a + i];
-      w.time[i] = p.t;
-      w.ip_length[i] = p.ip_length;
-      w.payload_length[i] = p.payload_length;
-      w.direction[i] = p.direction;
-      w.tcp_flags[i] = p.tcp_flags;
-    }
-    out_.slot = slot;
-    ++s.windows;
-    ++stats_.samples;
-    emit_(out_);
+    emit(slot, s, v, a, b);
   }
   v.next_block = k + 1;
   if (c.blocks == BlockSelection::kFirst) {
@@ -145,7 +128,7 @@ void WindowStream::finalize_block(uint32_t slot, Session& s, View& v) {
   // No pending block starts before the next one: the packets before its start are no longer needed.
   const double next_start = static_cast<double>(k + 1) * c.stride_s;
   size_t drop = 0;
-  while (v.head + drop < v.buf.size() && v.buf[v.head + drop].t - v.origin < next_start) ++drop;
+  while (v.head + drop < v.buf.size() && v.buf[v.head + drop].time - v.origin < next_start) ++drop;
   drop_front(v, drop);
 }
 
@@ -167,20 +150,20 @@ void WindowStream::add_flowpic(uint32_t, Session& s, View& v, const Buffered& b)
   if (v.done) return;
   if (!v.any) {
     v.any = true;
-    v.origin = b.t;
+    v.origin = b.time;
     v.last = 0;
   }
-  const double tau = b.t - v.origin;
+  const double tau = b.time - v.origin;
   const double next_start = static_cast<double>(v.next_block) * rep_.flowpic.stride_s;
   if (tau < 0 || (tau < next_start && tau < v.last)) {
     ++counters_.late_packets;  // before the view's first packet, or in a window already handed out
     return;
   }
-  if (tau >= v.last || v.buf.size() == v.head || !(b.t < v.buf.back().t)) {
+  if (tau >= v.last || v.buf.size() == v.head || !(b.time < v.buf.back().time)) {
     v.buf.push_back(b);
   } else {
-    auto at = std::upper_bound(v.buf.begin() + static_cast<std::ptrdiff_t>(v.head), v.buf.end(), b.t,
-                               [](double t, const Buffered& x) { return t < x.t; });
+    auto at = std::upper_bound(v.buf.begin() + static_cast<std::ptrdiff_t>(v.head), v.buf.end(), b.time,
+                               [](double t, const Buffered& x) { return t < x.time; });
     v.buf.insert(at, b);
   }
   (void)s;
@@ -195,27 +178,18 @@ void WindowStream::emit_payload(uint32_t slot, Session& s, size_t end) {
   o = Sample{};
   o.direction = 2;
   o.index = static_cast<uint32_t>(s.subflow);
-  o.start = v.buf[v.head].t;
+  o.start = v.buf[v.head].time;
   o.packets = static_cast<uint32_t>(s.sub_sizes);
   o.window.begin = 0;
   o.window.end = end - v.head;
   o.window.directions = kDirBoth;
-  WindowPackets& w = out_.packets;
-  const size_t n = end - v.head;
-  w.time.resize(n);
-  w.ip_length.resize(n);
-  w.payload_length.resize(n);
-  w.direction.resize(n);
-  w.tcp_flags.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const Buffered& p = v.buf[v.head + i];
-    w.time[i] = p.t;
-    w.ip_length[i] = p.ip_length;
-    w.payload_length[i] = p.payload_length;
-    w.direction[i] = p.direction;
-    w.tcp_flags[i] = p.tcp_flags;
-  }
+  emit(slot, s, v, v.head, end);
+}
+
+void WindowStream::emit(uint32_t slot, Session& s, const View& v, size_t begin, size_t end) {
   out_.slot = slot;
+  out_.packets = v.buf.data() + begin;
+  out_.size = end - begin;
   ++s.windows;
   ++stats_.samples;
   emit_(out_);
@@ -269,7 +243,7 @@ void WindowStream::packet(uint32_t slot, int64_t time_ns, uint32_t ip_length, ui
     if (c.image.oversize == OversizeRule::kDrop) keep = false;
   }
   if (keep) add_flowpic(slot, s, v, b);
-  if (in_order) pass_time(slot, s, b.t);
+  if (in_order) pass_time(slot, s, b.time);
 }
 
 void WindowStream::advance(int64_t now_ns) {

@@ -1,8 +1,9 @@
 #pragma once
 // The sample index (kernels/sample_index.hpp) over a stream of sessions instead of a packet store:
 // packets arrive one at a time per session, and each window (a FlowPic block, the first T seconds,
-// a payload image's subflow) is handed out as soon as it is complete, with copies of its packets,
-// while the session may still be open. Live classification and streaming classify use it.
+// a payload image's subflow) is handed out as soon as it is complete, with its packets (read in
+// place from the session's buffer), while the session may still be open. Live classification and
+// streaming classify use it.
 //
 // The windows, their packets, their Sample fields (direction, index, start, packets, window t0 and
 // duration) and the SampleIndexStats are those build_sample_index gives for the store ingestion
@@ -29,18 +30,20 @@
 
 namespace flowpic {
 
-// A window's packets (times since the session's first packet, as the store would hold them).
-struct WindowPackets {
-  std::vector<double> time;
-  std::vector<uint32_t> ip_length, payload_length;
-  std::vector<uint8_t> direction, tcp_flags;
-  size_t size() const { return time.size(); }
+// A window's packet (time since the session's first packet, as the store would hold it).
+struct WindowPacket {
+  double time;
+  uint32_t ip_length, payload_length;
+  uint8_t direction, tcp_flags;
 };
 
 struct CompletedWindow {
   uint32_t slot = 0;  // the session's slot (as given to packet())
   Sample sample;      // flow unset (0); window.begin/end index `packets`
-  WindowPackets packets;
+  // The window's packets in time order: the session's own buffer, valid during the call only (no
+  // copy is made; the consumer copies what it keeps).
+  const WindowPacket* packets = nullptr;
+  size_t size = 0;
 };
 
 struct WindowStreamCounters {
@@ -74,11 +77,7 @@ class WindowStream {
   const WindowStreamCounters& counters() const { return counters_; }
 
  private:
-  struct Buffered {
-    double t;  // seconds since the session's first packet
-    uint32_t ip_length, payload_length;
-    uint8_t direction, tcp_flags;
-  };
+  using Buffered = WindowPacket;
   struct View {
     uint8_t mask = kDirBoth, direction = 2;
     bool any = false, done = false;
@@ -104,6 +103,7 @@ class WindowStream {
   void add_flowpic(uint32_t slot, Session& s, View& v, const Buffered& b);
   void add_payload(uint32_t slot, Session& s, const Buffered& b);
   void emit_payload(uint32_t slot, Session& s, size_t end);
+  void emit(uint32_t slot, Session& s, const View& v, size_t begin, size_t end);
   void drop_front(View& v, size_t n);
   void clear(View& v);
 

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -404,7 +406,17 @@ TEST_F(Tiny, ClassifyReproducesEvaluation) {
       EXPECT_EQ(f[10], printf_of("%.6f", ref.store.start_time[smp.flow] + smp.start));
       EXPECT_EQ(f[13], printf_of("%.6f", p[ref.predicted[i]]));
       for (size_t j = 0; j < k; ++j) EXPECT_EQ(f[14 + j], printf_of("%.7g", p[j])) << line;
+      // The records' order: by flow (numbered in the order flows end), then direction, then window.
+      if (i > 0) {
+        const Sample& prev = ref.samples[i - 1];
+        EXPECT_LT(std::make_tuple(prev.flow, prev.direction, prev.index),
+                  std::make_tuple(smp.flow, smp.direction, smp.index))
+            << line;
+      }
     }
+    std::set<uint32_t> flows;
+    for (const Sample& smp : ref.samples) flows.insert(smp.flow);
+    EXPECT_LT(flows.size(), ref.samples.size()) << "flows with several windows, whose records the collector holds";
   }
   // The exported weights file carries the class names and representation: classify needs nothing else.
   const std::string exported = dir() + "/classify/exported.h5";

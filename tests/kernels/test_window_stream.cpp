@@ -64,9 +64,17 @@ PacketStore as_store(const std::vector<TestSession>& sessions) {
   return st;
 }
 
+// A handed-out window's packets, copied (they are valid during the call only).
+std::vector<WindowPacket> copy_packets(const CompletedWindow& w) { return {w.packets, w.packets + w.size}; }
+std::vector<double> times(const std::vector<WindowPacket>& p) {
+  std::vector<double> t;
+  for (const WindowPacket& x : p) t.push_back(x.time);
+  return t;
+}
+
 struct Streamed {
   std::vector<Sample> samples;  // flow = session index
-  std::vector<WindowPackets> packets;
+  std::vector<std::vector<WindowPacket>> packets;
   SampleIndexStats stats;
   uint64_t peak = 0;
 };
@@ -78,7 +86,7 @@ Streamed stream(const std::vector<TestSession>& sessions, const RepresentationCo
     Sample s = w.sample;
     s.flow = w.slot;
     out.samples.push_back(s);
-    out.packets.push_back(w.packets);
+    out.packets.push_back(copy_packets(w));
   });
   std::vector<size_t> next(sessions.size(), 0);
   for (uint32_t f = 0; f < sessions.size(); ++f) ws.open(f, sessions[f].ns[0]);
@@ -116,7 +124,7 @@ void expect_same(const std::vector<TestSession>& sessions, const std::string& re
     auto it = by_key.find({want.flow, want.direction, want.index});
     ASSERT_NE(it, by_key.end()) << "flow " << want.flow << " window " << want.index;
     const Sample& got = st.samples[it->second];
-    const WindowPackets& p = st.packets[it->second];
+    const std::vector<WindowPacket>& p = st.packets[it->second];
     EXPECT_EQ(got.start, want.start);
     EXPECT_EQ(got.packets, want.packets);
     EXPECT_EQ(got.window.t0, want.window.t0);
@@ -125,14 +133,27 @@ void expect_same(const std::vector<TestSession>& sessions, const std::string& re
     EXPECT_EQ(got.origin, want.origin);
     // The window's packets: those of the store's window in its directions (and size axis, "drop").
     std::vector<double> expect_t;
+    std::vector<uint32_t> expect_ip, expect_payload, got_ip, got_payload;
+    std::vector<uint8_t> expect_dir, got_dir;
     for (uint64_t q = want.window.begin; q < want.window.end; ++q) {
       if (!(want.window.directions & (1u << store.direction[q]))) continue;
       if (rep.type == RepresentationConfig::Type::kFlowPic && rep.flowpic.image.oversize == OversizeRule::kDrop &&
           store.ip_length[q] > rep.flowpic.image.max_size)
         continue;
       expect_t.push_back(store.time[q]);
+      expect_ip.push_back(store.ip_length[q]);
+      expect_payload.push_back(store.payload_length[q]);
+      expect_dir.push_back(store.direction[q]);
     }
-    EXPECT_EQ(p.time, expect_t);
+    for (const WindowPacket& x : p) {
+      got_ip.push_back(x.ip_length);
+      got_payload.push_back(x.payload_length);
+      got_dir.push_back(x.direction);
+    }
+    EXPECT_EQ(times(p), expect_t);
+    EXPECT_EQ(got_ip, expect_ip);
+    EXPECT_EQ(got_payload, expect_payload);
+    EXPECT_EQ(got_dir, expect_dir);
   }
 }
 
@@ -197,7 +218,7 @@ TEST(WindowStream, OutOfOrderPackets) {
   const RepresentationConfig rep = RepresentationConfig::parse(
       R"({"type": "flowpic", "resolution": 32, "block_s": 10, "packets_more_than": 0})", "t");
   std::vector<std::vector<double>> got;
-  WindowStream ws(rep, [&](CompletedWindow& w) { got.push_back(w.packets.time); });
+  WindowStream ws(rep, [&](CompletedWindow& w) { got.push_back(times(copy_packets(w))); });
   const int64_t s = int64_t{1} << 60, sec = 1000000000;
   ws.open(0, s);
   ws.packet(0, s, 100, 10, 0, 0);
