@@ -230,10 +230,12 @@ struct SummaryCounter {
       if (it->second[k]) ++flows[k];
     classes_of.erase(it);
   }
-  std::string text(const std::vector<std::string>& class_names, const std::string& backend,
+  // input: the StreamClassifier's input_reason() (which input path the CNN ran; empty before a batch).
+  std::string text(const std::vector<std::string>& class_names, const std::string& backend, const std::string& input,
                    const SampleIndexStats& stats) const {
     std::ostringstream out;
     out << "classify: " << total_windows << " windows from " << total_flows << " flows on " << backend << "\n";
+    if (!input.empty()) out << "  input: " << input << "\n";
     out << "  predicted class           windows     flows\n";
     for (size_t k = 0; k < class_names.size(); ++k) {
       char b[256];
@@ -488,6 +490,7 @@ Classification classify_captures(const ClassifyOptions& o) {
     out = read_captures(o, files, sc);
     sc.finish();
     c.stats = sc.index_stats();
+    c.input = sc.input_reason();
     warn_evicted(sc.counters(), o);
   }
   warnings.insert(warnings.end(), out.warnings.begin(), out.warnings.end());
@@ -540,7 +543,7 @@ ClassifyRun classify_captures_to(const ClassifyOptions& o, const std::string& fo
     warnings.insert(warnings.end(), out.warnings.begin(), out.warnings.end());
     warn_all(warnings);
     warn_evicted(sc.counters(), o);
-    run.summary = sink.summary().text(ctx.class_names, ctx.backend, sc.index_stats());
+    run.summary = sink.summary().text(ctx.class_names, ctx.backend, sc.input_reason(), sc.index_stats());
     run.interrupted = out.interrupted;
     run.packets = out.packets;
   }
@@ -668,7 +671,7 @@ ClassifyRun classify_live(const ClassifyOptions& o, const std::string& format, F
                 static_cast<unsigned long long>(end.flows), static_cast<unsigned long long>(end.windows_classified),
                 static_cast<unsigned long long>(end.batches),
                 end.batches ? end.batch_seconds * 1000.0 / end.batches : 0.0);
-  run.summary = std::string(b) + sink.summary().text(ctx.class_names, ctx.backend, sc.index_stats());
+  run.summary = std::string(b) + sink.summary().text(ctx.class_names, ctx.backend, sc.input_reason(), sc.index_stats());
   run.windows = sink.summary().total_windows;
   run.flows = sink.summary().total_flows;
   run.packets = end.packets;
@@ -722,7 +725,7 @@ std::string classification_summary(const Classification& c) {
   SummaryCounter s(c.class_names.size());
   for (size_t i = 0; i < c.samples.size(); ++i) s.window(c.samples[i].flow, c.predicted[i]);
   for (size_t f = 0; f < c.store.num_flows(); ++f) s.flow_end(f);
-  return s.text(c.class_names, c.backend, c.stats);
+  return s.text(c.class_names, c.backend, c.input, c.stats);
 }
 
 ExportedWeights export_weights(const std::string& result_path, const std::string& out_path) {

@@ -51,6 +51,7 @@ struct Classification {
   std::vector<int32_t> predicted;
   std::vector<float> probabilities;  // samples x classes, row-major
   std::string backend;               // what ran the model
+  std::string input;                 // its input path and why (StreamClassifier::input_reason())
   SampleIndexStats stats;
 };
 

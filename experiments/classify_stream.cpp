@@ -403,7 +403,7 @@ void StreamClassifier::submit(std::vector<Item>& batch) {
     for (const Item& it : batch) samples.push_back(it.sample);
     const InputChoice c = choose_batch_input("auto", *model_.model, model_.representation, false, samples, "classify");
     input_ = static_cast<int>(c.input);
-    input_reason_ = c.reason + " (estimated on the first batch)";
+    input_reason_ = std::string(batch_input_name(c.input)) + " (" + c.reason + ", estimated on the first batch)";
     input_chosen_ = true;
   }
   Runner& r = free_runner();

@@ -153,6 +153,8 @@ class StreamClassifier final : private SessionListener {
   const SampleIndexStats& index_stats() const { return windows_.stats(); }
   uint64_t reordered_packets() const { return reordered_; }
   const std::map<std::string, uint64_t>& skipped() const { return skipped_; }
+  // The CNN's input path and why, e.g. "sparse (auto: sparse, 3 packets per image of 1024 pixels
+  // (density 0.0029), estimated on the first batch)"; empty until a batch has run.
   const std::string& input_reason() const { return input_reason_; }
 
  private:

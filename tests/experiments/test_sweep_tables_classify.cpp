@@ -433,6 +433,12 @@ TEST_F(Tiny, ClassifyReproducesEvaluation) {
       << read_text(log);
   EXPECT_NO_THROW(parse_json(read_text(out), out));
   EXPECT_NE(read_text(log).find("predicted class"), std::string::npos);
+  // Which input path the CNN ran, and why (issue 16: results record the path).
+  const std::string summary = read_text(log);
+  EXPECT_TRUE(summary.find("\n  input: sparse (auto: sparse, ") != std::string::npos ||
+              summary.find("\n  input: dense (auto: dense, ") != std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find(", estimated on the first batch)\n"), std::string::npos) << summary;
   EXPECT_NE(
       std::system((bin("classify") + " " + result + " " + capture + " --format xml >" + out + " 2>" + log).c_str()), 0);
   EXPECT_NE(read_text(log).find("--format: xml not in {csv,json,jsonl}"), std::string::npos) << read_text(log);
