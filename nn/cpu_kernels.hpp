@@ -1292,7 +1292,10 @@ void maxpool_forward(const PoolGeom& g, int batch, const T* x, T* y) {
         const T* base = xp + size_t(oy * g.sh) * g.in_w + ox * g.sw;
         T m = base[0];
         for (int ky = 0; ky < g.kh; ++ky)
-          for (int kx = 0; kx < g.kw; ++kx) m = std::max(m, base[size_t(ky) * g.in_w + kx]);
+          for (int kx = 0; kx < g.kw; ++kx) {
+            const T v = base[size_t(ky) * g.in_w + kx];
+            m = m < v ? v : m;  // std::max(m, v) as a select (a branch there is a coin flip)
+          }
         yp[size_t(oy) * OW + ox] = m;
       }
   }
@@ -1334,7 +1337,10 @@ void maxpool_backward(const PoolGeom& g, int batch, const T* x, const T* dy, T* 
 template <typename T>
 void relu_forward(size_t n, const T* __restrict x, T* __restrict y) {
 #pragma omp parallel for simd schedule(static) if (long(n) >= kParallelMin)
-  for (long i = 0; i < long(n); ++i) y[i] = std::max(x[i], T(0));
+  for (long i = 0; i < long(n); ++i) {
+    const T v = x[i];
+    y[i] = v < T(0) ? T(0) : v;  // std::max's result, as a select: GCC left std::max a branch here
+  }
 }
 // Uses the output: dx = dy where y > 0.
 template <typename T>
