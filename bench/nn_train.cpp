@@ -46,7 +46,7 @@ struct Args {
   Shape input{1, 1, 1500, 1500};
   int batch = 32, iters = 3, warmup = 1, classes = 5;
   long sparse_nnz = 0;  // > 0: time the sparse path against the dense one (see the top)
-  int sparse_rows = 0;   // > 0: the cells of an image in that many consecutive rows
+  int sparse_rows = 0;  // > 0: the cells of an image in that many consecutive rows
   bool predict_only = false;
   std::string device = "cpu";
   std::string dump;  // PREFIX: write PREFIX.weights.h5 and PREFIX.outputs.h5 (input, probabilities)

@@ -416,11 +416,11 @@ void sparse_conv2d_forward(const ConvGeom& g, int batch, const int64_t* offsets,
       const size_t cols = size_t(r1 - r0) * OW;
       T* bp = buf.data();
       std::fill_n(bp, cols * M, T(0));
-      for_cells_feeding_band(
-          g, index + offsets[n], index + offsets[n + 1], r0, r1, [&](const uint32_t* e, int c, int row, int col) {
-            sparse_add_cell(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1,
-                            [&](int oh, int ow) { return bp + (size_t(oh - r0) * OW + ow) * M; });
-          });
+      for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
+                             [&](const uint32_t* e, int c, int row, int col) {
+                               sparse_add_cell(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1,
+                                               [&](int oh, int ow) { return bp + (size_t(oh - r0) * OW + ow) * M; });
+                             });
       T* yn = y + size_t(n) * M * P + size_t(r0) * OW;
       const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
       for (int f = 0; f < M; ++f) {
@@ -582,8 +582,7 @@ inline int sparse_pool_band_rows(const ConvGeom& g, const PoolGeom& p, int band)
 // order; strict >: the first maximum wins a tie.
 template <typename T, typename Src>
 inline void sparse_pool_window(const PoolGeom& p, int M, const T* bias, const T* background, T floor, bool relu,
-                               Src&& src_at, T* __restrict bv, int32_t* __restrict bi, T* yo, size_t PP,
-                               uint16_t* wo) {
+                               Src&& src_at, T* __restrict bv, int32_t* __restrict bi, T* yo, size_t PP, uint16_t* wo) {
   for (int32_t i = 0; i < p.kh * p.kw; ++i) {
     const T* __restrict src = src_at(i);
     if (i == 0) {
@@ -696,8 +695,7 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
             sparse_pool_window(
                 p, M, bias.data(), background.data(), floor, relu,
                 [&](int32_t i) { return at + (size_t(window_row[i]) * OW + window_col[i]) * M; }, best_v.data(),
-                best_i.data(),
-                yn + size_t(py) * PW + px, PP, wn ? wn + (size_t(py) * PW + px) * M : nullptr);
+                best_i.data(), yn + size_t(py) * PW + px, PP, wn ? wn + (size_t(py) * PW + px) * M : nullptr);
           }
         if (p0 == 0) count[n] = int64_t(PP), thread[n] = -1;
         continue;

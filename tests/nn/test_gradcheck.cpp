@@ -683,8 +683,9 @@ TEST(GradCheck, SparseConvPoolFewCellsAt32And1500) {
     for (int rows : {2, 32})
       on_every_route({geom(1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 0, 0), 2, 2, 2, 2, 0, relu, 0},
                      [&](const PoolCase& pc) { check_few_cells_route(pc, lenet_cells, rows); });
-    on_every_route({same_geom(1, 1500, 1500, 10, 10, 5), 2, 2, 2, 2, 0, relu, 0},
-                   [&](const PoolCase& pc) { check_few_cells_route(pc, {1, 0, 3, 10}, 3); });
+    on_every_route({same_geom(1, 1500, 1500, 10, 10, 5), 2, 2, 2, 2, 0, relu, 0}, [&](const PoolCase& pc) {
+      check_few_cells_route(pc, {1, 0, 3, 10}, 3);
+    });
   }
 }
 
