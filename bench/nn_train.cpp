@@ -16,6 +16,9 @@
 // also timed with the dense convolution there ("sparse_nodelta_median_ms"), and inference
 // (forward with training off, as Model::predict) both ways ("predict_median_ms",
 // "predict_nodelta_median_ms").
+// --sparse-rows R: the K cells of an image lie in R consecutive rows (from a random first row), as
+// a real window's packets do (a few packet sizes); 0 (the default): anywhere. --predict-only times
+// inference alone (the sparse batch with and without the delta conv; the JSON's training fields 0).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,6 +46,8 @@ struct Args {
   Shape input{1, 1, 1500, 1500};
   int batch = 32, iters = 3, warmup = 1, classes = 5;
   long sparse_nnz = 0;  // > 0: time the sparse path against the dense one (see the top)
+  int sparse_rows = 0;  // > 0: the cells of an image in that many consecutive rows
+  bool predict_only = false;
   std::string device = "cpu";
   std::string dump;  // PREFIX: write PREFIX.weights.h5 and PREFIX.outputs.h5 (input, probabilities)
 };
@@ -68,12 +73,17 @@ Args parse(int argc, char** argv) {
     if (f == "--help" || f == "-h") {
       std::puts(
           "usage: bench_nn_train [--model JSON] [--input CxHxW] [--batch N] [--iters N] [--warmup N] "
-          "[--classes N] [--device cpu|cuda|auto] [--dump PREFIX] [--sparse-nnz K]\n"
+          "[--classes N] [--device cpu|cuda|auto] [--dump PREFIX] [--sparse-nnz K [--sparse-rows R] "
+          "[--predict-only]]\n"
           "--sparse-nnz K times the step on a sparse batch of K random cells per image (counts 1-4) and on\n"
           "the same batch densified; FLOWPIC_NN_PROFILE=1 prints both per-layer profiles\n"
           "--dump writes PREFIX.weights.h5 (docs/weights.md) and PREFIX.outputs.h5 (/input, /probabilities\n"
           "in inference mode) after the run, for scripts/check_nn_torch.py");
       std::exit(0);
+    }
+    if (f == "--predict-only") {
+      a.predict_only = true;
+      continue;
     }
     if (i + 1 >= argc) fail(f, ": missing value (see --help)");
     std::string v = argv[++i];
@@ -95,6 +105,8 @@ Args parse(int argc, char** argv) {
       a.dump = v;
     else if (f == "--sparse-nnz")
       a.sparse_nnz = parse_int(f, v);
+    else if (f == "--sparse-rows")
+      a.sparse_rows = parse_int(f, v);
     else
       fail("unknown option '", f, "' (see --help)");
   }
@@ -128,18 +140,22 @@ double time_steps(const char* label, const Args& a, Model& model, Step&& step, d
   return secs[secs.size() / 2];
 }
 
-// K distinct random cells per image with counts 1-4 (fixed seed), as a dense host batch.
-std::vector<float> sparse_images(Shape bs, long k, Rng& rng) {
+// K distinct random cells per image with counts 1-4 (fixed seed), as a dense host batch; with
+// rows > 0 in that many consecutive rows of the first channel.
+std::vector<float> sparse_images(Shape bs, long k, int rows, Rng& rng) {
   const size_t per = bs.sample_count();
-  if (size_t(k) > per) fail("--sparse-nnz: ", k, " cells do not fit an image of ", per, " pixels");
+  const size_t span = rows > 0 ? size_t(std::min(rows, bs.h)) * bs.w : per;
+  if (size_t(k) > span) fail("--sparse-nnz: ", k, " cells do not fit ", span, " pixels");
   std::vector<float> host(bs.count(), 0.0f);
-  for (int n = 0; n < bs.n; ++n)
+  for (int n = 0; n < bs.n; ++n) {
+    const size_t first = rows > 0 ? size_t(rng.next_u64() % uint64_t(bs.h - std::min(rows, bs.h) + 1)) * bs.w : 0;
     for (long placed = 0; placed < k;) {
-      float& cell = host[size_t(n) * per + rng.next_u64() % per];
+      float& cell = host[size_t(n) * per + first + rng.next_u64() % span];
       if (cell != 0.0f) continue;
       cell = float(1 + rng.next_u64() % 4);
       ++placed;
     }
+  }
   return host;
 }
 
@@ -159,7 +175,7 @@ int run_sparse(const Args& a, Backend& backend) {
       nodelta_opt(nodelta_model, AdamConfig{}), dense_opt(dense_model, AdamConfig{});
   Shape bs = a.input.with_n(a.batch);
   Rng rng(42, 0);
-  OwnedSparseBatch xs = sparse_from_dense(sparse_images(bs, a.sparse_nnz, rng), bs, backend.device());
+  OwnedSparseBatch xs = sparse_from_dense(sparse_images(bs, a.sparse_nnz, a.sparse_rows, rng), bs, backend.device());
   Tensor xd = densify(xs.view(), backend.device());
   std::vector<int32_t> labels(a.batch);
   for (auto& l : labels) l = int32_t(rng.next_u64() % a.classes);
@@ -193,19 +209,22 @@ int run_sparse(const Args& a, Backend& backend) {
     backend.synchronize();
     return loss;
   };
+  const bool train = !a.predict_only;
   double sparse_cpu = 0, unfused_cpu = 0, dense_cpu = 0;
-  double sparse_med = time_steps("sparse ", a, sparse_model, sparse_step, &sparse_cpu);
-  double unfused_med = fused ? time_steps("sparse-unfused ", a, unfused_model, unfused_step, &unfused_cpu) : sparse_med;
+  double sparse_med = train ? time_steps("sparse ", a, sparse_model, sparse_step, &sparse_cpu) : 0;
+  double unfused_med =
+      fused && train ? time_steps("sparse-unfused ", a, unfused_model, unfused_step, &unfused_cpu) : sparse_med;
   if (!fused) unfused_cpu = sparse_cpu;
   double nodelta_cpu = sparse_cpu, predict_cpu = 0, predict_nodelta_cpu = 0;
-  double nodelta_med = delta ? time_steps("sparse-nodelta ", a, nodelta_model, nodelta_step, &nodelta_cpu) : sparse_med;
+  double nodelta_med =
+      delta && train ? time_steps("sparse-nodelta ", a, nodelta_model, nodelta_step, &nodelta_cpu) : sparse_med;
   double predict_med = time_steps(
       "predict ", a, sparse_model, [&] { return predict(sparse_model); }, &predict_cpu);
   double predict_nodelta_med =
       delta ? time_steps(
                   "predict-nodelta ", a, nodelta_model, [&] { return predict(nodelta_model); }, &predict_nodelta_cpu)
             : predict_med;
-  double dense_med = time_steps("dense ", a, dense_model, dense_step, &dense_cpu);
+  double dense_med = train ? time_steps("dense ", a, dense_model, dense_step, &dense_cpu) : 0;
   std::printf(
       "{\"engine\": \"flowpic\", \"device\": \"%s\", \"model\": \"%s\", \"input\": \"%dx%dx%d\", \"batch\": %d, "
       "\"iters\": %d, \"sparse_nnz\": %ld, \"sparse_pool_fused\": %s, \"sparse_delta_conv\": %s, "
@@ -216,7 +235,7 @@ int run_sparse(const Args& a, Backend& backend) {
       a.device.c_str(), a.model.c_str(), a.input.c, a.input.h, a.input.w, a.batch, a.iters, a.sparse_nnz,
       fused ? "true" : "false", delta ? "true" : "false", sparse_med * 1e3, sparse_cpu * 1e3, unfused_med * 1e3,
       unfused_cpu * 1e3, nodelta_med * 1e3, predict_med * 1e3, predict_nodelta_med * 1e3, dense_med * 1e3,
-      dense_cpu * 1e3, dense_med / sparse_med);
+      dense_cpu * 1e3, train ? dense_med / sparse_med : 0.0);
   return 0;
 }
 

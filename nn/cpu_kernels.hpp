@@ -12,7 +12,8 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <memory>
+#include <numeric>
+#include <utility>
 #include <vector>
 
 #include "nn/background_delta.hpp"
@@ -366,13 +367,13 @@ void for_cells_feeding_band(const ConvGeom& g, const uint32_t* first, const uint
 }
 
 // Adds one cell (channel c, row, col, value v) to the outputs of rows [r0, r1) whose windows hold
-// it, in a channel-last band buffer bp ((oh - r0) * OW + ow) * M, against the weights transposed to
-// K x M. With kLazyZero, an output position is zeroed on its first touch and marked in `touched`
-// (the band buffer is then never cleared as a whole). The one accumulation of the sparse forward
-// kernels, so that the plain and the pooled ones sum every output in the same order.
-template <typename T, bool kLazyZero>
+// it, against the weights transposed to K x M: acc(oh, ow) gives the output's channel-last
+// accumulator (its M filters side by side; a band buffer, or a slot given on first touch). The one
+// accumulation of the sparse forward kernels, so that the plain and the pooled ones (every route)
+// sum every output in the same order: the cells in index order.
+template <typename T, typename Acc>
 inline void sparse_add_cell(const ConvGeom& g, int OH, int OW, const T* wt, T v, int c, int row, int col, int r0,
-                            int r1, T* bp, uint8_t* touched) {
+                            int r1, Acc&& acc_at) {
   const int M = g.out_c;
   int oh0, oh1, ow0, ow1;
   window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
@@ -384,12 +385,7 @@ inline void sparse_add_cell(const ConvGeom& g, int OH, int OW, const T* wt, T v,
     for (int ow = ow0; ow <= ow1; ++ow) {
       const int kx = col + g.pad_left - ow * g.sw;
       const T* __restrict wk = wt + (size_t(c * g.kh + ky) * g.kw + kx) * M;
-      const size_t pos = size_t(oh - r0) * OW + ow;
-      T* __restrict acc = bp + pos * M;
-      if (kLazyZero && !touched[pos]) {
-        touched[pos] = 1;
-        std::fill_n(acc, M, T(0));
-      }
+      T* __restrict acc = acc_at(oh, ow);
 #pragma omp simd
       for (int f = 0; f < M; ++f) acc[f] += v * wk[f];
     }
@@ -420,10 +416,11 @@ void sparse_conv2d_forward(const ConvGeom& g, int batch, const int64_t* offsets,
       const size_t cols = size_t(r1 - r0) * OW;
       T* bp = buf.data();
       std::fill_n(bp, cols * M, T(0));
-      for_cells_feeding_band(
-          g, index + offsets[n], index + offsets[n + 1], r0, r1, [&](const uint32_t* e, int c, int row, int col) {
-            sparse_add_cell<T, false>(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1, bp, nullptr);
-          });
+      for_cells_feeding_band(g, index + offsets[n], index + offsets[n + 1], r0, r1,
+                             [&](const uint32_t* e, int c, int row, int col) {
+                               sparse_add_cell(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1,
+                                               [&](int oh, int ow) { return bp + (size_t(oh - r0) * OW + ow) * M; });
+                             });
       T* yn = y + size_t(n) * M * P + size_t(r0) * OW;
       const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
       for (int f = 0; f < M; ++f) {
@@ -527,15 +524,18 @@ void sparse_conv2d_backward(const ConvGeom& g, int batch, const int64_t* offsets
 // sparse_conv2d_forward followed by maxpool_forward (bit for bit: the same accumulation, and the
 // same tie rule, the first maximum in the window's row-major scan order wins).
 //
-// Forward works in bands of pooled rows: a band's conv rows (overlapping windows recompute the
-// shared rows) are summed channel-last in a per-thread buffer as in sparse_conv2d_forward, but a
-// position is zeroed only when a cell first touches it, and a byte per position says so. Every
-// untouched position holds act(bias) exactly, so a pooled window without a touched position is
-// act(bias) with winner 0 (all ties: the first wins) and reads nothing; the others scan the
-// window with the same strict > rule as maxpool_backward. Forward writes the pooled output
-// (NCHW) and, channel-last (N x PH x PW x M), each pooled output's winner: its offset
-// ky * pool_kw + kx in the window, or kPoolMasked when a fused ReLU zeroes the winner's gradient
-// (winner value <= 0), which is all backward needs of the forward pass.
+// Forward, per sample on the cell route (a sparse sample), in proportion to its cells: y's planes
+// (and the winners) are first filled with the background, act(bias) and winner 0 (what an unreached
+// window holds: all ties, the first wins); the conv outputs the cells reach get channel-last
+// accumulators in the order they are first touched (a slot per output, zeroed then), the pooled
+// windows holding them are listed, and only those windows are scanned, an unreached position in
+// them reading as act(bias). On the band route (a dense sample) a band of pooled rows has its conv
+// rows (overlapping windows recompute the shared rows) summed channel-last in a per-thread buffer
+// zeroed at once, as in sparse_conv2d_forward, and every window is scanned. The scan is one rule
+// (the strict > of maxpool_backward), and every output the same sum, on either route. Forward
+// writes the pooled output (NCHW) and, channel-last (N x PH x PW x M), each pooled output's winner:
+// its offset ky * pool_kw + kx in the window, or kPoolMasked when a fused ReLU zeroes the winner's
+// gradient (winner value <= 0), which is all backward needs of the forward pass.
 //
 // Backward, per sample: one pass over dy copies it channel-last with the masked outputs zeroed
 // (summing db on the way); then each cell, for each conv output it feeds and each pooled window
@@ -544,19 +544,28 @@ void sparse_conv2d_backward(const ConvGeom& g, int batch, const int64_t* offsets
 // (kPoolMasked and pool_window_fits_winners: geometry.hpp.)
 
 // How a sample goes through the fused op. A sample whose cells reach a good part of the conv
-// outputs (sparse_pool_dense_sample; at 6% density all of them) takes the band route: forward
-// zeroes the band buffer at once instead of per position, and backward routes dy to the winners
-// in a channel-last band buffer and runs the plain sparse backward's per-cell loop against it. A
-// sparse sample takes the cell route: lazy zeroing forward, and backward looks up, per cell and
-// output, whether that output won its window (no pass over the whole conv output). Same results
-// either way (the forward bit for bit); tests force each.
+// outputs takes the band route: forward zeroes a band buffer at once and scans every window
+// (sparse_pool_forward_bands), and backward (sparse_pool_dense_sample; at 6% density all of them)
+// routes dy to the winners in a channel-last band buffer and runs the plain sparse backward's
+// per-cell loop against it. A sparse sample takes the cell route: forward computes only the
+// windows its cells reach, and backward looks up, per cell and output, whether that output won its
+// window (no pass over the whole conv output). Same results either way (the forward bit for bit;
+// the cell route lists only the reached windows, the band route all); tests force each.
 enum class PoolRoute { automatic, cells, bands };
+inline int64_t sparse_pool_reach(const ConvGeom& g, int64_t cells) {  // conv outputs the cells feed, at most
+  return cells * int64_t((g.kh + g.sh - 1) / g.sh) * ((g.kw + g.sw - 1) / g.sw);
+}
 inline bool sparse_pool_dense_sample(const ConvGeom& g, int64_t cells) {
-  const int64_t taps = int64_t((g.kh + g.sh - 1) / g.sh) * ((g.kw + g.sw - 1) / g.sw);  // outputs per cell, at most
-  return cells * taps * 8 >= int64_t(g.out_h()) * g.out_w();
+  return sparse_pool_reach(g, cells) * 8 >= int64_t(g.out_h()) * g.out_w();
 }
 inline bool sparse_pool_use_bands(const ConvGeom& g, PoolRoute route, int64_t cells) {
   return route == PoolRoute::bands || (route == PoolRoute::automatic && sparse_pool_dense_sample(g, cells));
+}
+// Forward's cell route costs per output a cell reaches, the band route per conv output: the cell
+// route until the reach is half of them (LeNet-5 at 32x32: under 16 cells; the paper network: 11,250).
+inline bool sparse_pool_forward_bands(const ConvGeom& g, PoolRoute route, int64_t cells) {
+  return route == PoolRoute::bands ||
+         (route == PoolRoute::automatic && sparse_pool_reach(g, cells) * 2 >= int64_t(g.out_h()) * g.out_w());
 }
 
 // Pooled rows per band: as many as keep the band's conv rows within sparse_conv_band_rows;
@@ -567,11 +576,57 @@ inline int sparse_pool_band_rows(const ConvGeom& g, const PoolGeom& p, int band)
   return std::max(1, std::min(p.out_h(), (conv_rows - p.kh) / p.sh + 1));
 }
 
+// One pooled window: src(k) gives the channel-last conv sums (bias not added) of the window's
+// position k = ky * kw + kx in scan order, or null where no cell reaches (act(bias) there). Writes
+// the M outputs (yo[f * PP]) and, when wo is non-null, the winners (wo[f]). Scans in row-major
+// order; strict >: the first maximum wins a tie.
+template <typename T, typename Src>
+inline void sparse_pool_window(const PoolGeom& p, int M, const T* bias, const T* background, T floor, bool relu,
+                               Src&& src_at, T* __restrict bv, int32_t* __restrict bi, T* yo, size_t PP, uint16_t* wo) {
+  for (int32_t i = 0; i < p.kh * p.kw; ++i) {
+    const T* __restrict src = src_at(i);
+    if (i == 0) {
+      if (src) {
+        for (int f = 0; f < M; ++f) bv[f] = std::max(src[f] + bias[f], floor);
+      } else {
+        std::copy_n(background, M, bv);
+      }
+      std::fill_n(bi, M, 0);
+    } else if (src) {
+      // Plain loads, one select and arithmetic (std::max spelled out) so that GCC
+      // vectorises: the comparisons are coin flips for a branch predictor.
+      const T* __restrict bs = bias;
+#pragma omp simd
+      for (int f = 0; f < M; ++f) {
+        const T z = src[f] + bs[f], old = bv[f];
+        const int32_t old_i = bi[f];
+        const T v = z < floor ? floor : z;
+        const int32_t gt = v > old;
+        bv[f] = gt ? v : old;
+        bi[f] = old_i + gt * (i - old_i);  // arithmetic: a second select would not vectorise
+      }
+    } else {
+      const T* __restrict bg = background;
+#pragma omp simd
+      for (int f = 0; f < M; ++f) {
+        const T v = bg[f], old = bv[f];
+        const int32_t old_i = bi[f];
+        const int32_t gt = v > old;
+        bv[f] = gt ? v : old;
+        bi[f] = old_i + gt * (i - old_i);
+      }
+    }
+  }
+  for (int f = 0; f < M; ++f) yo[f * PP] = bv[f];
+  if (wo)
+    for (int f = 0; f < M; ++f) wo[f] = relu && !(bv[f] > T(0)) ? kPoolMasked : uint16_t(bi[f]);
+}
+
 // p is the pooling over the convolution's output (p.c = g.out_c, p.in_h = g.out_h(), p.in_w =
 // g.out_w()); y is batch x out_c x p.out_h() x p.out_w(), winners batch x p.out_h() x p.out_w()
 // x out_c, or null (inference: no backward pass follows). `listed` receives y as a background +
 // sparse delta (background_delta.hpp): the background act(bias), and per sample the pooled
-// positions of the windows that hold a touched position (on the band route: all of them).
+// positions of the windows that hold an output a cell reaches (on the band route: all of them).
 template <typename T>
 void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, const int64_t* offsets,
                               const uint32_t* index, const T* value, const T* w, const T* b, T* y, uint16_t* winners,
@@ -583,7 +638,7 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
   for (int f = 0; f < M; ++f)
     for (int k = 0; k < K; ++k) wt[size_t(k) * M + f] = w[size_t(f) * K + k];
   const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
-  // An untouched position: exactly what sparse_conv2d_forward writes for an output no cell reaches.
+  // An unreached position: exactly what sparse_conv2d_forward writes for an output no cell reaches.
   std::vector<T> bias(M), background(M);
   std::vector<uint16_t> background_winner(M);
   for (int f = 0; f < M; ++f) {
@@ -594,107 +649,116 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
   const int prows = sparse_pool_band_rows(g, p, band), bands = (PH + prows - 1) / prows;
   const int max_rows = (prows - 1) * p.sh + p.kh;  // conv rows of a full band
   const long items = long(batch) * bands;
-  std::unique_ptr<uint8_t[]> window_listed(new uint8_t[size_t(batch) * PP]);  // every byte is written
+  // Per sample, its listed windows: all (band route, thread -1) or `count` of them from `from` in
+  // thread `thread`'s list.
+  const int threads = max_threads();
+  std::vector<std::vector<uint32_t>> lists(threads);
+  std::vector<int64_t> count(batch), from(batch);
+  std::vector<int> thread(batch);
+  // The cell route: the pooled windows holding each conv row and column (no division per output).
+  std::vector<int> py_lo(OH), py_hi(OH), px_lo(OW), px_hi(OW);
+  for (int oh = 0; oh < OH; ++oh) window_range(oh, 0, p.kh, p.sh, PH, py_lo[oh], py_hi[oh]);
+  for (int ow = 0; ow < OW; ++ow) window_range(ow, 0, p.kw, p.sw, PW, px_lo[ow], px_hi[ow]);
+  std::vector<int> window_row(size_t(p.kh) * p.kw), window_col(window_row.size());  // of scan position i
+  for (int i = 0; i < p.kh * p.kw; ++i) window_row[i] = i / p.kw, window_col[i] = i % p.kw;
 #pragma omp parallel
   {
-    std::vector<T> buf(size_t(max_rows) * OW * M), best_v(M);
-    std::vector<uint8_t> touched(size_t(max_rows) * OW);
+    const int th = thread_id();
+    std::vector<T> buf, best_v(M);
     std::vector<int32_t> best_i(M);
+    // The cell route: a slot per conv output (-1: not reached), the reached outputs in slot order
+    // and their sums, and the reached windows (marked, and in the order found).
+    std::vector<int32_t> slot;
+    std::vector<uint32_t> windows;
+    std::vector<std::pair<int, int>> reached;  // (row, column)
+    std::vector<T> sums;
+    std::vector<uint8_t> mark;
+    std::vector<uint32_t>& out = lists[th];
 #pragma omp for schedule(static)
     for (long item = 0; item < items; ++item) {
       const int n = int(item / bands), p0 = int(item % bands) * prows, p1 = std::min(PH, p0 + prows);
-      const int r0 = p0 * p.sh, r1 = (p1 - 1) * p.sh + p.kh;  // conv rows; r1 <= OH as the windows fit
-      T* bp = buf.data();
-      uint8_t* tp = touched.data();
-      const size_t positions = size_t(r1 - r0) * OW;
-      if (sparse_pool_use_bands(g, route, offsets[n + 1] - offsets[n])) {
-        std::fill_n(bp, positions * M, T(0));
-        std::fill_n(tp, positions, uint8_t(1));
-        for_cells_feeding_band(
-            g, index + offsets[n], index + offsets[n + 1], r0, r1, [&](const uint32_t* e, int c, int row, int col) {
-              sparse_add_cell<T, false>(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1, bp, nullptr);
-            });
-      } else {
-        std::fill_n(tp, positions, uint8_t(0));
-        for_cells_feeding_band(
-            g, index + offsets[n], index + offsets[n + 1], r0, r1, [&](const uint32_t* e, int c, int row, int col) {
-              sparse_add_cell<T, true>(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1, bp, tp);
-            });
-      }
-      for (int py = p0; py < p1; ++py)
-        for (int px = 0; px < PW; ++px) {
-          const size_t at = size_t(py - p0) * p.sh * OW + size_t(px) * p.sw;  // window origin in the band
-          bool any = false;
-          for (int ky = 0; ky < p.kh; ++ky)
-            for (int kx = 0; kx < p.kw; ++kx) any |= tp[at + size_t(ky) * OW + kx] != 0;
-          T* yo = y + size_t(n) * M * PP + size_t(py) * PW + px;
-          uint16_t* wo = winners ? winners + ((size_t(n) * PH + py) * PW + px) * M : nullptr;
-          window_listed[size_t(n) * PP + size_t(py) * PW + px] = any;
-          if (!any) {
-            for (int f = 0; f < M; ++f) yo[f * PP] = background[f];
-            if (wo) std::copy_n(background_winner.data(), M, wo);
-            continue;
+      const uint32_t *first = index + offsets[n], *last = index + offsets[n + 1];
+      T* yn = y + size_t(n) * M * PP;
+      uint16_t* wn = winners ? winners + size_t(n) * PP * M : nullptr;
+      if (sparse_pool_forward_bands(g, route, last - first)) {
+        const int r0 = p0 * p.sh, r1 = (p1 - 1) * p.sh + p.kh;  // conv rows; r1 <= OH as the windows fit
+        buf.resize(size_t(max_rows) * OW * M);
+        T* bp = buf.data();
+        std::fill_n(bp, size_t(r1 - r0) * OW * M, T(0));
+        for_cells_feeding_band(g, first, last, r0, r1, [&](const uint32_t* e, int c, int row, int col) {
+          sparse_add_cell(g, OH, OW, wt.data(), value[e - index], c, row, col, r0, r1,
+                          [&](int oh, int ow) { return bp + (size_t(oh - r0) * OW + ow) * M; });
+        });
+        for (int py = p0; py < p1; ++py)
+          for (int px = 0; px < PW; ++px) {
+            const T* at = bp + (size_t(py - p0) * p.sh * OW + size_t(px) * p.sw) * M;  // window origin
+            sparse_pool_window(
+                p, M, bias.data(), background.data(), floor, relu,
+                [&](int32_t i) { return at + (size_t(window_row[i]) * OW + window_col[i]) * M; }, best_v.data(),
+                best_i.data(), yn + size_t(py) * PW + px, PP, wn ? wn + (size_t(py) * PW + px) * M : nullptr);
           }
-          // Scan the window in row-major order; strict >: the first maximum wins a tie.
-          T* __restrict bv = best_v.data();
-          int32_t* __restrict bi = best_i.data();
-          for (int ky = 0; ky < p.kh; ++ky)
-            for (int kx = 0; kx < p.kw; ++kx) {
-              const size_t pos = at + size_t(ky) * OW + kx;
-              const int32_t i = ky * p.kw + kx;
-              const T* __restrict src = tp[pos] ? bp + pos * M : nullptr;
-              if (i == 0) {
-                if (src) {
-                  for (int f = 0; f < M; ++f) bv[f] = std::max(src[f] + bias[f], floor);
-                } else {
-                  std::copy_n(background.data(), M, bv);
-                }
-                std::fill_n(bi, M, 0);
-              } else if (src) {
-                // Plain loads, one select and arithmetic (std::max spelled out) so that GCC
-                // vectorises: the comparisons are coin flips for a branch predictor.
-                const T* __restrict bs = bias.data();
-#pragma omp simd
-                for (int f = 0; f < M; ++f) {
-                  const T z = src[f] + bs[f], old = bv[f];
-                  const int32_t old_i = bi[f];
-                  const T v = z < floor ? floor : z;
-                  const int32_t gt = v > old;
-                  bv[f] = gt ? v : old;
-                  bi[f] = old_i + gt * (i - old_i);  // arithmetic: a second select would not vectorise
-                }
-              } else {
-                const T* __restrict bg = background.data();
-#pragma omp simd
-                for (int f = 0; f < M; ++f) {
-                  const T v = bg[f], old = bv[f];
-                  const int32_t old_i = bi[f];
-                  const int32_t gt = v > old;
-                  bv[f] = gt ? v : old;
-                  bi[f] = old_i + gt * (i - old_i);
-                }
-              }
-            }
-          for (int f = 0; f < M; ++f) yo[f * PP] = bv[f];
-          if (wo)
-            for (int f = 0; f < M; ++f) wo[f] = relu && !(bv[f] > T(0)) ? kPoolMasked : uint16_t(bi[f]);
-        }
+        if (p0 == 0) count[n] = int64_t(PP), thread[n] = -1;
+        continue;
+      }
+      if (p0 != 0) continue;  // the cell route takes the whole sample in its first item
+      for (int f = 0; f < M; ++f) std::fill_n(yn + f * PP, PP, background[f]);
+      if (wn)
+        for (size_t q = 0; q < PP; ++q) std::copy_n(background_winner.data(), M, wn + q * M);
+      slot.resize(size_t(OH) * OW, -1);
+      mark.resize(PP, 0);
+      for_cells_feeding_band(g, first, last, 0, OH, [&](const uint32_t* e, int c, int row, int col) {
+        sparse_add_cell(g, OH, OW, wt.data(), value[e - index], c, row, col, 0, OH, [&](int oh, int ow) {
+          int32_t& s = slot[size_t(oh) * OW + ow];
+          if (s < 0) {
+            s = int32_t(reached.size());
+            reached.emplace_back(oh, ow);
+            sums.resize(sums.size() + M, T(0));
+          }
+          return sums.data() + size_t(s) * M;
+        });
+      });
+      for (const auto& [oh, ow] : reached)
+        for (int py = py_lo[oh]; py <= py_hi[oh]; ++py)
+          for (int px = px_lo[ow]; px <= px_hi[ow]; ++px) {
+            const size_t q = size_t(py) * PW + px;
+            if (!mark[q]) mark[q] = 1, windows.push_back(uint32_t(q));
+          }
+      for (uint32_t q : windows) {
+        const int py = int(q / uint32_t(PW)), px = int(q - uint32_t(py) * uint32_t(PW));
+        const int32_t* origin = slot.data() + size_t(py) * p.sh * OW + size_t(px) * p.sw;
+        sparse_pool_window(
+            p, M, bias.data(), background.data(), floor, relu,
+            [&](int32_t i) {
+              const int32_t s = origin[size_t(window_row[i]) * OW + window_col[i]];
+              return s < 0 ? nullptr : sums.data() + size_t(s) * M;
+            },
+            best_v.data(), best_i.data(), yn + q, PP, wn ? wn + size_t(q) * M : nullptr);
+      }
+      // The listed windows in order: sorted when few, else read off the marks.
+      from[n] = int64_t(out.size()), count[n] = int64_t(windows.size()), thread[n] = th;
+      if (windows.size() * 16 < PP) {
+        std::sort(windows.begin(), windows.end());
+        for (uint32_t q : windows) mark[q] = 0;
+        out.insert(out.end(), windows.begin(), windows.end());
+      } else {
+        for (size_t q = 0; q < PP; ++q)
+          if (mark[q]) mark[q] = 0, out.push_back(uint32_t(q));
+      }
+      for (const auto& [oh, ow] : reached) slot[size_t(oh) * OW + ow] = -1;
+      reached.clear(), sums.clear(), windows.clear();
     }
   }
   listed.background = background;
   listed.offsets.assign(size_t(batch) + 1, 0);
-#pragma omp parallel for schedule(static)
-  for (int n = 0; n < batch; ++n)
-    listed.offsets[n + 1] =
-        std::count(window_listed.get() + size_t(n) * PP, window_listed.get() + size_t(n + 1) * PP, uint8_t(1));
-  for (int n = 0; n < batch; ++n) listed.offsets[n + 1] += listed.offsets[n];
+  for (int n = 0; n < batch; ++n) listed.offsets[n + 1] = listed.offsets[n] + count[n];
   listed.index.resize(size_t(listed.offsets[batch]));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (long(listed.index.size()) >= kParallelMin)
   for (int n = 0; n < batch; ++n) {
-    const uint8_t* m = window_listed.get() + size_t(n) * PP;
-    uint32_t* out = listed.index.data() + listed.offsets[n];
-    for (size_t q = 0; q < PP; ++q)
-      if (m[q]) *out++ = uint32_t(q);
+    uint32_t* at = listed.index.data() + listed.offsets[n];
+    if (thread[n] < 0)
+      std::iota(at, at + PP, uint32_t(0));
+    else
+      std::copy_n(lists[thread[n]].data() + from[n], count[n], at);
   }
 }
 
@@ -1221,14 +1285,30 @@ void maxpool_forward(const PoolGeom& g, int batch, const T* x, T* y) {
   for (long p = 0; p < long(batch) * g.c; ++p) {
     const T* xp = x + size_t(p) * g.in_h * g.in_w;
     T* yp = y + size_t(p) * OH * OW;
-    for (int oy = 0; oy < OH; ++oy)
+    for (int oy = 0; oy < OH; ++oy) {
+      if (g.kh == 2 && g.kw == 2 && g.sw == 2) {  // LeNet-5's and the paper's: the same comparisons, unrolled
+        const T *r0 = xp + size_t(oy * g.sh) * g.in_w, *r1 = r0 + g.in_w;
+        T* __restrict yo = yp + size_t(oy) * OW;
+        for (int ox = 0; ox < OW; ++ox) {
+          T m = r0[2 * ox];
+          m = m < r0[2 * ox + 1] ? r0[2 * ox + 1] : m;
+          m = m < r1[2 * ox] ? r1[2 * ox] : m;
+          m = m < r1[2 * ox + 1] ? r1[2 * ox + 1] : m;
+          yo[ox] = m;
+        }
+        continue;
+      }
       for (int ox = 0; ox < OW; ++ox) {
         const T* base = xp + size_t(oy * g.sh) * g.in_w + ox * g.sw;
         T m = base[0];
         for (int ky = 0; ky < g.kh; ++ky)
-          for (int kx = 0; kx < g.kw; ++kx) m = std::max(m, base[size_t(ky) * g.in_w + kx]);
+          for (int kx = 0; kx < g.kw; ++kx) {
+            const T v = base[size_t(ky) * g.in_w + kx];
+            m = m < v ? v : m;  // std::max(m, v) as a select (a branch there is a coin flip)
+          }
         yp[size_t(oy) * OW + ox] = m;
       }
+    }
   }
 }
 
@@ -1268,7 +1348,10 @@ void maxpool_backward(const PoolGeom& g, int batch, const T* x, const T* dy, T* 
 template <typename T>
 void relu_forward(size_t n, const T* __restrict x, T* __restrict y) {
 #pragma omp parallel for simd schedule(static) if (long(n) >= kParallelMin)
-  for (long i = 0; i < long(n); ++i) y[i] = std::max(x[i], T(0));
+  for (long i = 0; i < long(n); ++i) {
+    const T v = x[i];
+    y[i] = v < T(0) ? T(0) : v;  // std::max's result, as a select: GCC left std::max a branch here
+  }
 }
 // Uses the output: dx = dy where y > 0.
 template <typename T>

@@ -624,6 +624,71 @@ TEST(GradCheck, SparseConvPoolBandSeams) {
   }
 }
 
+namespace {
+
+// Sample n gets cells[n] distinct cells (0: an empty sample) in `rows` consecutive rows of one
+// channel, as a real window's few packets (a few packet sizes), with small integer counts and
+// seed-dependent rows: the cell route's inputs.
+SparseCase few_cells(const ConvGeom& g, const std::vector<int>& cells, int rows, uint64_t seed) {
+  Rng rng(seed, 23);
+  SparseCase s;
+  const size_t plane = size_t(g.in_h) * g.in_w, per = size_t(g.in_c) * plane;
+  s.dense.assign(per * cells.size(), 0.0);
+  for (size_t n = 0; n < cells.size(); ++n) {
+    const size_t first = size_t(rng.next_u64() % uint64_t(g.in_c)) * plane +
+                         size_t(rng.next_u64() % uint64_t(g.in_h - rows + 1)) * g.in_w;
+    std::vector<uint32_t> at;
+    while (int(at.size()) < cells[n]) {
+      const uint32_t i = uint32_t(first + rng.next_u64() % (size_t(rows) * g.in_w));
+      if (std::find(at.begin(), at.end(), i) == at.end()) at.push_back(i);
+    }
+    std::sort(at.begin(), at.end());
+    for (uint32_t i : at) {
+      const double v = double(1 + rng.next_u64() % 4);
+      s.index.push_back(i);
+      s.value.push_back(v);
+      s.dense[n * per + i] = v;
+    }
+    s.offsets.push_back(int64_t(s.index.size()));
+  }
+  return s;
+}
+
+// `cells` per sample, integer weights: every sum exact, ties everywhere; then random weights.
+void check_few_cells_route(PoolCase pc, const std::vector<int>& cells, int rows) {
+  const ConvGeom& g = pc.g;
+  pc.batch = int(cells.size());
+  SparseCase x = few_cells(g, cells, rows, 100 + g.in_h);
+  Vec w = random_vec(size_t(g.out_c) * g.k_size(), 101, -2.5, 2.5);
+  for (auto& v : w) v = std::round(v);
+  Vec b(g.out_c);
+  for (int f = 0; f < g.out_c; ++f) b[f] = f % 3 == 0 ? -1.0 : f % 3 == 1 ? 2.0 : 0.0;
+  expect_fused_equals_dense(pc, x, w, b);
+  // Random weights too (no ties between reached positions).
+  Vec wr = random_vec(size_t(g.out_c) * g.k_size(), 102), br = random_vec(g.out_c, 103, 0.3, 1.0);
+  for (size_t i = 0; i < br.size(); i += 2) br[i] = -br[i];
+  expect_fused_equals_dense(pc, x, wr, br);
+}
+
+}  // namespace
+
+TEST(GradCheck, SparseConvPoolFewCellsAt32And1500) {
+  // LeNet-5's head at 32x32 (6@5x5 valid, pool 2), cells in 2 rows or anywhere, samples of 0-10
+  // cells twice over; the paper's at 1500x1500 (10@10x10 stride 5 same, pool 2; the dense
+  // reference is slow there: 4 samples).
+  std::vector<int> lenet_cells;
+  for (int n = 0; n < 22; ++n) lenet_cells.push_back(n % 11);
+  for (bool relu : {true, false}) {
+    SCOPED_TRACE(relu ? "relu" : "no relu");
+    for (int rows : {2, 32})
+      on_every_route({geom(1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 0, 0), 2, 2, 2, 2, 0, relu, 0},
+                     [&](const PoolCase& pc) { check_few_cells_route(pc, lenet_cells, rows); });
+    on_every_route({same_geom(1, 1500, 1500, 10, 10, 5), 2, 2, 2, 2, 0, relu, 0}, [&](const PoolCase& pc) {
+      check_few_cells_route(pc, {1, 0, 3, 10}, 3);
+    });
+  }
+}
+
 TEST(GradCheck, SparseConvPoolTiesPickTheDenseMaxPoolsWinner) {
   for (bool relu : {true, false})
     for (int band : {0, 1, 2}) {
@@ -806,6 +871,15 @@ TEST(GradCheck, DeltaConvAfterTheSparseHeadEqualsTheDenseChain) {
           {delta_head(in_c, 36, 5, 1, relu), cpu::DeltaRoute::automatic, 8, 3, 5, 1, false, relu});  // LeNet-like
       check_delta_conv({delta_head(in_c, 36, 5, 1, relu), cpu::DeltaRoute::automatic, 8, 2, 3, 1, true, !relu});
     }
+  for (bool relu : {true, false})  // LeNet-5 at 32x32, ~3 cells per sample
+    check_delta_conv({{geom(1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 0, 0), 2, 2, 2, 2, 3, relu, 0},
+                      cpu::DeltaRoute::automatic,
+                      3,
+                      16,
+                      5,
+                      1,
+                      false,
+                      relu});
 }
 
 TEST(GradCheck, DeltaConvMixesRoutesWithinABatch) {

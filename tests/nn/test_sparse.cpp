@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "nn/cpu_kernels.hpp"
 #include "nn/layers.hpp"
 #include "nn/model.hpp"
 #include "nn/sparse.hpp"
@@ -484,6 +485,79 @@ TEST_P(SparseConvPoolOpCases, GpuEqualsCpu) {
 
 INSTANTIATE_TEST_SUITE_P(Geometries, SparseConvPoolOpCases, ::testing::ValuesIn(pool_op_cases()),
                          [](const auto& info) { return info.param.name; });
+
+// The fused kernel in float on samples of 1-10 cells (and an empty one), cells in a few rows:
+// the cell route (computing only the windows the cells reach) and the band route (every window)
+// give the sparse conv then the max pool's output bit for bit, the same winners, and the cell
+// route lists exactly the windows that hold an output a cell reaches, in order.
+TEST(SparseConvPoolKernel, FewCellsBitForBitOnBothRoutesAt32And1500) {
+  struct Case {
+    ConvGeom g;
+    int rows;
+  };
+  ConvGeom lenet;  // 6@5x5 valid
+  lenet.in_c = 1, lenet.in_h = lenet.in_w = 32, lenet.out_c = 6, lenet.kh = lenet.kw = 5;
+  const std::vector<Case> cases = {{lenet, 2}, {lenet, 32}, {same_geom(1, 1500, 1500, 10, 10, 5), 3}};
+  for (const Case& c : cases) {
+    const ConvGeom& g = c.g;
+    SCOPED_TRACE(std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + ", cells in " + std::to_string(c.rows) +
+                 " rows");
+    const PoolGeom p{g.out_c, g.out_h(), g.out_w(), 2, 2, 2, 2};
+    const int N = 11;  // sample n has n cells
+    const size_t per = size_t(g.in_h) * g.in_w, PP = size_t(p.out_h()) * p.out_w();
+    Rng rng(5, 41);
+    std::vector<float> dense(per * N, 0.0f);
+    for (int n = 0; n < N; ++n) {
+      const size_t first = size_t(rng.next_u64() % uint64_t(g.in_h - c.rows + 1)) * g.in_w;
+      for (int placed = 0; placed < n;) {
+        float& v = dense[n * per + first + rng.next_u64() % (size_t(c.rows) * g.in_w)];
+        if (v != 0.0f) continue;
+        v = float(1 + rng.next_u64() % 4);
+        ++placed;
+      }
+    }
+    OwnedSparseBatch x = sparse_from_dense(dense, {N, 1, g.in_h, g.in_w}, DeviceKind::cpu);
+    const SparseBatch v = x.view();
+    const std::vector<float> w = random_values(size_t(g.out_c) * g.k_size(), 1), ones(w.size(), 1.0f);
+    const std::vector<float> b = pool_case_bias(g.out_c, DeviceKind::cpu).to_host();
+    const size_t zcount = size_t(N) * g.out_c * g.out_h() * g.out_w(), ycount = size_t(N) * g.out_c * PP;
+    // Which pooled windows hold an output some cell reaches (all-ones weights, positive values).
+    std::vector<float> reach(zcount), reach_pooled(ycount), zero_b(g.out_c, 0.0f);
+    cpu::sparse_conv2d_forward(g, N, v.offsets, v.index, v.value, ones.data(), zero_b.data(), reach.data());
+    cpu::maxpool_forward(p, N, reach.data(), reach_pooled.data());
+    for (bool relu : {true, false}) {
+      SCOPED_TRACE(relu ? "relu" : "no relu");
+      std::vector<float> z(zcount), ref(ycount);
+      cpu::sparse_conv2d_forward(g, N, v.offsets, v.index, v.value, w.data(), b.data(), z.data(), relu);
+      cpu::maxpool_forward(p, N, z.data(), ref.data());
+      std::vector<float> y_cells(ycount, 7.0f), y_bands(ycount, 8.0f), y_infer(ycount, 9.0f);
+      std::vector<uint16_t> win_cells(ycount, 1234), win_bands(ycount, 4321);
+      BackgroundDelta<float> l_cells, l_bands, l_infer;
+      cpu::sparse_conv_pool_forward(g, p, N, v.offsets, v.index, v.value, w.data(), b.data(), y_cells.data(),
+                                    win_cells.data(), l_cells, relu, 0, cpu::PoolRoute::cells);
+      cpu::sparse_conv_pool_forward(g, p, N, v.offsets, v.index, v.value, w.data(), b.data(), y_bands.data(),
+                                    win_bands.data(), l_bands, relu, 0, cpu::PoolRoute::bands);
+      cpu::sparse_conv_pool_forward(g, p, N, v.offsets, v.index, v.value, w.data(), b.data(), y_infer.data(), nullptr,
+                                    l_infer, relu);  // inference, automatic: the cell route here
+      EXPECT_EQ(y_cells, ref);
+      EXPECT_EQ(y_bands, ref);
+      EXPECT_EQ(y_infer, ref);
+      EXPECT_EQ(win_cells, win_bands);
+      EXPECT_EQ(l_infer.index, l_cells.index);
+      EXPECT_EQ(l_infer.offsets, l_cells.offsets);
+      ASSERT_EQ(l_bands.listed(), int64_t(N * PP));
+      std::vector<int64_t> offsets{0};
+      std::vector<uint32_t> index;
+      for (int n = 0; n < N; ++n) {
+        for (size_t q = 0; q < PP; ++q)
+          if (reach_pooled[n * g.out_c * PP + q] > 0.0f) index.push_back(uint32_t(q));  // channel 0: all alike
+        offsets.push_back(int64_t(index.size()));
+      }
+      EXPECT_EQ(l_cells.offsets, offsets);
+      EXPECT_EQ(l_cells.index, index);
+    }
+  }
+}
 
 TEST(SparseConvPoolOp, BitIdenticalRunToRunAndRefusals) {
   auto be = make_cpu_backend();
