@@ -13,12 +13,14 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "nn/background_delta.hpp"
 #include "nn/geometry.hpp"
 #include "nn/random.hpp"
+#include "nn/simd.hpp"
 #include "nn/update_math.hpp"
 
 #ifdef _OPENMP
@@ -47,7 +49,10 @@ inline int thread_id() {
 }
 
 // OpenBLAS runs single-threaded: the kernels parallelise over the batch with OpenMP and call
-// GEMM from inside the parallel loop. Called once per process by every kernel that uses GEMM.
+// GEMM from inside the parallel loop. Set once per process, before the first GEMM (gemm() below
+// calls it): a GEMM that OpenBLAS split over its own threads would round differently from the
+// same GEMM run whole, and with several threads calling GEMM at once (classify's runners) whether
+// it splits depends on timing, so results would change from run to run.
 extern "C" void openblas_set_num_threads(int);
 inline void single_threaded_blas() {
   static const bool once = (openblas_set_num_threads(1), true);
@@ -57,11 +62,13 @@ inline void single_threaded_blas() {
 // Row-major C = alpha * op(A) * op(B) + beta * C.
 inline void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
                  float beta, float* c, int ldc) {
+  single_threaded_blas();
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
               ldb, beta, c, ldc);
 }
 inline void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b,
                  int ldb, double beta, double* c, int ldc) {
+  single_threaded_blas();
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
               ldb, beta, c, ldc);
 }
@@ -1102,6 +1109,7 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
 #pragma omp parallel
   {
     std::vector<T> buf(P * M), dl(C);
+    std::vector<uint32_t> po(size_t(g.kh) * g.kw), pk(size_t(g.kh) * g.kw);  // a position's (output, tap) pairs
 #pragma omp for schedule(static)
     for (int n = 0; n < batch; ++n) {
       if (gs.slot[n] >= 0) continue;
@@ -1111,15 +1119,25 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
         bool any = false;
         for (int c = 0; c < C; ++c) any |= dl[c] != T(0);
         if (!any) return;  // a listed window that kept the background (all channels)
-        for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
-          const T* __restrict wk = wt.data() + k * C * M;
-          T* __restrict a = acc + o * M;
-          for (int c = 0; c < C; ++c) {
-            const T v = dl[c];
+        if constexpr (std::is_same_v<T, float>) {
+          // The widest vectors the processor has (nn/simd.hpp: the same bits as the loop below).
+          int pairs = 0;
+          for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
+            po[pairs] = uint32_t(o);
+            pk[pairs++] = uint32_t(k);
+          });
+          simd::scatter_taps(acc, wt.data(), dl.data(), C, M, po.data(), pk.data(), pairs);
+        } else {
+          for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
+            const T* __restrict wk = wt.data() + k * C * M;
+            T* __restrict a = acc + o * M;
+            for (int c = 0; c < C; ++c) {
+              const T v = dl[c];
 #pragma omp simd
-            for (int f = 0; f < M; ++f) a[f] += v * wk[size_t(c) * M + f];
-          }
-        });
+              for (int f = 0; f < M; ++f) a[f] += v * wk[size_t(c) * M + f];
+            }
+          });
+        }
       });
       T* yn = y + size_t(n) * M * P;
       for (int f = 0; f < M; ++f)
