@@ -119,13 +119,13 @@ class CpuSparseConvPool final : public SparseConvPoolOp {
 // increasing): the kernels index x and the outputs by them.
 class CpuDeltaConv final : public DeltaConvOp {
  public:
-  explicit CpuDeltaConv(const ConvGeom& g) : g_(g) {}
+  explicit CpuDeltaConv(const ConvGeom& g) : g_(g), taps_(cpu::position_taps(g)) {}
   void forward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, Tensor& y,
                Activation act) override {
     const int n = check(x, d);
     y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cpu);
     cpu::delta_conv2d_forward(g_, n, x.data(), d, w.data(), b.empty() ? nullptr : b.data(), y.data(),
-                              act == Activation::relu);
+                              act == Activation::relu, cpu::DeltaRoute::automatic, &taps_);
   }
   void backward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& y, const Tensor& dy,
                 BackgroundDeltaGrad<float>* dx, Tensor& dw, Tensor* db, Activation act) override {
@@ -157,6 +157,7 @@ class CpuDeltaConv final : public DeltaConvOp {
     return n;
   }
   ConvGeom g_;
+  cpu::PositionTaps taps_;  // each input position's (output, tap) pairs
 };
 
 class CpuPool final : public PoolOp {

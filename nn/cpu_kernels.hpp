@@ -999,6 +999,28 @@ void for_outputs_reading(const ConvGeom& g, int iy, int ix, F&& f) {
   }
 }
 
+// For every input position q = iy * in_w + ix, the (output, tap) pairs for_outputs_reading gives
+// there, in its order: out[p], tap[p] for p in [at[q], at[q + 1]). The delta convolution's forward
+// looks a listed position's pairs up instead of working them out (two divisions and the window
+// ranges per position); CpuDeltaConv builds the table once for its geometry.
+struct PositionTaps {
+  std::vector<uint32_t> at, out, tap;
+};
+inline PositionTaps position_taps(const ConvGeom& g) {
+  PositionTaps t;
+  t.at.reserve(size_t(g.in_h) * g.in_w + 1);
+  t.at.push_back(0);
+  for (int iy = 0; iy < g.in_h; ++iy)
+    for (int ix = 0; ix < g.in_w; ++ix) {
+      for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
+        t.out.push_back(uint32_t(o));
+        t.tap.push_back(uint32_t(k));
+      });
+      t.at.push_back(uint32_t(t.out.size()));
+    }
+  return t;
+}
+
 // Calls f(entry, q, iy, ix) for every listed position of sample n, with dl[c] = x[n][c][q] -
 // background[c] filled.
 template <typename T, typename F>
@@ -1091,7 +1113,8 @@ std::vector<T> gather_samples(const T* a, size_t per, const std::vector<int>& sa
 // samples go through conv2d_forward together (with no copy when that is all of them).
 template <typename T>
 void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w, const T* b,
-                          T* y, bool relu, DeltaRoute route = DeltaRoute::automatic) {
+                          T* y, bool relu, DeltaRoute route = DeltaRoute::automatic,
+                          const PositionTaps* taps = nullptr) {
   const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w();
   const size_t P = size_t(OH) * OW, per = size_t(C) * g.in_h * g.in_w;
   const DeltaGemmSamples gs = delta_gemm_samples(g, d, route, kDeltaGemmAdvantageForward);
@@ -1106,37 +1129,37 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
   const std::vector<T> wt = taps_major(g, w);
   const std::vector<T> base = delta_conv_background(g, d.background.data(), wt.data(), b);
   const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
+  PositionTaps local;
+  if (!taps) local = position_taps(g);
+  const PositionTaps& tp = taps ? *taps : local;
 #pragma omp parallel
   {
     std::vector<T> buf(P * M), dl(C);
-    std::vector<uint32_t> po(size_t(g.kh) * g.kw), pk(size_t(g.kh) * g.kw);  // a position's (output, tap) pairs
 #pragma omp for schedule(static)
     for (int n = 0; n < batch; ++n) {
       if (gs.slot[n] >= 0) continue;
       T* __restrict acc = buf.data();
       std::copy(base.begin(), base.end(), acc);
-      for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t, uint32_t, int iy, int ix) {
+      for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t, uint32_t q, int, int) {
         bool any = false;
         for (int c = 0; c < C; ++c) any |= dl[c] != T(0);
         if (!any) return;  // a listed window that kept the background (all channels)
+        const uint32_t* po = tp.out.data() + tp.at[q];
+        const uint32_t* pk = tp.tap.data() + tp.at[q];
+        const int pairs = int(tp.at[q + 1] - tp.at[q]);
         if constexpr (std::is_same_v<T, float>) {
           // The widest vectors the processor has (nn/simd.hpp: the same bits as the loop below).
-          int pairs = 0;
-          for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
-            po[pairs] = uint32_t(o);
-            pk[pairs++] = uint32_t(k);
-          });
-          simd::scatter_taps(acc, wt.data(), dl.data(), C, M, po.data(), pk.data(), pairs);
+          simd::scatter_taps(acc, wt.data(), dl.data(), C, M, po, pk, pairs);
         } else {
-          for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
-            const T* __restrict wk = wt.data() + k * C * M;
-            T* __restrict a = acc + o * M;
+          for (int p = 0; p < pairs; ++p) {
+            const T* __restrict wk = wt.data() + size_t(pk[p]) * C * M;
+            T* __restrict a = acc + size_t(po[p]) * M;
             for (int c = 0; c < C; ++c) {
               const T v = dl[c];
 #pragma omp simd
               for (int f = 0; f < M; ++f) a[f] += v * wk[size_t(c) * M + f];
             }
-          });
+          }
         }
       });
       T* yn = y + size_t(n) * M * P;
