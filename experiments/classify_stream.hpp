@@ -252,8 +252,8 @@ class StreamClassifier final : private SessionListener {
   WindowResult result_;                   // reused for every record delivered
   PacketStore batch_packets_;             // the batch being formed: its windows' packets (columns)...
   std::vector<Sample> batch_samples_;     // ...and its samples, windows indexing them
-  std::deque<InFlight> in_flight_;     // oldest first; records are delivered in this order
-  std::vector<FlowEnd> pending_ends_;  // waiting for the batch being formed
+  std::deque<InFlight> in_flight_;        // oldest first; records are delivered in this order
+  std::vector<FlowEnd> pending_ends_;     // waiting for the batch being formed
   bool input_chosen_ = false;
   int input_ = 0;  // BatchInput
   std::string input_reason_;
