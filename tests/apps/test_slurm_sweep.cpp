@@ -4,23 +4,17 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include "common/atomic_file.hpp"
 #include "experiments/results.hpp"
 #include "experiments/sweep.hpp"
+#include "support/read_text.hpp"
 #include "support/tiny_store.hpp"
 
 using namespace flowpic;
+using flowpic::testing::read_text;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class SlurmSweep : public flowpic::testing::TinyStoreTest {
  protected:

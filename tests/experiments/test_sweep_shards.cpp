@@ -8,7 +8,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "common/error.hpp"
 #include "experiments/distributed.hpp"
@@ -16,18 +15,13 @@
 #include "experiments/sweep.hpp"
 #include "nn/backend.hpp"
 #include "nn/weights.hpp"
+#include "support/read_text.hpp"
 #include "support/tiny_store.hpp"
 
 using namespace flowpic;
+using flowpic::testing::read_text;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;

@@ -23,19 +23,14 @@
 #include "experiments/synthetic_store.hpp"
 #include "experiments/tables.hpp"
 #include "nn/weights.hpp"
+#include "support/read_text.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_store.hpp"
 
 using namespace flowpic;
+using flowpic::testing::read_text;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 int64_t mtime_ns(const std::string& path) {
   struct stat st {};

@@ -25,18 +25,15 @@
 #include "experiments/tables.hpp"
 #include "experiments/task.hpp"
 #include "support/error_of.hpp"
+#include "support/read_text.hpp"
 #include "support/temp_dir.hpp"
 #include "support/ucdavis_like_store.hpp"
 
 using namespace flowpic;
 using flowpic::testing::error_of;
+using flowpic::testing::read_text;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // `per_class` flows of each of `classes` classes, 1 to 3 samples per flow, unit ids sparse; one
 // sample outside the task.
