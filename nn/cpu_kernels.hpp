@@ -373,6 +373,22 @@ void for_cells_feeding_band(const ConvGeom& g, const uint32_t* first, const uint
   }
 }
 
+// Calls f(oh, ow, k) for every output of rows [r0, r1) whose window holds input (c, row, col),
+// with k = (c * kh + ky) * kw + kx the weight tap that reads it there, rows then columns: the one
+// walk of the sparse kernels' forward and weight-gradient accumulations.
+template <typename F>
+inline void for_cell_taps(const ConvGeom& g, int OH, int OW, int c, int row, int col, int r0, int r1, F&& f) {
+  int oh0, oh1, ow0, ow1;
+  window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
+  window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
+  oh0 = std::max(oh0, r0);
+  oh1 = std::min(oh1, r1 - 1);
+  for (int oh = oh0; oh <= oh1; ++oh) {
+    const int ky = row + g.pad_top - oh * g.sh;
+    for (int ow = ow0; ow <= ow1; ++ow) f(oh, ow, (size_t(c * g.kh + ky) * g.kw + (col + g.pad_left - ow * g.sw)));
+  }
+}
+
 // Adds one cell (channel c, row, col, value v) to the outputs of rows [r0, r1) whose windows hold
 // it, against the weights transposed to K x M: acc(oh, ow) gives the output's channel-last
 // accumulator (its M filters side by side; a band buffer, or a slot given on first touch). The one
@@ -382,21 +398,12 @@ template <typename T, typename Acc>
 inline void sparse_add_cell(const ConvGeom& g, int OH, int OW, const T* wt, T v, int c, int row, int col, int r0,
                             int r1, Acc&& acc_at) {
   const int M = g.out_c;
-  int oh0, oh1, ow0, ow1;
-  window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
-  window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
-  oh0 = std::max(oh0, r0);
-  oh1 = std::min(oh1, r1 - 1);
-  for (int oh = oh0; oh <= oh1; ++oh) {
-    const int ky = row + g.pad_top - oh * g.sh;
-    for (int ow = ow0; ow <= ow1; ++ow) {
-      const int kx = col + g.pad_left - ow * g.sw;
-      const T* __restrict wk = wt + (size_t(c * g.kh + ky) * g.kw + kx) * M;
-      T* __restrict acc = acc_at(oh, ow);
+  for_cell_taps(g, OH, OW, c, row, col, r0, r1, [&](int oh, int ow, size_t k) {
+    const T* __restrict wk = wt + k * M;
+    T* __restrict acc = acc_at(oh, ow);
 #pragma omp simd
-      for (int f = 0; f < M; ++f) acc[f] += v * wk[f];
-    }
-  }
+    for (int f = 0; f < M; ++f) acc[f] += v * wk[f];
+  });
 }
 
 // y[n][f] = b[f] + sum over cells (c, r, col, v) of v * w[f][c][r - oh*sh + pad_top][col - ow*sw +
@@ -446,21 +453,12 @@ template <typename T>
 inline void sparse_grad_cell(const ConvGeom& g, int OH, int OW, T v, int c, int row, int col, int r0, int r1,
                              const T* bp, T* dwt) {
   const int M = g.out_c;
-  int oh0, oh1, ow0, ow1;
-  window_range(row, g.pad_top, g.kh, g.sh, OH, oh0, oh1);
-  window_range(col, g.pad_left, g.kw, g.sw, OW, ow0, ow1);
-  oh0 = std::max(oh0, r0);
-  oh1 = std::min(oh1, r1 - 1);
-  for (int oh = oh0; oh <= oh1; ++oh) {
-    const int ky = row + g.pad_top - oh * g.sh;
-    for (int ow = ow0; ow <= ow1; ++ow) {
-      const int kx = col + g.pad_left - ow * g.sw;
-      T* __restrict dk = dwt + (size_t(c * g.kh + ky) * g.kw + kx) * M;
-      const T* __restrict gp = bp + (size_t(oh - r0) * OW + ow) * M;
+  for_cell_taps(g, OH, OW, c, row, col, r0, r1, [&](int oh, int ow, size_t k) {
+    T* __restrict dk = dwt + k * M;
+    const T* __restrict gp = bp + (size_t(oh - r0) * OW + ow) * M;
 #pragma omp simd
-      for (int f = 0; f < M; ++f) dk[f] += v * gp[f];
-    }
-  }
+    for (int f = 0; f < M; ++f) dk[f] += v * gp[f];
+  });
 }
 
 // dw (OIHW) and db (when non-null) are overwritten. With `relu_y` (forward's output with a fused
