@@ -92,6 +92,11 @@ class DeltaConvOp {
   // at the listed positions only) -> y: N x out_c x out_h x out_w.
   virtual void forward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, Tensor& y,
                        Activation act) = 0;
+  // Inference: forward followed by the max pooling `pool` over its output (pool.c, in_h, in_w =
+  // out_c, out_h, out_w), without the convolution's output -> y: N x out_c x pool.out_h() x
+  // pool.out_w(), the very values of forward then PoolOp::forward. No backward follows.
+  virtual void forward_pooled(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b,
+                              const PoolGeom& pool, Tensor& y, Activation act) = 0;
   // Overwrites dw, db (when non-null) and dx (when non-null: the input gradient, exact at d's
   // listed positions and one sum per channel over all the others). x, d, w, y as in forward.
   virtual void backward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& y,

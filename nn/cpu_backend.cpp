@@ -127,6 +127,17 @@ class CpuDeltaConv final : public DeltaConvOp {
     cpu::delta_conv2d_forward(g_, n, x.data(), d, w.data(), b.empty() ? nullptr : b.data(), y.data(),
                               act == Activation::relu, cpu::DeltaRoute::automatic, &taps_);
   }
+  void forward_pooled(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b,
+                      const PoolGeom& pool, Tensor& y, Activation act) override {
+    const int n = check(x, d);
+    if (pool.c != g_.out_c || pool.in_h != g_.out_h() || pool.in_w != g_.out_w() || pool.out_h() < 1 ||
+        pool.out_w() < 1)
+      fail("conv2d delta input: a ", pool.kh, "x", pool.kw, " pooling over ", pool.c, "x", pool.in_h, "x", pool.in_w,
+           " is not a pooling of this convolution's ", g_.out_c, "x", g_.out_h(), "x", g_.out_w(), " output");
+    y.ensure({n, g_.out_c, pool.out_h(), pool.out_w()}, DeviceKind::cpu);
+    cpu::delta_conv2d_forward(g_, n, x.data(), d, w.data(), b.empty() ? nullptr : b.data(), y.data(),
+                              act == Activation::relu, cpu::DeltaRoute::automatic, &taps_, &pool);
+  }
   void backward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& y, const Tensor& dy,
                 BackgroundDeltaGrad<float>* dx, Tensor& dw, Tensor* db, Activation act) override {
     const int n = check(x, d);

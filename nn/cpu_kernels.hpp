@@ -1106,23 +1106,70 @@ std::vector<T> gather_samples(const T* a, size_t per, const std::vector<int>& sa
   return out;
 }
 
+template <typename T>
+void maxpool_forward(const PoolGeom& g, int batch, const T* x, T* y);  // below, with the pooling layer's kernels
+
+// The max pooling p (over a channel-last M-channel conv output, OW columns) of one sample's
+// channel-last sums acc, with the activation floor applied as delta_conv2d_forward applies it,
+// into yn (NCHW, p.out_h() x p.out_w() planes). The comparisons are maxpool_forward's, in its
+// scan order (row-major from the window's first element), so the values are bit for bit those of
+// delta_conv2d_forward followed by maxpool_forward. The windows are pooled channel-last into
+// pooled (p.out_h() * p.out_w() x M, whole vectors), then transposed into yn in one pass: a
+// window's M results written straight to their M planes were read back one by one from the
+// vector just stored, each such load waiting for the store (a third of the op's time).
+template <typename T>
+void pool_channel_last(const PoolGeom& p, int M, int OW, const T* __restrict acc, T floor, T* __restrict pooled,
+                       T* __restrict yn) {
+  const int PH = p.out_h(), PW = p.out_w();
+  const size_t PP = size_t(PH) * PW;
+  for (int py = 0; py < PH; ++py)
+    for (int px = 0; px < PW; ++px) {
+      const T* origin = acc + (size_t(py) * p.sh * OW + size_t(px) * p.sw) * M;
+      T* __restrict best = pooled + (size_t(py) * PW + px) * M;
+#pragma omp simd
+      for (int f = 0; f < M; ++f) best[f] = std::max(origin[f], floor);
+      for (int ky = 0; ky < p.kh; ++ky)
+        for (int kx = ky == 0 ? 1 : 0; kx < p.kw; ++kx) {  // the first element compared with itself changes nothing
+          const T* at = origin + (size_t(ky) * OW + kx) * M;
+#pragma omp simd
+          for (int f = 0; f < M; ++f) {
+            const T v = std::max(at[f], floor), m = best[f];
+            best[f] = m < v ? v : m;
+          }
+        }
+    }
+  for (int f = 0; f < M; ++f)
+    for (size_t q = 0; q < PP; ++q) yn[f * PP + q] = pooled[q * M + f];
+}
+
 // y (NCHW) = conv(x) + b, with `relu` max(., 0); x is N x in_c x in_h x in_w, equal to
 // d.background[c] wherever d lists no position (read at the listed ones only). The GEMM route's
 // samples go through conv2d_forward together (with no copy when that is all of them).
+// With `pool` (inference, where nothing reads the convolution's output but the max pooling after
+// it), y is that pooling's output instead, N x out_c x pool->out_h() x pool->out_w(), pooled
+// straight from each sample's channel-last sums (pool_channel_last): no NCHW convolution output
+// is written and no second pass reads it. The values are those of this function without `pool`
+// followed by maxpool_forward, bit for bit.
 template <typename T>
 void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w, const T* b,
-                          T* y, bool relu, DeltaRoute route = DeltaRoute::automatic,
-                          const PositionTaps* taps = nullptr) {
+                          T* y, bool relu, DeltaRoute route = DeltaRoute::automatic, const PositionTaps* taps = nullptr,
+                          const PoolGeom* pool = nullptr) {
   const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w();
   const size_t P = size_t(OH) * OW, per = size_t(C) * g.in_h * g.in_w;
+  const size_t out = pool ? size_t(M) * pool->out_h() * pool->out_w() : size_t(M) * P;  // y per sample
   const DeltaGemmSamples gs = delta_gemm_samples(g, d, route, kDeltaGemmAdvantageForward);
-  if (int(gs.samples.size()) == batch) return conv2d_forward(g, batch, x, w, b, y, 0, relu);
   if (!gs.samples.empty()) {
-    const std::vector<T> xg = gather_samples(x, per, gs.samples);
-    std::vector<T> yg(gs.samples.size() * M * P);
-    conv2d_forward(g, int(gs.samples.size()), xg.data(), w, b, yg.data(), 0, relu);
-    for (size_t i = 0; i < gs.samples.size(); ++i)
-      std::copy_n(yg.data() + i * M * P, M * P, y + size_t(gs.samples[i]) * M * P);
+    const bool all = int(gs.samples.size()) == batch;
+    const int ng = int(gs.samples.size());
+    if (all && !pool) return conv2d_forward(g, batch, x, w, b, y, 0, relu);
+    const std::vector<T> xg = all ? std::vector<T>() : gather_samples(x, per, gs.samples);
+    std::vector<T> yg(size_t(ng) * M * P);
+    conv2d_forward(g, ng, all ? x : xg.data(), w, b, yg.data(), 0, relu);
+    if (pool && all) return maxpool_forward(*pool, ng, yg.data(), y);
+    std::vector<T> pg(pool ? size_t(ng) * out : 0);
+    if (pool) maxpool_forward(*pool, ng, yg.data(), pg.data());
+    const T* src = pool ? pg.data() : yg.data();
+    for (size_t i = 0; i < gs.samples.size(); ++i) std::copy_n(src + i * out, out, y + size_t(gs.samples[i]) * out);
   }
   const std::vector<T> wt = taps_major(g, w);
   const std::vector<T> base = delta_conv_background(g, d.background.data(), wt.data(), b);
@@ -1132,7 +1179,7 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
   const PositionTaps& tp = taps ? *taps : local;
 #pragma omp parallel
   {
-    std::vector<T> buf(P * M), dl(C);
+    std::vector<T> buf(P * M), dl(C), pooled(pool ? out : 0);
 #pragma omp for schedule(static)
     for (int n = 0; n < batch; ++n) {
       if (gs.slot[n] >= 0) continue;
@@ -1160,7 +1207,11 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
           }
         }
       });
-      T* yn = y + size_t(n) * M * P;
+      T* yn = y + size_t(n) * out;
+      if (pool) {
+        pool_channel_last(*pool, M, OW, acc, floor, pooled.data(), yn);
+        continue;
+      }
       for (int f = 0; f < M; ++f)
         for (size_t o = 0; o < P; ++o) yn[f * P + o] = std::max(acc[o * M + f], floor);
     }

@@ -76,7 +76,7 @@ Shape Conv2d::setup(Backend& backend, const Shape& in, Rng& rng, uint64_t) {
 const Tensor& Conv2d::forward(const Tensor& x, bool) {
   x_ = &x;
   delta_x_ = nullptr;
-  sparse_ = pooled_ = false;
+  sparse_ = pooled_ = inference_only_ = false;
   op_->forward(x, kernel_.value, bias_.value, y_, act_);
   return y_;
 }
@@ -85,17 +85,27 @@ const Tensor& Conv2d::forward_delta(const Tensor& x, const BackgroundDelta<float
   if (!delta_op_) fail("conv2d: the ", device_name(backend_->device()), " backend has no convolution over delta input");
   x_ = &x;
   delta_x_ = nullptr;
-  sparse_ = pooled_ = false;
+  sparse_ = pooled_ = inference_only_ = false;
   delta_op_->forward(x, d, kernel_.value, bias_.value, y_, act_);
   delta_x_ = &d;
   return y_;
+}
+
+const Tensor& Conv2d::forward_delta_pooled(const Tensor& x, const BackgroundDelta<float>& d, const PoolGeom& pool) {
+  if (!delta_op_) fail("conv2d: the ", device_name(backend_->device()), " backend has no convolution over delta input");
+  x_ = nullptr;
+  delta_x_ = nullptr;
+  sparse_ = pooled_ = false;
+  inference_only_ = true;
+  delta_op_->forward_pooled(x, d, kernel_.value, bias_.value, pool, pooled_y_, act_);
+  return pooled_y_;
 }
 
 const Tensor& Conv2d::forward_sparse(const SparseBatch& x, bool) {
   if (!sparse_op_) sparse_op_ = backend_->make_sparse_conv(geom_);
   x_ = nullptr;
   delta_x_ = nullptr;
-  sparse_ = pooled_ = false;
+  sparse_ = pooled_ = inference_only_ = false;
   sparse_op_->forward(x, kernel_.value, bias_.value, y_, act_);
   sparse_x_ = x;
   sparse_ = true;
@@ -111,7 +121,7 @@ const Tensor& Conv2d::forward_sparse_pooled(const SparseBatch& x, const PoolGeom
   }
   x_ = nullptr;
   delta_x_ = nullptr;
-  sparse_ = pooled_ = false;
+  sparse_ = pooled_ = inference_only_ = false;
   sparse_pool_op_->forward(x, kernel_.value, bias_.value, pooled_y_, act_, training);
   sparse_x_ = x;
   sparse_ = pooled_ = true;
@@ -128,6 +138,7 @@ void Conv2d::backward_pooled(const BackgroundDeltaGrad<float>& dy) {
 }
 
 const Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
+  if (inference_only_) fail("conv2d: backward() after an inference-only forward pass (forward_delta_pooled)");
   if (sparse_) {
     if (need_dx) fail("conv2d: no input gradient for a sparse input (a sparse batch feeds the first layer only)");
     if (pooled_) {

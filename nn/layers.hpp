@@ -89,6 +89,10 @@ class Conv2d final : public Layer {
   // (returning an empty tensor). x and d must stay alive and unchanged until backward().
   const Tensor& forward_delta(const Tensor& x, const BackgroundDelta<float>& d, bool training);
   const BackgroundDeltaGrad<float>& delta_grad() const { return delta_dx_; }
+  // Inference: forward_delta followed by the fused activation and the max pooling `pool` (the
+  // next layers' work, which the model then skips), without writing the convolution's output:
+  // returns the pooled output. No backward() may follow.
+  const Tensor& forward_delta_pooled(const Tensor& x, const BackgroundDelta<float>& d, const PoolGeom& pool);
   std::vector<Param*> params() override;
   const ConvGeom& geometry() const { return geom_; }
   // The model fuses a following ReLU into the convolution (see Activation in backend.hpp).
@@ -106,7 +110,8 @@ class Conv2d final : public Layer {
   SparseBatch sparse_x_;                              // input of the last forward pass when it was sparse
   const BackgroundDelta<float>* delta_x_ = nullptr;   // the last forward's delta input, when it had one
   bool sparse_ = false, pooled_ = false;              // what the last forward pass was
-  Tensor pooled_y_;
+  bool inference_only_ = false;                       // ... forward_delta_pooled: no backward
+  Tensor pooled_y_;                                   // forward_sparse_pooled's or forward_delta_pooled's output
   BackgroundDeltaGrad<float> delta_dx_;
   Param kernel_{"kernel", {}, {}, true}, bias_{"bias", {}, {}, true};
 };

@@ -232,6 +232,7 @@ const Tensor& Model::forward(const Tensor& batch, bool training) {
     fail("model input: expected N x ", opt_.input.c, " x ", opt_.input.h, " x ", opt_.input.w, ", got ", s.str());
   check_device(batch, backend_->device(), "model input");
   pooled_forward_ = delta_forward_ = false;
+  delta_pool_ = 0;
   return run_layers(0, &batch, training);
 }
 
@@ -254,6 +255,16 @@ bool Model::sparse_delta_conv() const {
   return conv && conv->accepts_delta_input();
 }
 
+size_t Model::sparse_delta_pool_layer() const {
+  if (!sparse_delta_conv()) return 0;
+  for (size_t i = 4; i < layers_.size(); ++i) {
+    if (dynamic_cast<const MaxPool2d*>(layers_[i].get())) return i;
+    const auto* relu = dynamic_cast<const ReLU*>(layers_[i].get());
+    if (!(relu && relu->fused()) && !dynamic_cast<const Dropout*>(layers_[i].get())) return 0;
+  }
+  return 0;
+}
+
 const Tensor& Model::forward(const SparseBatch& batch, bool training) {
   auto* conv = dynamic_cast<Conv2d*>(layers_.at(0).get());
   if (!conv)
@@ -264,6 +275,7 @@ const Tensor& Model::forward(const SparseBatch& batch, bool training) {
   logits_ = nullptr;
   have_grad_ = false;
   const bool pooled = sparse_pool_fused(), delta = sparse_delta_conv();
+  const size_t delta_pool = training ? 0 : sparse_delta_pool_layer();
   auto timed = [&](size_t layer, auto&& run) -> const Tensor& {
     auto t0 = std::chrono::steady_clock::now();
     const Tensor& y = run();
@@ -279,11 +291,16 @@ const Tensor& Model::forward(const SparseBatch& batch, bool training) {
   });
   if (delta)
     x = &timed(3, [&]() -> const Tensor& {
-      return dynamic_cast<Conv2d&>(*layers_[3]).forward_delta(*x, *conv->pooled_output_delta(), training);
+      auto& conv3 = dynamic_cast<Conv2d&>(*layers_[3]);
+      if (delta_pool)
+        return conv3.forward_delta_pooled(*x, *conv->pooled_output_delta(),
+                                          dynamic_cast<MaxPool2d&>(*layers_[delta_pool]).geometry());
+      return conv3.forward_delta(*x, *conv->pooled_output_delta(), training);
     });
-  const Tensor& logits = run_layers(delta ? 4 : pooled ? 3 : 1, x, training);
+  const Tensor& logits = run_layers(delta_pool ? delta_pool + 1 : delta ? 4 : pooled ? 3 : 1, x, training);
   pooled_forward_ = pooled;
   delta_forward_ = delta;
+  delta_pool_ = delta_pool;
   return logits;
 }
 
@@ -311,6 +328,9 @@ double Model::loss_and_grad(const std::vector<int32_t>& labels) {
 
 void Model::backward() {
   if (!have_grad_) fail("backward() called without loss_and_grad() after the last forward()");
+  if (delta_pool_)
+    fail("backward() after an inference forward pass over a sparse batch (layers 03 to ", delta_pool_,
+         " ran as one op that keeps nothing for backward); run forward with training = true");
   const Tensor* dy = &dlogits_;
   if (profile_) bwd_secs_.resize(layers_.size(), 0.0);
   for (size_t i = layers_.size(); i-- > 0;) {
@@ -382,10 +402,12 @@ std::string Model::profile_report() const {
   std::ostringstream os;
   for (size_t i = 0; i < layers_.size(); ++i) {
     char line[160];
-    const char* note = pooled_forward_ && i == 0               ? "  (conv2d + relu + max_pool2d, sparse)"
-                       : pooled_forward_ && (i == 1 || i == 2) ? "  (in 00)"
-                       : delta_forward_ && i == 3              ? "  (over 00's background + delta)"
-                                                               : "";
+    const char* note = pooled_forward_ && i == 0                  ? "  (conv2d + relu + max_pool2d, sparse)"
+                       : pooled_forward_ && (i == 1 || i == 2)    ? "  (in 00)"
+                       : delta_forward_ && i == 3 && delta_pool_  ? "  (over 00's background + delta, pooled)"
+                       : delta_forward_ && i == 3                 ? "  (over 00's background + delta)"
+                       : delta_pool_ && i > 3 && i <= delta_pool_ ? "  (in 03)"
+                                                                  : "";
     std::snprintf(line, sizeof line, "%02zu %-12s forward %9.2f ms  backward %9.2f ms%s\n", i,
                   layers_[i]->type().c_str(), i < fwd_secs_.size() ? fwd_secs_[i] * 1e3 : 0.0,
                   i < bwd_secs_.size() ? bwd_secs_[i] * 1e3 : 0.0, note);

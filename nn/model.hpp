@@ -86,6 +86,12 @@ class Model {
   // output (Backend::make_delta_conv): sparse_pool_fused(), layer 3 is a conv2d, the backend has
   // a DeltaConvOp and ModelOptions::sparse_delta_conv is on.
   bool sparse_delta_conv() const;
+  // With sparse_delta_conv(), the max_pool2d that an inference forward(SparseBatch) runs as one op
+  // with layer 3 (DeltaConvOp::forward_pooled: the pooled values straight from the convolution's
+  // sums): the first layer after 3 when the ones between are a relu fused into 3 or a dropout
+  // (both the identity in inference there); 0 when there is none. The profile puts that op's time
+  // under layer 3; backward() after such a forward pass is refused (nothing kept for it).
+  size_t sparse_delta_pool_layer() const;
   // Mean softmax cross-entropy of the last forward's logits; prepares the logits' gradient.
   double loss_and_grad(const std::vector<int32_t>& labels);
   // Fills every parameter's gradient.
@@ -142,6 +148,7 @@ class Model {
   bool have_grad_ = false;
   bool pooled_forward_ = false;  // the last forward ran the fused sparse conv + pool (layers 0-2)
   bool delta_forward_ = false;   // and layer 3 over its delta output
+  size_t delta_pool_ = 0;        // and, in inference, layers 4 to this one in layer 3's op (0: not)
   bool profile_ = false;
   std::vector<double> fwd_secs_, bwd_secs_;
 };

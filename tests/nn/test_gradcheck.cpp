@@ -740,6 +740,21 @@ ChainRun delta_chain(const DeltaCase& dc, const SparseCase& x, const Vec& w1, co
                                 y1.data(), winners.data(), r.listed, pc.relu, pc.band, pc.route);
   r.y.assign(size_t(N) * g2.out_c * g2.out_h() * g2.out_w(), 7.0);  // garbage: must be overwritten
   cpu::delta_conv2d_forward(g2, N, y1.data(), r.listed, w2.data(), b2.data(), r.y.data(), dc.relu, dc.route);
+  // Inference's pooled forward: exactly maxpool_forward of that output (2x2, an overlapping 3x3
+  // stride 2, a 2x3 stride 1x2, a window the size of the output).
+  const PoolGeom pools[] = {{g2.out_c, g2.out_h(), g2.out_w(), 2, 2, 2, 2},
+                            {g2.out_c, g2.out_h(), g2.out_w(), 3, 3, 2, 2},
+                            {g2.out_c, g2.out_h(), g2.out_w(), 2, 3, 1, 2},
+                            {g2.out_c, g2.out_h(), g2.out_w(), g2.out_h(), g2.out_w(), 1, 1}};
+  for (const PoolGeom& q : pools) {
+    if (q.out_h() < 1 || q.out_w() < 1) continue;
+    SCOPED_TRACE("pooled forward, pool " + std::to_string(q.kh) + "x" + std::to_string(q.kw));
+    Vec pooled(size_t(N) * q.c * q.out_h() * q.out_w()), fused(pooled.size(), 7.0);
+    cpu::maxpool_forward(q, N, r.y.data(), pooled.data());
+    cpu::delta_conv2d_forward(g2, N, y1.data(), r.listed, w2.data(), b2.data(), fused.data(), dc.relu, dc.route,
+                              nullptr, &q);
+    EXPECT_EQ(fused, pooled);
+  }
   if (dy.empty()) return r;
   BackgroundDeltaGrad<double> dx;
   r.dw2.assign(w2.size(), 7.0), r.db2.assign(b2.size(), 7.0), r.dw1.assign(w1.size(), 7.0),

@@ -656,6 +656,55 @@ TEST(SparseModel, DeltaConvOnlyAfterTheFusedOpAndProfiledAsSuch) {
   EXPECT_NO_THROW(run_model(on, &xd, nullptr, labels));
 }
 
+TEST(SparseModel, InferencePoolsStraightFromTheDeltaConvBitForBit) {
+  auto be = make_cpu_backend();
+  // LeNet-5's shape of network, with a dropout of rate 0 between the second relu and its pooling
+  // (so that a training forward pass, which runs the layers apart, gives the same logits) or no
+  // dropout, and an overlapping 3x3 stride 2 pooling.
+  auto build = [&](const char* between, const char* pool) {
+    json arch = json::parse(std::string(R"({"layers": [
+        {"type": "conv2d", "filters": 6, "kernel_size": 5}, {"type": "relu"}, {"type": "max_pool2d"},
+        {"type": "conv2d", "filters": 16, "kernel_size": 5}, {"type": "relu"}, )") +
+                            between + pool + R"(, {"type": "flatten"}, {"type": "dense", "units": "classes"}]})");
+    return Model::from_json(arch, "m.json", ModelOptions{{1, 1, 32, 32}, 5, 3}, *be);
+  };
+  const char* two = R"({"type": "max_pool2d"})";
+  const char* three = R"({"type": "max_pool2d", "pool_size": 3, "strides": 2})";
+  Shape bs{6, 1, 32, 32};
+  OwnedSparseBatch x = sparse_from_dense(random_sparse_dense(bs, 5, 21), bs, DeviceKind::cpu);
+  for (const char* between : {R"({"type": "dropout", "rate": 0.0}, )", ""})
+    for (const char* pool : {two, three}) {
+      SCOPED_TRACE(std::string(between) + pool);
+      Model m = build(between, pool);
+      ASSERT_EQ(m.sparse_delta_pool_layer(), *between ? 6u : 5u);
+      const std::vector<float> trained = m.forward(x.view(), true).to_host();
+      m.set_profiling(true);
+      const std::vector<float> inferred = m.forward(x.view(), false).to_host();
+      EXPECT_EQ(inferred, trained);  // the same values, not merely close
+      const std::string report = m.profile_report();
+      EXPECT_NE(report.find("(over 00's background + delta, pooled)"), std::string::npos) << report;
+      EXPECT_NE(report.find("04 relu         forward      0.00 ms  backward      0.00 ms  (in 03)"), std::string::npos)
+          << report;
+      // Nothing was kept for a backward pass.
+      m.loss_and_grad({0, 1, 2, 3, 4, 0});
+      const std::string e = flowpic::testing::error_of([&] { m.backward(); });
+      EXPECT_NE(e.find("backward() after an inference forward pass over a sparse batch"), std::string::npos) << e;
+      // A training pass afterwards runs the layers apart again, and trains.
+      EXPECT_EQ(m.forward(x.view(), true).to_host(), trained);
+      m.loss_and_grad({0, 1, 2, 3, 4, 0});
+      EXPECT_NO_THROW(m.backward());
+    }
+  // Only a fused relu or a dropout may stand between the delta conv and the pooling.
+  EXPECT_EQ(build(R"({"type": "batch_norm2d"}, )", two).sparse_delta_pool_layer(), 0u);
+  EXPECT_EQ(build("", R"({"type": "dropout", "rate": 0.5})").sparse_delta_pool_layer(), 0u);  // no pooling
+  ModelOptions no_delta{{1, 1, 32, 32}, 5, 3};
+  no_delta.sparse_delta_conv = false;
+  EXPECT_EQ(Model::from_file(model_path("lenet5.json"), no_delta, *be).sparse_delta_pool_layer(), 0u);
+  EXPECT_EQ(
+      Model::from_file(model_path("lenet5.json"), ModelOptions{{1, 1, 32, 32}, 5, 3}, *be).sparse_delta_pool_layer(),
+      6u);
+}
+
 namespace {
 
 // The paper network (or another model file) with layer 0's biases of both signs, in four models
