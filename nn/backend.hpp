@@ -88,8 +88,9 @@ class SparseConvPoolOp {
 class DeltaConvOp {
  public:
   virtual ~DeltaConvOp() = default;
-  // x: N x in_c x in_h x in_w, equal to d.background[c] wherever d lists no position (x is read
-  // at the listed positions only) -> y: N x out_c x out_h x out_w.
+  // x: N x in_c x in_h x in_w, equal to d.background[c] wherever d lists no position and to
+  // d.values at the listed ones (the scatter reads d.values; x is read whole for the samples that
+  // take the dense route) -> y: N x out_c x out_h x out_w.
   virtual void forward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, Tensor& y,
                        Activation act) = 0;
   // Inference: forward followed by the max pooling `pool` over its output (pool.c, in_h, in_w =

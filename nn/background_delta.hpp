@@ -20,6 +20,10 @@ struct BackgroundDelta {
   // positions h * W + w, strictly increasing. A listed position may still equal the background.
   std::vector<int64_t> offsets;
   std::vector<uint32_t> index;
+  // listed() x C, channel-last in entry order: x[n][c][index[e]] at values[e * C + c]. The delta
+  // convolution reads these, contiguous, instead of gathering C strided values of x per position
+  // (x, a whole batch's output of the head, has left the cache by then).
+  std::vector<T> values;
   int batch() const { return offsets.empty() ? 0 : int(offsets.size()) - 1; }
   int64_t listed() const { return offsets.empty() ? 0 : offsets.back(); }
 };

@@ -155,6 +155,9 @@ class CpuDeltaConv final : public DeltaConvOp {
         size_t(d.listed()) != d.index.size())
       fail("conv2d delta input: ", d.batch(), " samples, ", d.background.size(), " background values and ",
            d.index.size(), " positions do not describe the ", x.shape().str(), " input");
+    if (d.values.size() != d.index.size() * size_t(g_.in_c))
+      fail("conv2d delta input: ", d.values.size(), " listed values for ", d.index.size(), " positions of ", g_.in_c,
+           " channels");
     const uint32_t plane = uint32_t(g_.in_h) * uint32_t(g_.in_w);
     for (int s = 0; s < n; ++s) {
       if (d.offsets[s + 1] < d.offsets[s] || d.offsets[s + 1] > d.listed())

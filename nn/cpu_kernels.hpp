@@ -631,7 +631,8 @@ inline void sparse_pool_window(const PoolGeom& p, int M, const T* bias, const T*
 // g.out_w()); y is batch x out_c x p.out_h() x p.out_w(), winners batch x p.out_h() x p.out_w()
 // x out_c, or null (inference: no backward pass follows). `listed` receives y as a background +
 // sparse delta (background_delta.hpp): the background act(bias), and per sample the pooled
-// positions of the windows that hold an output a cell reaches (on the band route: all of them).
+// positions of the windows that hold an output a cell reaches (on the band route: all of them),
+// with y's values there.
 template <typename T>
 void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, const int64_t* offsets,
                               const uint32_t* index, const T* value, const T* w, const T* b, T* y, uint16_t* winners,
@@ -658,6 +659,7 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
   // thread `thread`'s list.
   const int threads = max_threads();
   std::vector<std::vector<uint32_t>> lists(threads);
+  std::vector<std::vector<T>> list_values(threads);  // M per listed window, as listed.values
   std::vector<int64_t> count(batch), from(batch);
   std::vector<int> thread(batch);
   // The cell route: the pooled windows holding each conv row and column (no division per output).
@@ -679,6 +681,7 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
     std::vector<T> sums;
     std::vector<uint8_t> mark;
     std::vector<uint32_t>& out = lists[th];
+    std::vector<T>& out_values = list_values[th];
 #pragma omp for schedule(static)
     for (long item = 0; item < items; ++item) {
       const int n = int(item / bands), p0 = int(item % bands) * prows, p1 = std::min(PH, p0 + prows);
@@ -739,7 +742,8 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
             },
             best_v.data(), best_i.data(), yn + q, PP, wn ? wn + size_t(q) * M : nullptr);
       }
-      // The listed windows in order: sorted when few, else read off the marks.
+      // The listed windows in order: sorted when few, else read off the marks; and their values,
+      // read back while this sample's output is in cache.
       from[n] = int64_t(out.size()), count[n] = int64_t(windows.size()), thread[n] = th;
       if (windows.size() * 16 < PP) {
         std::sort(windows.begin(), windows.end());
@@ -749,6 +753,8 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
         for (size_t q = 0; q < PP; ++q)
           if (mark[q]) mark[q] = 0, out.push_back(uint32_t(q));
       }
+      for (size_t e = size_t(from[n]); e < out.size(); ++e)
+        for (int f = 0; f < M; ++f) out_values.push_back(yn[f * PP + out[e]]);
       for (const auto& [oh, ow] : reached) slot[size_t(oh) * OW + ow] = -1;
       reached.clear(), sums.clear(), windows.clear();
     }
@@ -757,13 +763,20 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
   listed.offsets.assign(size_t(batch) + 1, 0);
   for (int n = 0; n < batch; ++n) listed.offsets[n + 1] = listed.offsets[n] + count[n];
   listed.index.resize(size_t(listed.offsets[batch]));
+  listed.values.resize(listed.index.size() * M);
 #pragma omp parallel for schedule(static) if (long(listed.index.size()) >= kParallelMin)
   for (int n = 0; n < batch; ++n) {
     uint32_t* at = listed.index.data() + listed.offsets[n];
-    if (thread[n] < 0)
+    T* values = listed.values.data() + size_t(listed.offsets[n]) * M;
+    if (thread[n] < 0) {  // the band route: every window, channel-last from y
       std::iota(at, at + PP, uint32_t(0));
-    else
+      const T* yn = y + size_t(n) * M * PP;
+      for (size_t q = 0; q < PP; ++q)
+        for (int f = 0; f < M; ++f) values[q * M + f] = yn[f * PP + q];
+    } else {
       std::copy_n(lists[thread[n]].data() + from[n], count[n], at);
+      std::copy_n(list_values[thread[n]].data() + size_t(from[n]) * M, size_t(count[n]) * M, values);
+    }
   }
 }
 
@@ -1020,14 +1033,14 @@ inline PositionTaps position_taps(const ConvGeom& g) {
 }
 
 // Calls f(entry, q, iy, ix) for every listed position of sample n, with dl[c] = x[n][c][q] -
-// background[c] filled.
+// background[c] filled (from d.values).
 template <typename T, typename F>
-void for_listed_deltas(const ConvGeom& g, int n, const T* x, const BackgroundDelta<T>& d, T* dl, F&& f) {
-  const size_t plane = size_t(g.in_h) * g.in_w;
-  const T* xn = x + size_t(n) * g.in_c * plane;
+void for_listed_deltas(const ConvGeom& g, int n, const BackgroundDelta<T>& d, T* dl, F&& f) {
+  const int C = g.in_c;
   for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e) {
     const uint32_t q = d.index[e];
-    for (int c = 0; c < g.in_c; ++c) dl[c] = xn[c * plane + q] - d.background[c];
+    const T* v = d.values.data() + size_t(e) * C;
+    for (int c = 0; c < C; ++c) dl[c] = v[c] - d.background[c];
     f(e, q, int(q / uint32_t(g.in_w)), int(q % uint32_t(g.in_w)));
   }
 }
@@ -1143,7 +1156,8 @@ void pool_channel_last(const PoolGeom& p, int M, int OW, const T* __restrict acc
 }
 
 // y (NCHW) = conv(x) + b, with `relu` max(., 0); x is N x in_c x in_h x in_w, equal to
-// d.background[c] wherever d lists no position (read at the listed ones only). The GEMM route's
+// d.background[c] wherever d lists no position and to d.values at the listed ones (the scatter
+// reads d.values, contiguous, and x not at all). The GEMM route's
 // samples go through conv2d_forward together (with no copy when that is all of them).
 // With `pool` (inference, where nothing reads the convolution's output but the max pooling after
 // it), y is that pooling's output instead, N x out_c x pool->out_h() x pool->out_w(), pooled
@@ -1185,7 +1199,7 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
       if (gs.slot[n] >= 0) continue;
       T* __restrict acc = buf.data();
       std::copy(base.begin(), base.end(), acc);
-      for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t, uint32_t q, int, int) {
+      for_listed_deltas(g, n, d, dl.data(), [&](int64_t, uint32_t q, int, int) {
         bool any = false;
         for (int c = 0; c < C; ++c) any |= dl[c] != T(0);
         if (!any) return;  // a listed window that kept the background (all channels)
@@ -1289,7 +1303,7 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
         }
       }
       for (size_t i = 0; i < P * M; ++i) s[i] += double(gl[i]);
-      for_listed_deltas(g, n, x, d, dl.data(), [&](int64_t e, uint32_t, int iy, int ix) {
+      for_listed_deltas(g, n, d, dl.data(), [&](int64_t e, uint32_t, int iy, int ix) {
         std::fill(dxf.begin(), dxf.end(), T(0));
         for_outputs_reading(g, iy, ix, [&](size_t o, size_t k) {
           const T* __restrict gp = gl.data() + o * M;

@@ -595,7 +595,7 @@ TEST(DeltaConvOp, RefusesADeltaThatDoesNotDescribeItsInput) {
   auto op = be->make_delta_conv(g);
   ASSERT_NE(op, nullptr);
   Tensor x({2, 2, 6, 5}, DeviceKind::cpu), w({3, 2, 3, 3}, DeviceKind::cpu), b({1, 3, 1, 1}, DeviceKind::cpu), y;
-  BackgroundDelta<float> d{{0.5f, 0.0f}, {0, 1, 3}, {4, 2, 29}};
+  BackgroundDelta<float> d{{0.5f, 0.0f}, {0, 1, 3}, {4, 2, 29}, {1, 2, 3, 4, 5, 6}};
   EXPECT_NO_THROW(op->forward(x, d, w, b, y, Activation::relu));
   auto error = [&](BackgroundDelta<float> bad) {
     return flowpic::testing::error_of([&] { op->forward(x, bad, w, b, y, Activation::relu); });
@@ -618,6 +618,10 @@ TEST(DeltaConvOp, RefusesADeltaThatDoesNotDescribeItsInput) {
   bad.offsets = {0, 4, 3};
   e = error(bad);
   EXPECT_NE(e.find("the offsets of sample 0 (0 to 4) decrease or pass the 3 positions"), std::string::npos) << e;
+  bad = d;
+  bad.values.pop_back();
+  e = error(bad);
+  EXPECT_NE(e.find("conv2d delta input: 5 listed values for 3 positions of 2 channels"), std::string::npos) << e;
 }
 
 TEST(SparseModel, DeltaConvOnlyAfterTheFusedOpAndProfiledAsSuch) {
