@@ -34,8 +34,12 @@ int classify_main(int argc, char** argv) {
   // 9.8 s of CPU instead of 6.5 s). libgomp reads OMP_WAIT_POLICY once, when it is loaded, before
   // main: a setenv here reaches only a fresh image of the program, so classify starts itself again
   // with it set (Linux; elsewhere, or if that fails, it runs on with OpenMP's default).
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "passive", 1);
+  // Likewise OpenBLAS: every GEMM here runs single-threaded (nn::cpu::gemm), yet the pthreads
+  // build starts a server thread when it is loaded, which spins in sched_yield after each GEMM
+  // (2.3% of the CPU on the 1 GB capture); OPENBLAS_NUM_THREADS=1 keeps it from starting.
+  if (!std::getenv("OMP_WAIT_POLICY") || !std::getenv("OPENBLAS_NUM_THREADS")) {
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    setenv("OPENBLAS_NUM_THREADS", "1", 0);
 #ifdef __linux__
     char self[4096];  // the program's own path (not /proc/self/exe: ps would call it "exe")
     const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
