@@ -58,6 +58,7 @@ void WindowStream::drop_front(View& v, size_t n) {
     v.buf.erase(v.buf.begin(), v.buf.begin() + static_cast<std::ptrdiff_t>(v.head));
     v.head = 0;
   }
+  v.head_time = v.head < v.buf.size() ? v.buf[v.head].time : std::numeric_limits<double>::infinity();
 }
 
 void WindowStream::clear(View& v) {
@@ -65,6 +66,7 @@ void WindowStream::clear(View& v) {
   v.buf.clear();
   if (v.buf.capacity() > 4096) std::vector<Buffered>().swap(v.buf);
   v.head = 0;
+  v.head_time = std::numeric_limits<double>::infinity();
 }
 
 // The same conditions, in the same order, as build_sample_index's block loop, with the view's
@@ -89,6 +91,15 @@ void WindowStream::finalize_block(uint32_t slot, Session& s, View& v) {
   const double start = static_cast<double>(k) * c.stride_s;
   const double end = start + c.block_s;
   ++stats_.blocks;
+  // No live packet before the block's end, nor before the next block's start: the block holds
+  // none (packets_more_than >= 0: too few) and none is dropped; done without reading buf.
+  const double first = v.head_time - v.origin;
+  if ((c.closed_end ? first > end : first >= end) && first >= static_cast<double>(k + 1) * c.stride_s &&
+      c.blocks != BlockSelection::kFirst) {
+    ++stats_.blocks_few_packets;
+    v.next_block = k + 1;
+    return;
+  }
   size_t a = v.head;
   while (a < v.buf.size() && v.buf[a].time - v.origin < start) ++a;
   size_t b = a;
@@ -166,6 +177,7 @@ void WindowStream::add_flowpic(uint32_t, Session& s, View& v, const Buffered& b)
                                [](double t, const Buffered& x) { return t < x.time; });
     v.buf.insert(at, b);
   }
+  v.head_time = std::min(v.head_time, b.time);  // b went in at or after head
   (void)s;
   v.last = std::max(v.last, tau);
   ++counters_.buffered_packets;
@@ -202,6 +214,7 @@ void WindowStream::add_payload(uint32_t slot, Session& s, const Buffered& b) {
   View& v = s.view[0];
   if (s.sub_sizes == 0 && !counts) return;  // before the subflow's first size
   v.buf.push_back(b);
+  v.head_time = std::min(v.head_time, b.time);
   ++counters_.buffered_packets;
   counters_.peak_buffered_packets = std::max(counters_.peak_buffered_packets, counters_.buffered_packets);
   if (!counts) return;

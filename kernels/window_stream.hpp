@@ -24,6 +24,7 @@
 // only case where the stream and the store differ.
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "kernels/sample_index.hpp"
@@ -85,6 +86,10 @@ class WindowStream {
     uint64_t next_block = 0;
     std::vector<Buffered> buf;  // kept packets at or after the earliest pending block's start
     size_t head = 0;            // buf[head..] are live
+    // buf[head].time, or +infinity when none is live: finalize_block sees that a block holds no
+    // packet without reading buf (most blocks are handed out to pass the time, many of them the
+    // other direction's, whose buffer is no longer in cache).
+    double head_time = std::numeric_limits<double>::infinity();
   };
   struct Session {
     bool open = false;

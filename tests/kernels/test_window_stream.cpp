@@ -175,6 +175,53 @@ TEST(WindowStream, SameWindowsAsTheSampleIndex) {
     expect_same(sessions, rep);
 }
 
+// Blocks whose packets all lie near or on their end, between sparse ones: the blocks handed out
+// without reading the buffer (none of its packets before the block's end) must be only the empty
+// ones. Both block ends, gaps between blocks (stride 20 > 15) and overlaps (stride 10 < 30).
+TEST(WindowStream, BlocksWithPacketsOnlyAtTheirEnd) {
+  const int64_t t0 = 1700000000LL * 1000000000LL;
+  auto session = [&](std::vector<double> at, int variant) {
+    TestSession s;
+    for (size_t i = 0; i < at.size(); ++i) {
+      s.ns.push_back(t0 + static_cast<int64_t>(std::llround(at[i] * 1e9)));
+      s.ip.push_back(100 + static_cast<uint32_t>(i));
+      s.payload.push_back(50);
+      s.dir.push_back(static_cast<uint8_t>(variant & i & 1));
+    }
+    return s;
+  };
+  std::vector<TestSession> sessions;
+  for (int variant = 0; variant < 4; ++variant) {
+    std::vector<double> at = {0, 14.5, 14.9, 14.99, 15.0, 15.0, 29.999, 30.0, 30.0, 30.0, 59.95, 60.0, 74.9, 75, 200};
+    for (double& t : at) t += variant * 0.001;  // on the ends, and just past them
+    sessions.push_back(session(at, variant));
+  }
+  // Block [30, 45]'s only packets on its end (45 s: exact in double after the ns to s conversion),
+  // and block [10, 40)'s in its last second.
+  sessions.push_back(session({0, 1, 2, 3, 45, 45, 45, 46, 100}, 0));
+  sessions.push_back(session({0, 39.5, 39.6, 39.7, 41, 100}, 0));
+  for (const char* rep : {
+           R"({"type": "flowpic", "resolution": 32, "block_s": 15, "packets_more_than": 2})",
+           R"({"type": "flowpic", "resolution": 32, "block_s": 15, "packets_more_than": 0, "block_end": "open"})",
+           R"({"type": "flowpic", "resolution": 32, "block_s": 15, "stride_s": 20, "packets_more_than": 1})",
+           R"({"type": "flowpic", "resolution": 32, "block_s": 30, "stride_s": 10, "packets_more_than": 2,
+               "block_end": "open", "flow_view": "bidirectional"})",
+       })
+    expect_same(sessions, rep);
+
+  // An empty block followed by packets in the gap before the next block's start: they are
+  // dropped when the empty block is handed out, not kept until the next one is.
+  const RepresentationConfig gaps = RepresentationConfig::parse(
+      R"({"type": "flowpic", "resolution": 32, "block_s": 15, "stride_s": 20, "flow_view": "bidirectional"})", "test");
+  WindowStream ws(gaps, [](CompletedWindow&) {});
+  ws.open(0, t0);
+  for (double t : {0.0, 36.0, 37.0}) ws.packet(0, t0 + static_cast<int64_t>(t * 1e9), 100, 50, 0, 0);
+  EXPECT_EQ(ws.counters().buffered_packets, 1u);  // 36 ends [20, 35], empty, and goes (before 40); 37 waits
+  ws.packet(0, t0 + 60000000000LL, 100, 50, 0, 0);
+  EXPECT_EQ(ws.counters().buffered_packets, 1u);  // 60 ends [40, 55]: 37 goes, 60 waits
+  ws.close(0);
+}
+
 // Memory: a 10-minute session at 100 packets/s keeps one 60 s block's packets at most; with the
 // first 15 s only, none once they are handed out.
 TEST(WindowStream, KeepsOnlyWhatPendingWindowsNeed) {
