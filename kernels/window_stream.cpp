@@ -91,19 +91,20 @@ void WindowStream::finalize_block(uint32_t slot, Session& s, View& v) {
   const double start = static_cast<double>(k) * c.stride_s;
   const double end = start + c.block_s;
   ++stats_.blocks;
-  // No live packet before the block's end, nor before the next block's start: the block holds
-  // none (packets_more_than >= 0: too few) and none is dropped; done without reading buf.
-  const double first = v.head_time - v.origin;
-  if ((c.closed_end ? first > end : first >= end) && first >= static_cast<double>(k + 1) * c.stride_s &&
-      c.blocks != BlockSelection::kFirst) {
-    ++stats_.blocks_few_packets;
-    v.next_block = k + 1;
-    return;
-  }
+  // The block's live packets [a, b), and below the ones to drop, read off buf only where the
+  // view's bounds (its first live packet, head_time, and its newest, last) leave them in doubt,
+  // and then the end boundaries from the back: buf is sorted, and its newest packets (the one
+  // that ended the block among them) are the ones in cache. Most blocks are handed out to pass
+  // the time with a few packets or none, many of them the other direction's view, whose buffer
+  // has left the cache: reading it from the front was most of this function.
+  const size_t size = v.buf.size();
+  auto tau = [&](size_t i) { return v.buf[i].time - v.origin; };
   size_t a = v.head;
-  while (a < v.buf.size() && v.buf[a].time - v.origin < start) ++a;
-  size_t b = a;
-  while (b < v.buf.size() && (c.closed_end ? v.buf[b].time - v.origin <= end : v.buf[b].time - v.origin < end)) ++b;
+  if (!(v.head_time - v.origin >= start))
+    while (a < size && tau(a) < start) ++a;
+  size_t b = size;
+  if (!(c.closed_end ? v.last <= end : v.last < end))
+    while (b > a && !(c.closed_end ? tau(b - 1) <= end : tau(b - 1) < end)) --b;
   const uint64_t n = b - a;
   if (static_cast<int64_t>(n) <= c.packets_more_than) {
     ++stats_.blocks_few_packets;
@@ -138,8 +139,10 @@ void WindowStream::finalize_block(uint32_t slot, Session& s, View& v) {
   }
   // No pending block starts before the next one: the packets before its start are no longer needed.
   const double next_start = static_cast<double>(k + 1) * c.stride_s;
-  size_t drop = 0;
-  while (v.head + drop < v.buf.size() && v.buf[v.head + drop].time - v.origin < next_start) ++drop;
+  size_t keep = v.buf.size();  // [keep, size) stay: none before next_start, when even the newest is
+  if (!(v.last < next_start))
+    while (keep > v.head && !(v.buf[keep - 1].time - v.origin < next_start)) --keep;
+  const size_t drop = keep - v.head;
   drop_front(v, drop);
 }
 

@@ -86,9 +86,8 @@ class WindowStream {
     uint64_t next_block = 0;
     std::vector<Buffered> buf;  // kept packets at or after the earliest pending block's start
     size_t head = 0;            // buf[head..] are live
-    // buf[head].time, or +infinity when none is live: finalize_block sees that a block holds no
-    // packet without reading buf (most blocks are handed out to pass the time, many of them the
-    // other direction's, whose buffer is no longer in cache).
+    // buf[head].time, or +infinity when none is live: with `last`, what finalize_block knows of
+    // the live packets' times without reading buf.
     double head_time = std::numeric_limits<double>::infinity();
   };
   struct Session {

@@ -175,9 +175,10 @@ TEST(WindowStream, SameWindowsAsTheSampleIndex) {
     expect_same(sessions, rep);
 }
 
-// Blocks whose packets all lie near or on their end, between sparse ones: the blocks handed out
-// without reading the buffer (none of its packets before the block's end) must be only the empty
-// ones. Both block ends, gaps between blocks (stride 20 > 15) and overlaps (stride 10 < 30).
+// Blocks whose packets all lie near or on their end, between sparse ones: finalize_block reads
+// the buffer only where the view's first live and newest packet times leave the block's packets
+// in doubt, and these put them on the edges of that doubt. Both block ends, gaps between blocks
+// (stride 20 > 15) and overlaps (stride 10 < 30).
 TEST(WindowStream, BlocksWithPacketsOnlyAtTheirEnd) {
   const int64_t t0 = 1700000000LL * 1000000000LL;
   auto session = [&](std::vector<double> at, int variant) {
