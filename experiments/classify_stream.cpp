@@ -83,11 +83,6 @@ double epoch_seconds(int64_t ns) {
   return static_cast<double>(ns / 1000000000) + static_cast<double>(ns % 1000000000) * 1e-9;
 }
 
-void atomic_max(std::atomic<uint64_t>& a, uint64_t v) {
-  uint64_t cur = a.load(std::memory_order_relaxed);
-  while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {}
-}
-
 }  // namespace
 
 // One runner: a copy of the model (the first runner uses the ClassifierModel's) and its reused
@@ -173,24 +168,31 @@ void StreamClassifier::check_worker() const {
 }
 
 void StreamClassifier::add(const DecodedPacket& packet, int64_t time_ns) {
-  packets_.fetch_add(1, std::memory_order_relaxed);
   now_ns_ = time_ns;
   assembler_.add(packet, time_ns);
+  if ((++packets_added_ & (kPublishEvery - 1)) == 0) publish();
+}
+
+void StreamClassifier::publish() {
+  packets_.store(packets_added_, std::memory_order_relaxed);
   open_.store(assembler_.open_sessions(), std::memory_order_relaxed);
   evicted_.store(assembler_.sessions_ended_early(), std::memory_order_relaxed);
+  const WindowStreamCounters& c = windows_.counters();
+  buffered_.store(c.buffered_packets, std::memory_order_relaxed);
+  peak_buffered_.store(c.peak_buffered_packets, std::memory_order_relaxed);
+  late_.store(c.late_packets, std::memory_order_relaxed);
 }
 
 void StreamClassifier::advance(int64_t now_ns) {
   check_worker();
   assembler_.advance(now_ns);
   if (options_.finalize_on_clock) windows_.advance(now_ns);
-  open_.store(assembler_.open_sessions(), std::memory_order_relaxed);
+  publish();
 }
 
 void StreamClassifier::end_source() {
   assembler_.finish();
-  open_.store(assembler_.open_sessions(), std::memory_order_relaxed);
-  evicted_.store(assembler_.sessions_ended_early(), std::memory_order_relaxed);
+  publish();
 }
 
 void StreamClassifier::opened(uint32_t slot, uint64_t id, const FlowKey& key) {
@@ -218,10 +220,6 @@ void StreamClassifier::packet(uint32_t slot, const SessionPacket& p) {
   if (p.time_ns < s.newest_ns) ++reordered_;  // as the store counts packets_reordered
   s.newest_ns = std::max(s.newest_ns, p.time_ns);
   windows_.packet(slot, p.time_ns, p.ip_length, p.payload_length, p.direction, p.tcp_flags);
-  const WindowStreamCounters& c = windows_.counters();
-  buffered_.store(c.buffered_packets, std::memory_order_relaxed);
-  atomic_max(peak_buffered_, c.peak_buffered_packets);
-  late_.store(c.late_packets, std::memory_order_relaxed);
 }
 
 void StreamClassifier::closed(uint32_t slot, uint64_t, SessionEnd why) {
@@ -231,7 +229,6 @@ void StreamClassifier::closed(uint32_t slot, uint64_t, SessionEnd why) {
     return;
   }
   windows_.close(slot);
-  buffered_.store(windows_.counters().buffered_packets, std::memory_order_relaxed);
   Item item;
   item.is_window = false;
   item.end.flow = s.flow;
