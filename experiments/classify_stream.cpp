@@ -494,13 +494,20 @@ void StreamClassifier::add_to_batch(std::vector<Item>& batch, Item&& item, const
   ++h.outstanding;
   item.held = &h;
   PacketStore& store = batch_packets_;
-  const uint64_t at = store.time.size();
-  for (size_t i = 0; i < item.count; ++i) {
+  const size_t at = store.time.size(), n = item.count;
+  store.time.resize(at + n);
+  store.ip_length.resize(at + n);
+  store.payload_length.resize(at + n);
+  store.direction.resize(at + n);
+  double* time = store.time.data() + at;
+  uint32_t *ip = store.ip_length.data() + at, *payload = store.payload_length.data() + at;
+  uint8_t* direction = store.direction.data() + at;
+  for (size_t i = 0; i < n; ++i) {
     const WindowPacket& p = packets[i];
-    store.time.push_back(p.time);
-    store.ip_length.push_back(p.ip_length);
-    store.payload_length.push_back(p.payload_length);
-    store.direction.push_back(p.direction);
+    time[i] = p.time;
+    ip[i] = p.ip_length;
+    payload[i] = p.payload_length;
+    direction[i] = p.direction;
   }
   Sample s = item.sample;
   s.window.begin += at;
