@@ -63,8 +63,10 @@ class SparseConvPoolOp {
   virtual ~SparseConvPoolOp() = default;
   // x: N x in_c x in_h x in_w -> y: N x out_c x pool.out_h() x pool.out_w(). Without `training`
   // the op keeps nothing for a backward pass (CPU; the CUDA op keeps its winners either way).
-  virtual void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act,
-                       bool training) = 0;
+  // Without `dense_y`, y may hold the right values only at the positions output_delta() lists
+  // (where a DeltaConvOp follows, which reads output_delta() alone; the CUDA op writes all of y).
+  virtual void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act, bool training,
+                       bool dense_y) = 0;
   // The last forward's y as a background + sparse delta (background_delta.hpp: the background
   // act(bias), the pooled positions of the windows some cell reaches), for a DeltaConvOp after
   // it; null on a backend without DeltaConvOp (cuda). Valid until the next forward.
@@ -88,20 +90,19 @@ class SparseConvPoolOp {
 class DeltaConvOp {
  public:
   virtual ~DeltaConvOp() = default;
-  // x: N x in_c x in_h x in_w, equal to d.background[c] wherever d lists no position and to
-  // d.values at the listed ones (the scatter reads d.values; x is read whole for the samples that
-  // take the dense route) -> y: N x out_c x out_h x out_w.
-  virtual void forward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, Tensor& y,
+  // d describes the input, N x in_c x in_h x in_w: d.background[c] wherever it lists no
+  // position, d.values at the listed ones -> y: N x out_c x out_h x out_w.
+  virtual void forward(const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, Tensor& y,
                        Activation act) = 0;
   // Inference: forward followed by the max pooling `pool` over its output (pool.c, in_h, in_w =
   // out_c, out_h, out_w), without the convolution's output -> y: N x out_c x pool.out_h() x
   // pool.out_w(), the very values of forward then PoolOp::forward. No backward follows.
-  virtual void forward_pooled(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b,
-                              const PoolGeom& pool, Tensor& y, Activation act) = 0;
+  virtual void forward_pooled(const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, const PoolGeom& pool,
+                              Tensor& y, Activation act) = 0;
   // Overwrites dw, db (when non-null) and dx (when non-null: the input gradient, exact at d's
-  // listed positions and one sum per channel over all the others). x, d, w, y as in forward.
-  virtual void backward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& y,
-                        const Tensor& dy, BackgroundDeltaGrad<float>* dx, Tensor& dw, Tensor* db, Activation act) = 0;
+  // listed positions and one sum per channel over all the others). d, w, y as in forward.
+  virtual void backward(const BackgroundDelta<float>& d, const Tensor& w, const Tensor& y, const Tensor& dy,
+                        BackgroundDeltaGrad<float>* dx, Tensor& dw, Tensor* db, Activation act) = 0;
 };
 
 // Empty when make_sparse_conv_pool takes (conv, pool), otherwise why not: the pooling must be

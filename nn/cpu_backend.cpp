@@ -66,8 +66,8 @@ class CpuSparseConv final : public SparseConvOp {
 class CpuSparseConvPool final : public SparseConvPoolOp {
  public:
   CpuSparseConvPool(const ConvGeom& g, const PoolGeom& p) : g_(g), p_(p) {}
-  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act,
-               bool training) override {
+  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act, bool training,
+               bool dense_y) override {
     check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cpu, "conv2d sparse input");
     validate_sparse(x, "conv2d sparse input");
     const int n = x.shape.n;
@@ -75,7 +75,8 @@ class CpuSparseConvPool final : public SparseConvPoolOp {
     if (training) winners_.resize(y.count());
     batch_ = 0;  // no backward until this forward completes with training
     cpu::sparse_conv_pool_forward(g_, p_, n, x.offsets, x.index, x.value, w.data(), b.empty() ? nullptr : b.data(),
-                                  y.data(), training ? winners_.data() : nullptr, listed_, act == Activation::relu);
+                                  y.data(), training ? winners_.data() : nullptr, listed_, act == Activation::relu, 0,
+                                  cpu::PoolRoute::automatic, dense_y);
     batch_ = training ? n : 0;
     act_ = act;
   }
@@ -120,41 +121,37 @@ class CpuSparseConvPool final : public SparseConvPoolOp {
 class CpuDeltaConv final : public DeltaConvOp {
  public:
   explicit CpuDeltaConv(const ConvGeom& g) : g_(g), taps_(cpu::position_taps(g)) {}
-  void forward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, Tensor& y,
-               Activation act) override {
-    const int n = check(x, d);
+  void forward(const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, Tensor& y, Activation act) override {
+    const int n = check(d);
     y.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cpu);
-    cpu::delta_conv2d_forward(g_, n, x.data(), d, w.data(), b.empty() ? nullptr : b.data(), y.data(),
-                              act == Activation::relu, cpu::DeltaRoute::automatic, &taps_);
+    cpu::delta_conv2d_forward(g_, n, d, w.data(), b.empty() ? nullptr : b.data(), y.data(), act == Activation::relu,
+                              cpu::DeltaRoute::automatic, &taps_);
   }
-  void forward_pooled(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b,
-                      const PoolGeom& pool, Tensor& y, Activation act) override {
-    const int n = check(x, d);
+  void forward_pooled(const BackgroundDelta<float>& d, const Tensor& w, const Tensor& b, const PoolGeom& pool,
+                      Tensor& y, Activation act) override {
+    const int n = check(d);
     if (pool.c != g_.out_c || pool.in_h != g_.out_h() || pool.in_w != g_.out_w() || pool.out_h() < 1 ||
         pool.out_w() < 1)
       fail("conv2d delta input: a ", pool.kh, "x", pool.kw, " pooling over ", pool.c, "x", pool.in_h, "x", pool.in_w,
            " is not a pooling of this convolution's ", g_.out_c, "x", g_.out_h(), "x", g_.out_w(), " output");
     y.ensure({n, g_.out_c, pool.out_h(), pool.out_w()}, DeviceKind::cpu);
-    cpu::delta_conv2d_forward(g_, n, x.data(), d, w.data(), b.empty() ? nullptr : b.data(), y.data(),
-                              act == Activation::relu, cpu::DeltaRoute::automatic, &taps_, &pool);
+    cpu::delta_conv2d_forward(g_, n, d, w.data(), b.empty() ? nullptr : b.data(), y.data(), act == Activation::relu,
+                              cpu::DeltaRoute::automatic, &taps_, &pool);
   }
-  void backward(const Tensor& x, const BackgroundDelta<float>& d, const Tensor& w, const Tensor& y, const Tensor& dy,
+  void backward(const BackgroundDelta<float>& d, const Tensor& w, const Tensor& y, const Tensor& dy,
                 BackgroundDeltaGrad<float>* dx, Tensor& dw, Tensor* db, Activation act) override {
-    const int n = check(x, d);
+    const int n = check(d);
     check_shape(dy, {n, g_.out_c, g_.out_h(), g_.out_w()}, "conv2d output gradient");
-    cpu::delta_conv2d_backward(g_, n, x.data(), d, w.data(), dy.data(), dx, dw.data(), db ? db->data() : nullptr,
+    cpu::delta_conv2d_backward(g_, n, d, w.data(), dy.data(), dx, dw.data(), db ? db->data() : nullptr,
                                act == Activation::relu ? y.data() : nullptr);
   }
 
  private:
-  int check(const Tensor& x, const BackgroundDelta<float>& d) const {
-    need_cpu(x, "conv2d input");
-    const int n = x.shape().n;
-    check_shape(x, {n, g_.in_c, g_.in_h, g_.in_w}, "conv2d input");
-    if (d.batch() != n || d.background.size() != size_t(g_.in_c) || d.offsets[0] != 0 ||
-        size_t(d.listed()) != d.index.size())
-      fail("conv2d delta input: ", d.batch(), " samples, ", d.background.size(), " background values and ",
-           d.index.size(), " positions do not describe the ", x.shape().str(), " input");
+  int check(const BackgroundDelta<float>& d) const {
+    const int n = d.batch();
+    if (n < 1 || d.background.size() != size_t(g_.in_c) || d.offsets[0] != 0 || size_t(d.listed()) != d.index.size())
+      fail("conv2d delta input: ", n, " samples, ", d.background.size(), " background values and ", d.index.size(),
+           " positions do not describe a batch of ", g_.in_c, "x", g_.in_h, "x", g_.in_w, " inputs");
     if (d.values.size() != d.index.size() * size_t(g_.in_c))
       fail("conv2d delta input: ", d.values.size(), " listed values for ", d.index.size(), " positions of ", g_.in_c,
            " channels");

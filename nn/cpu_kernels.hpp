@@ -632,12 +632,15 @@ inline void sparse_pool_window(const PoolGeom& p, int M, const T* bias, const T*
 // x out_c, or null (inference: no backward pass follows). `listed` receives y as a background +
 // sparse delta (background_delta.hpp): the background act(bias), and per sample the pooled
 // positions of the windows that hold an output a cell reaches (on the band route: all of them),
-// with y's values there.
+// with y's values there. Without `dense_y`, y holds the right values only where `listed` lists a
+// position (the rest as it was): for a DeltaConvOp after it, which reads `listed` alone, the
+// background never needs writing (a batch's y is larger than the cache: that fill was a third of
+// this op's time).
 template <typename T>
 void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, const int64_t* offsets,
                               const uint32_t* index, const T* value, const T* w, const T* b, T* y, uint16_t* winners,
                               BackgroundDelta<T>& listed, bool relu, int band = 0,
-                              PoolRoute route = PoolRoute::automatic) {
+                              PoolRoute route = PoolRoute::automatic, bool dense_y = true) {
   const int OH = g.out_h(), OW = g.out_w(), M = g.out_c, K = g.k_size(), PH = p.out_h(), PW = p.out_w();
   const size_t PP = size_t(PH) * PW;
   std::vector<T> wt(size_t(K) * M);
@@ -709,7 +712,8 @@ void sparse_conv_pool_forward(const ConvGeom& g, const PoolGeom& p, int batch, c
         continue;
       }
       if (p0 != 0) continue;  // the cell route takes the whole sample in its first item
-      for (int f = 0; f < M; ++f) std::fill_n(yn + f * PP, PP, background[f]);
+      if (dense_y)
+        for (int f = 0; f < M; ++f) std::fill_n(yn + f * PP, PP, background[f]);
       if (wn)
         for (size_t q = 0; q < PP; ++q) std::copy_n(background_winner.data(), M, wn + q * M);
       slot.resize(size_t(OH) * OW, -1);
@@ -1155,30 +1159,45 @@ void pool_channel_last(const PoolGeom& p, int M, int OW, const T* __restrict acc
     for (size_t q = 0; q < PP; ++q) yn[f * PP + q] = pooled[q * M + f];
 }
 
+// The given samples of the input d describes, dense (NCHW, side by side): the GEMM route's input.
+template <typename T>
+std::vector<T> densify_samples(const BackgroundDelta<T>& d, int C, size_t plane, const std::vector<int>& samples) {
+  std::vector<T> out(samples.size() * C * plane);
+#pragma omp parallel for schedule(static) if (long(out.size()) >= kParallelMin)
+  for (long i = 0; i < long(samples.size()); ++i) {
+    T* xn = out.data() + size_t(i) * C * plane;
+    for (int c = 0; c < C; ++c) std::fill_n(xn + c * plane, plane, d.background[c]);
+    const int n = samples[i];
+    for (int64_t e = d.offsets[n]; e < d.offsets[n + 1]; ++e)
+      for (int c = 0; c < C; ++c) xn[c * plane + d.index[e]] = d.values[size_t(e) * C + c];
+  }
+  return out;
+}
+
 // y (NCHW) = conv(x) + b, with `relu` max(., 0); x is N x in_c x in_h x in_w, equal to
-// d.background[c] wherever d lists no position and to d.values at the listed ones (the scatter
-// reads d.values, contiguous, and x not at all). The GEMM route's
-// samples go through conv2d_forward together (with no copy when that is all of them).
+// d.background[c] wherever d lists no position and to d.values at the listed ones: d is all
+// that is read (the scatter reads d.values, contiguous). The GEMM route's samples go through
+// conv2d_forward together, made dense from d.
 // With `pool` (inference, where nothing reads the convolution's output but the max pooling after
 // it), y is that pooling's output instead, N x out_c x pool->out_h() x pool->out_w(), pooled
 // straight from each sample's channel-last sums (pool_channel_last): no NCHW convolution output
 // is written and no second pass reads it. The values are those of this function without `pool`
 // followed by maxpool_forward, bit for bit.
 template <typename T>
-void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w, const T* b,
-                          T* y, bool relu, DeltaRoute route = DeltaRoute::automatic, const PositionTaps* taps = nullptr,
+void delta_conv2d_forward(const ConvGeom& g, int batch, const BackgroundDelta<T>& d, const T* w, const T* b, T* y,
+                          bool relu, DeltaRoute route = DeltaRoute::automatic, const PositionTaps* taps = nullptr,
                           const PoolGeom* pool = nullptr) {
   const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w();
-  const size_t P = size_t(OH) * OW, per = size_t(C) * g.in_h * g.in_w;
+  const size_t P = size_t(OH) * OW, plane = size_t(g.in_h) * g.in_w;
   const size_t out = pool ? size_t(M) * pool->out_h() * pool->out_w() : size_t(M) * P;  // y per sample
   const DeltaGemmSamples gs = delta_gemm_samples(g, d, route, kDeltaGemmAdvantageForward);
   if (!gs.samples.empty()) {
     const bool all = int(gs.samples.size()) == batch;
     const int ng = int(gs.samples.size());
-    if (all && !pool) return conv2d_forward(g, batch, x, w, b, y, 0, relu);
-    const std::vector<T> xg = all ? std::vector<T>() : gather_samples(x, per, gs.samples);
+    const std::vector<T> xg = densify_samples(d, C, plane, gs.samples);
+    if (all && !pool) return conv2d_forward(g, batch, xg.data(), w, b, y, 0, relu);
     std::vector<T> yg(size_t(ng) * M * P);
-    conv2d_forward(g, ng, all ? x : xg.data(), w, b, yg.data(), 0, relu);
+    conv2d_forward(g, ng, xg.data(), w, b, yg.data(), 0, relu);
     if (pool && all) return maxpool_forward(*pool, ng, yg.data(), y);
     std::vector<T> pg(pool ? size_t(ng) * out : 0);
     if (pool) maxpool_forward(*pool, ng, yg.data(), pg.data());
@@ -1239,8 +1258,8 @@ void delta_conv2d_forward(const ConvGeom& g, int batch, const T* x, const Backgr
 // for a given thread count. The GEMM route's samples go through conv2d_backward together (their
 // whole dw, db and dense dx), the others through the background terms and the scatter.
 template <typename T>
-void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const BackgroundDelta<T>& d, const T* w,
-                           const T* dy, BackgroundDeltaGrad<T>* dx, T* dw, T* db, const T* relu_y = nullptr,
+void delta_conv2d_backward(const ConvGeom& g, int batch, const BackgroundDelta<T>& d, const T* w, const T* dy,
+                           BackgroundDeltaGrad<T>* dx, T* dw, T* db, const T* relu_y = nullptr,
                            DeltaRoute route = DeltaRoute::automatic) {
   const int C = g.in_c, M = g.out_c, OH = g.out_h(), OW = g.out_w(), KK = g.kh * g.kw;
   const size_t P = size_t(OH) * OW, wcount = size_t(KK) * C * M, plane = size_t(g.in_h) * g.in_w;
@@ -1257,12 +1276,12 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const T* x, const Backg
       sub.offsets.push_back(int64_t(sub.index.size()));
     }
     const size_t per = size_t(C) * plane, out = size_t(M) * P;
-    std::vector<T> xs = all ? std::vector<T>() : gather_samples(x, per, gs.samples);
+    const std::vector<T> xs = densify_samples(d, C, plane, gs.samples);
     std::vector<T> dys = all ? std::vector<T>() : gather_samples(dy, out, gs.samples);
     std::vector<T> ys = all || !relu_y ? std::vector<T>() : gather_samples(relu_y, out, gs.samples);
     std::vector<T> dense_dx(dx ? size_t(NG) * per : 0);
-    conv2d_backward(g, NG, all ? x : xs.data(), w, all ? dy : dys.data(), dx ? dense_dx.data() : nullptr, dwg.data(),
-                    dbg.data(), 0,
+    conv2d_backward(g, NG, xs.data(), w, all ? dy : dys.data(), dx ? dense_dx.data() : nullptr, dwg.data(), dbg.data(),
+                    0,
                     !relu_y ? nullptr
                     : all   ? relu_y
                             : ys.data());

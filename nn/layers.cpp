@@ -81,23 +81,23 @@ const Tensor& Conv2d::forward(const Tensor& x, bool) {
   return y_;
 }
 
-const Tensor& Conv2d::forward_delta(const Tensor& x, const BackgroundDelta<float>& d, bool) {
+const Tensor& Conv2d::forward_delta(const BackgroundDelta<float>& d, bool) {
   if (!delta_op_) fail("conv2d: the ", device_name(backend_->device()), " backend has no convolution over delta input");
-  x_ = &x;
+  x_ = nullptr;
   delta_x_ = nullptr;
   sparse_ = pooled_ = inference_only_ = false;
-  delta_op_->forward(x, d, kernel_.value, bias_.value, y_, act_);
+  delta_op_->forward(d, kernel_.value, bias_.value, y_, act_);
   delta_x_ = &d;
   return y_;
 }
 
-const Tensor& Conv2d::forward_delta_pooled(const Tensor& x, const BackgroundDelta<float>& d, const PoolGeom& pool) {
+const Tensor& Conv2d::forward_delta_pooled(const BackgroundDelta<float>& d, const PoolGeom& pool) {
   if (!delta_op_) fail("conv2d: the ", device_name(backend_->device()), " backend has no convolution over delta input");
   x_ = nullptr;
   delta_x_ = nullptr;
   sparse_ = pooled_ = false;
   inference_only_ = true;
-  delta_op_->forward_pooled(x, d, kernel_.value, bias_.value, pool, pooled_y_, act_);
+  delta_op_->forward_pooled(d, kernel_.value, bias_.value, pool, pooled_y_, act_);
   return pooled_y_;
 }
 
@@ -112,7 +112,8 @@ const Tensor& Conv2d::forward_sparse(const SparseBatch& x, bool) {
   return y_;
 }
 
-const Tensor& Conv2d::forward_sparse_pooled(const SparseBatch& x, const PoolGeom& pool, bool training) {
+const Tensor& Conv2d::forward_sparse_pooled(const SparseBatch& x, const PoolGeom& pool, bool training,
+                                            bool dense_output) {
   const bool same = sparse_pool_op_ && pool.c == pool_.c && pool.in_h == pool_.in_h && pool.in_w == pool_.in_w &&
                     pool.kh == pool_.kh && pool.kw == pool_.kw && pool.sh == pool_.sh && pool.sw == pool_.sw;
   if (!same) {
@@ -122,7 +123,7 @@ const Tensor& Conv2d::forward_sparse_pooled(const SparseBatch& x, const PoolGeom
   x_ = nullptr;
   delta_x_ = nullptr;
   sparse_ = pooled_ = inference_only_ = false;
-  sparse_pool_op_->forward(x, kernel_.value, bias_.value, pooled_y_, act_, training);
+  sparse_pool_op_->forward(x, kernel_.value, bias_.value, pooled_y_, act_, training, dense_output);
   sparse_x_ = x;
   sparse_ = pooled_ = true;
   return pooled_y_;
@@ -149,12 +150,12 @@ const Tensor& Conv2d::backward(const Tensor& dy, bool need_dx) {
     sparse_op_->backward(sparse_x_, kernel_.value, y_, dy, kernel_.grad, cfg_.use_bias ? &bias_.grad : nullptr, act_);
     return none_;
   }
-  need_input(x_, "conv2d");
   if (delta_x_) {
-    delta_op_->backward(*x_, *delta_x_, kernel_.value, y_, dy, need_dx ? &delta_dx_ : nullptr, kernel_.grad,
+    delta_op_->backward(*delta_x_, kernel_.value, y_, dy, need_dx ? &delta_dx_ : nullptr, kernel_.grad,
                         cfg_.use_bias ? &bias_.grad : nullptr, act_);
     return none_;
   }
+  need_input(x_, "conv2d");
   op_->backward(*x_, kernel_.value, y_, dy, need_dx ? &dx_ : nullptr, kernel_.grad,
                 cfg_.use_bias ? &bias_.grad : nullptr, act_);
   return need_dx ? dx_ : none_;

@@ -73,8 +73,11 @@ class Conv2d final : public Layer {
   const Tensor& forward_sparse(const SparseBatch& x, bool training);
   // forward_sparse followed by the fused activation and the max pooling `pool` (the next layers'
   // work, which the model then skips), through the backend's SparseConvPoolOp: returns the pooled
-  // output; backward() then takes the gradient with respect to it.
-  const Tensor& forward_sparse_pooled(const SparseBatch& x, const PoolGeom& pool, bool training);
+  // output; backward() then takes the gradient with respect to it. Without `dense_output`, the
+  // output holds the right values only where pooled_output_delta() lists a position (all a
+  // forward_delta after it reads).
+  const Tensor& forward_sparse_pooled(const SparseBatch& x, const PoolGeom& pool, bool training,
+                                      bool dense_output = true);
   // The last forward_sparse_pooled's output as a background + sparse delta
   // (SparseConvPoolOp::output_delta); null where the backend has no DeltaConvOp.
   const BackgroundDelta<float>* pooled_output_delta() const;
@@ -83,16 +86,16 @@ class Conv2d final : public Layer {
   void backward_pooled(const BackgroundDeltaGrad<float>& dy);
   // Whether forward_delta can run (the backend has a DeltaConvOp).
   bool accepts_delta_input() const { return delta_op_ != nullptr; }
-  // x, a dense input equal to d.background wherever d lists no position (the fused sparse head's
-  // output and its pooled_output_delta()), through the backend's DeltaConvOp: the same output as
-  // forward(x). backward() then fills the parameter gradients and, with need_dx, delta_grad()
-  // (returning an empty tensor). x and d must stay alive and unchanged until backward().
-  const Tensor& forward_delta(const Tensor& x, const BackgroundDelta<float>& d, bool training);
+  // The input d describes (the fused sparse head's pooled_output_delta()), through the backend's
+  // DeltaConvOp: the same output as forward() on that input made dense. backward() then fills the
+  // parameter gradients and, with need_dx, delta_grad() (returning an empty tensor). d must stay
+  // alive and unchanged until backward().
+  const Tensor& forward_delta(const BackgroundDelta<float>& d, bool training);
   const BackgroundDeltaGrad<float>& delta_grad() const { return delta_dx_; }
   // Inference: forward_delta followed by the fused activation and the max pooling `pool` (the
   // next layers' work, which the model then skips), without writing the convolution's output:
   // returns the pooled output. No backward() may follow.
-  const Tensor& forward_delta_pooled(const Tensor& x, const BackgroundDelta<float>& d, const PoolGeom& pool);
+  const Tensor& forward_delta_pooled(const BackgroundDelta<float>& d, const PoolGeom& pool);
   std::vector<Param*> params() override;
   const ConvGeom& geometry() const { return geom_; }
   // The model fuses a following ReLU into the convolution (see Activation in backend.hpp).

@@ -286,16 +286,18 @@ const Tensor& Model::forward(const SparseBatch& batch, bool training) {
     return y;
   };
   const Tensor* x = &timed(0, [&]() -> const Tensor& {
-    return pooled ? conv->forward_sparse_pooled(batch, dynamic_cast<MaxPool2d&>(*layers_[2]).geometry(), training)
-                  : conv->forward_sparse(batch, training);
+    // With the delta conv after it, the head's dense output is never read: only its listed positions.
+    return pooled
+               ? conv->forward_sparse_pooled(batch, dynamic_cast<MaxPool2d&>(*layers_[2]).geometry(), training, !delta)
+               : conv->forward_sparse(batch, training);
   });
   if (delta)
     x = &timed(3, [&]() -> const Tensor& {
       auto& conv3 = dynamic_cast<Conv2d&>(*layers_[3]);
       if (delta_pool)
-        return conv3.forward_delta_pooled(*x, *conv->pooled_output_delta(),
+        return conv3.forward_delta_pooled(*conv->pooled_output_delta(),
                                           dynamic_cast<MaxPool2d&>(*layers_[delta_pool]).geometry());
-      return conv3.forward_delta(*x, *conv->pooled_output_delta(), training);
+      return conv3.forward_delta(*conv->pooled_output_delta(), training);
     });
   const Tensor& logits = run_layers(delta_pool ? delta_pool + 1 : delta ? 4 : pooled ? 3 : 1, x, training);
   pooled_forward_ = pooled;

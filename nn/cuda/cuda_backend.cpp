@@ -152,7 +152,8 @@ class CudaSparseConv final : public SparseConvOp {
 class CudaSparseConvPool final : public SparseConvPoolOp {
  public:
   CudaSparseConvPool(const ConvGeom& g, const PoolGeom& p) : g_(g), p_(p) {}
-  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act, bool) override {
+  void forward(const SparseBatch& x, const Tensor& w, const Tensor& b, Tensor& y, Activation act, bool,
+               bool) override {  // y whole either way
     check_sparse_input(x, g_.in_c, g_.in_h, g_.in_w, DeviceKind::cuda, "conv2d sparse input");
     const int n = x.shape.n;
     z_.ensure({n, g_.out_c, g_.out_h(), g_.out_w()}, DeviceKind::cuda);

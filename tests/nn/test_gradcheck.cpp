@@ -734,12 +734,14 @@ ChainRun delta_chain(const DeltaCase& dc, const SparseCase& x, const Vec& w1, co
   const ConvGeom g2 = dc.conv();
   const int N = pc.batch;
   ChainRun r;
+  // As the model runs it: the head's dense output left unwritten but for its listed positions (the
+  // delta conv reads r.listed alone).
   Vec y1(size_t(N) * pc.g.out_c * p.out_h() * p.out_w(), 7.0);
   std::vector<uint16_t> winners(y1.size(), 12345);
   cpu::sparse_conv_pool_forward(pc.g, p, N, x.offsets.data(), x.index.data(), x.value.data(), w1.data(), b1.data(),
-                                y1.data(), winners.data(), r.listed, pc.relu, pc.band, pc.route);
+                                y1.data(), winners.data(), r.listed, pc.relu, pc.band, pc.route, false);
   r.y.assign(size_t(N) * g2.out_c * g2.out_h() * g2.out_w(), 7.0);  // garbage: must be overwritten
-  cpu::delta_conv2d_forward(g2, N, y1.data(), r.listed, w2.data(), b2.data(), r.y.data(), dc.relu, dc.route);
+  cpu::delta_conv2d_forward(g2, N, r.listed, w2.data(), b2.data(), r.y.data(), dc.relu, dc.route);
   // Inference's pooled forward: exactly maxpool_forward of that output (2x2, an overlapping 3x3
   // stride 2, a 2x3 stride 1x2, a window the size of the output).
   const PoolGeom pools[] = {{g2.out_c, g2.out_h(), g2.out_w(), 2, 2, 2, 2},
@@ -751,15 +753,14 @@ ChainRun delta_chain(const DeltaCase& dc, const SparseCase& x, const Vec& w1, co
     SCOPED_TRACE("pooled forward, pool " + std::to_string(q.kh) + "x" + std::to_string(q.kw));
     Vec pooled(size_t(N) * q.c * q.out_h() * q.out_w()), fused(pooled.size(), 7.0);
     cpu::maxpool_forward(q, N, r.y.data(), pooled.data());
-    cpu::delta_conv2d_forward(g2, N, y1.data(), r.listed, w2.data(), b2.data(), fused.data(), dc.relu, dc.route,
-                              nullptr, &q);
+    cpu::delta_conv2d_forward(g2, N, r.listed, w2.data(), b2.data(), fused.data(), dc.relu, dc.route, nullptr, &q);
     EXPECT_EQ(fused, pooled);
   }
   if (dy.empty()) return r;
   BackgroundDeltaGrad<double> dx;
   r.dw2.assign(w2.size(), 7.0), r.db2.assign(b2.size(), 7.0), r.dw1.assign(w1.size(), 7.0),
       r.db1.assign(b1.size(), 7.0);
-  cpu::delta_conv2d_backward(g2, N, y1.data(), r.listed, w2.data(), dy.data(), &dx, r.dw2.data(), r.db2.data(),
+  cpu::delta_conv2d_backward(g2, N, r.listed, w2.data(), dy.data(), &dx, r.dw2.data(), r.db2.data(),
                              dc.relu ? r.y.data() : nullptr, dc.route);
   cpu::sparse_conv_pool_backward(pc.g, p, N, x.offsets.data(), x.index.data(), x.value.data(), r.listed, dx,
                                  winners.data(), pc.relu, r.dw1.data(), r.db1.data(), pc.band, pc.route);

@@ -410,7 +410,7 @@ OpRun run_conv_pool(Backend& be, const PoolOpCase& c, const SparseBatch& x, Acti
   Tensor dy = Tensor::from_host(random_values(ys.count(), 3), ys, d);
   if (path == PoolPath::fused) {
     auto op = be.make_sparse_conv_pool(g, p);
-    op->forward(x, w, b, y, act, true);
+    op->forward(x, w, b, y, act, true, true);
     op->backward(x, w, dy, dw, &db, act);
     return {y.to_host(), dw.to_host(), db.to_host()};
   }
@@ -582,7 +582,7 @@ TEST(SparseConvPoolOp, BitIdenticalRunToRunAndRefusals) {
   EXPECT_NE(e.find("no forward pass"), std::string::npos) << e;
   // An inference forward keeps nothing for backward (no winners), but still lists its output.
   Tensor bias({1, 10, 1, 1}, DeviceKind::cpu), y;
-  op->forward(x.view(), w, bias, y, Activation::relu, false);
+  op->forward(x.view(), w, bias, y, Activation::relu, false, true);
   ASSERT_NE(op->output_delta(), nullptr);
   EXPECT_EQ(op->output_delta()->batch(), c.batch);
   e = flowpic::testing::error_of([&] { op->backward(x.view(), w, dy, dw, nullptr, Activation::relu); });
@@ -594,18 +594,24 @@ TEST(DeltaConvOp, RefusesADeltaThatDoesNotDescribeItsInput) {
   ConvGeom g = same_geom(2, 6, 5, 3, 3, 1);
   auto op = be->make_delta_conv(g);
   ASSERT_NE(op, nullptr);
-  Tensor x({2, 2, 6, 5}, DeviceKind::cpu), w({3, 2, 3, 3}, DeviceKind::cpu), b({1, 3, 1, 1}, DeviceKind::cpu), y;
+  Tensor w({3, 2, 3, 3}, DeviceKind::cpu), b({1, 3, 1, 1}, DeviceKind::cpu), y;
   BackgroundDelta<float> d{{0.5f, 0.0f}, {0, 1, 3}, {4, 2, 29}, {1, 2, 3, 4, 5, 6}};
-  EXPECT_NO_THROW(op->forward(x, d, w, b, y, Activation::relu));
+  EXPECT_NO_THROW(op->forward(d, w, b, y, Activation::relu));
+  EXPECT_EQ(y.shape(), (Shape{2, 3, 6, 5}));
   auto error = [&](BackgroundDelta<float> bad) {
-    return flowpic::testing::error_of([&] { op->forward(x, bad, w, b, y, Activation::relu); });
+    return flowpic::testing::error_of([&] { op->forward(bad, w, b, y, Activation::relu); });
   };
   BackgroundDelta<float> bad = d;
   bad.background.pop_back();
   std::string e = error(bad);
-  EXPECT_NE(e.find("conv2d delta input: 2 samples, 1 background values and 3 positions do not describe the 2x2x6x5"),
+  EXPECT_NE(e.find("conv2d delta input: 2 samples, 1 background values and 3 positions do not describe a batch of "
+                   "2x6x5 inputs"),
             std::string::npos)
       << e;
+  bad = d;
+  bad.offsets.clear();
+  e = error(bad);
+  EXPECT_NE(e.find("conv2d delta input: 0 samples"), std::string::npos) << e;
   bad = d;
   bad.index = {4, 29, 2};
   e = error(bad);
