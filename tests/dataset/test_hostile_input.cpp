@@ -23,6 +23,7 @@
 #include "dataset/ingest.hpp"
 #include "dataset/label_map.hpp"
 #include "dataset/packet_store.hpp"
+#include "support/capture_diff.hpp"
 #include "support/deadline.hpp"
 #include "support/pcap_writer.hpp"
 #include "support/temp_dir.hpp"
@@ -65,7 +66,10 @@ Bytes pcap_record(uint32_t sec, uint32_t caplen, uint32_t len, const Bytes& data
 Bytes udp_frame(uint16_t sport) { return ether_ip(ipv4("10.0.0.1", "10.0.0.2", 17, udp(sport, 53, 20))); }
 
 // Reads every record of a capture given as bytes; returns the damage message ("" when clean).
+// CaptureReader's own loop and libpcap's must agree on it, at the default chunk and a small one.
 std::string read_all(const Bytes& bytes, uint64_t* records = nullptr) {
+  for (size_t chunk : {CaptureReader::kDefaultChunk, size_t{61}})
+    EXPECT_EQ(diff_capture_bytes(bytes.data(), bytes.size(), chunk).difference, "") << "chunk " << chunk;
   FILE* f = fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb");
   CaptureReader r(f, "mem.pcap");
   CaptureRecord rec;
