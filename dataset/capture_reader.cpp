@@ -33,6 +33,8 @@ constexpr size_t kRecordHeaderBytes = 16;
 // libpcap's MAXIMUM_SNAPLEN: max_snaplen_for_dlt() for every link type flowpic decodes (only
 // D-Bus, EBHSCR and USBPcap have larger ones), so the largest caplen libpcap accepts.
 constexpr uint32_t kMaxCaplen = 262144;
+// The last whole second whose nanoseconds (with a fraction under a second) fit in int64_t.
+constexpr int64_t kMaxSeconds = INT64_MAX / 1000000000 - 1;
 
 uint32_t load32(const uint8_t* p, bool big_endian) {
   if (big_endian) return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
@@ -255,6 +257,13 @@ bool CaptureReader::next(CaptureRecord& record) {
   struct pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
   int r = pcap_next_ex(pcap_, &header, &data);
+  if (r == 1 && header->ts.tv_sec > kMaxSeconds) {
+    // Only a pcapng time can be that late (classic pcap has 32-bit seconds): damage, not an
+    // overflow here or in the flow assembler's time differences.
+    damage_ = "time stamp " + std::to_string(header->ts.tv_sec) +
+              " s is past the year 2262, the last that nanoseconds in 64 bits reach";
+    return false;
+  }
   if (r == 1) {
     ++records_;
     // With nanosecond precision requested, tv_usec holds nanoseconds.

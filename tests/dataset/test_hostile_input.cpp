@@ -140,6 +140,20 @@ TEST(HostileCapture, PcapngBlockClaimingGigabytesIsDamage) {
   EXPECT_FALSE(damage.empty());
 }
 
+TEST(HostileCapture, PcapngTimePastTheYear2262IsDamage) {
+  // fuzz_capture input: a pcapng time whose nanoseconds do not fit in int64_t overflowed in
+  // CaptureReader::next (undefined behaviour, reported by the UBSan build).
+  Bytes b = pcapng_bytes(1, {{kBase, udp_frame(1)}, {kBase, udp_frame(1)}});
+  const size_t second = pcapng_bytes(1, {{kBase, udp_frame(1)}}).size();  // where the second packet's block starts
+  ASSERT_EQ(b[second], 6);
+  for (int i = 0; i < 4; ++i) b[second + 12 + i] = 0xFF;  // the timestamp's high word
+  uint64_t records = 0;
+  std::string damage = read_all(b, &records);
+  EXPECT_EQ(damage.rfind("time stamp 1844674407", 0), 0u) << damage;
+  EXPECT_NE(damage.find(" s is past the year 2262"), std::string::npos) << damage;
+  EXPECT_EQ(records, 1u);
+}
+
 TEST(HostileCapture, PcapngSectionHeaderClaimingGigabytesIsRefused) {
   Bytes b = pcapng_bytes(1, {{kBase, udp_frame(1)}});
   for (int i = 0; i < 4; ++i) b[4 + i] = 0xF0;  // section header block total length
