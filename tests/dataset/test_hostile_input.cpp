@@ -23,6 +23,7 @@
 #include "dataset/ingest.hpp"
 #include "dataset/label_map.hpp"
 #include "dataset/packet_store.hpp"
+#include "support/capture_diff.hpp"
 #include "support/deadline.hpp"
 #include "support/pcap_writer.hpp"
 #include "support/temp_dir.hpp"
@@ -65,7 +66,10 @@ Bytes pcap_record(uint32_t sec, uint32_t caplen, uint32_t len, const Bytes& data
 Bytes udp_frame(uint16_t sport) { return ether_ip(ipv4("10.0.0.1", "10.0.0.2", 17, udp(sport, 53, 20))); }
 
 // Reads every record of a capture given as bytes; returns the damage message ("" when clean).
+// CaptureReader's own loop and libpcap's must agree on it, at the default chunk and a small one.
 std::string read_all(const Bytes& bytes, uint64_t* records = nullptr) {
+  for (size_t chunk : {CaptureReader::kDefaultChunk, size_t{61}})
+    EXPECT_EQ(diff_capture_bytes(bytes.data(), bytes.size(), chunk).difference, "") << "chunk " << chunk;
   FILE* f = fmemopen(const_cast<uint8_t*>(bytes.data()), bytes.size(), "rb");
   CaptureReader r(f, "mem.pcap");
   CaptureRecord rec;
@@ -134,6 +138,20 @@ TEST(HostileCapture, PcapngBlockClaimingGigabytesIsDamage) {
   std::string damage = read_all(b, &records);
   EXPECT_EQ(records, 1u);
   EXPECT_FALSE(damage.empty());
+}
+
+TEST(HostileCapture, PcapngTimePastTheYear2262IsDamage) {
+  // fuzz_capture input: a pcapng time whose nanoseconds do not fit in int64_t overflowed in
+  // CaptureReader::next (undefined behaviour, reported by the UBSan build).
+  Bytes b = pcapng_bytes(1, {{kBase, udp_frame(1)}, {kBase, udp_frame(1)}});
+  const size_t second = pcapng_bytes(1, {{kBase, udp_frame(1)}}).size();  // where the second packet's block starts
+  ASSERT_EQ(b[second], 6);
+  for (int i = 0; i < 4; ++i) b[second + 12 + i] = 0xFF;  // the timestamp's high word
+  uint64_t records = 0;
+  std::string damage = read_all(b, &records);
+  EXPECT_EQ(damage.rfind("time stamp 1844674407", 0), 0u) << damage;
+  EXPECT_NE(damage.find(" s is past the year 2262"), std::string::npos) << damage;
+  EXPECT_EQ(records, 1u);
 }
 
 TEST(HostileCapture, PcapngSectionHeaderClaimingGigabytesIsRefused) {

@@ -1,12 +1,15 @@
-// pcap/pcapng bytes -> libpcap's offline reader (fmemopen + the FILE* entry point) -> decode_packet
+// pcap/pcapng bytes -> CaptureReader (fmemopen + the FILE* entry point) -> decode_packet
 // -> FlowAssembler: what `flowpic_data ingest` does with one capture (with and without
-// --decapsulate), without the store.
+// --decapsulate), without the store. Then CaptureReader's own record loop for classic pcap against
+// libpcap's, record by record: from memory (fread) at the default chunk and at a small one that
+// cuts records everywhere, and from a file (pread); a difference aborts.
 #include <cstdio>
 
 #include "dataset/capture_reader.hpp"
 #include "dataset/decode.hpp"
 #include "dataset/flow_assembler.hpp"
 #include "fuzz_support.hpp"
+#include "support/capture_diff.hpp"
 
 using namespace flowpic;
 
@@ -42,5 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     assembler.finish();
     if (assembler.open_sessions() != 0) std::abort();
   });
+  fuzz::InputFile file(data, size, ".pcap");
+  for (const testing::CaptureDiff& d :
+       {testing::diff_capture_bytes(data, size), testing::diff_capture_bytes(data, size, 37),
+        testing::diff_capture_file(file.path(), 37)}) {
+    if (!d.difference.empty()) {
+      std::fprintf(stderr, "CaptureReader's own loop and libpcap's differ: %s\n", d.difference.c_str());
+      std::abort();
+    }
+  }
   return 0;
 }
