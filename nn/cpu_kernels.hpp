@@ -1270,7 +1270,7 @@ void delta_conv2d_backward(const ConvGeom& g, int batch, const BackgroundDelta<T
   BackgroundDeltaGrad<T> dxg;
   if (NG) {
     const bool all = NG == batch;
-    BackgroundDelta<T> sub{d.background, {0}, {}};  // d over those samples
+    BackgroundDelta<T> sub{d.background, {0}, {}, {}};  // d over those samples (values unused)
     for (int n : gs.samples) {
       sub.index.insert(sub.index.end(), d.index.begin() + d.offsets[n], d.index.begin() + d.offsets[n + 1]);
       sub.offsets.push_back(int64_t(sub.index.size()));
