@@ -139,7 +139,7 @@ void WindowStream::finalize_block(uint32_t slot, Session& s, View& v) {
   }
   // No pending block starts before the next one: the packets before its start are no longer needed.
   const double next_start = static_cast<double>(k + 1) * c.stride_s;
-  size_t keep = v.buf.size();  // [keep, size) stay: none before next_start, when even the newest is
+  size_t keep = v.buf.size();  // [keep, size) stay; all of them go when even the newest is before next_start
   if (!(v.last < next_start))
     while (keep > v.head && !(v.buf[keep - 1].time - v.origin < next_start)) --keep;
   const size_t drop = keep - v.head;
